@@ -1,0 +1,2 @@
+export * from './interfaces.js';
+export { MemoryStorage } from './memory/memory-storage.js';
