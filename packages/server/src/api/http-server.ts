@@ -3,7 +3,7 @@
  * request logging and metrics, the scope check, body parsing limits, and the error shape.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError, errorBody, errorTypeForStatus } from './errors.js';
 import type { AccessControl, RouteScope } from './auth.js';
@@ -49,7 +49,10 @@ const BINARY_TYPES = [
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // The request id reaches log lines through AsyncLocalStorage (selfobs/logger.ts), so request
+    // loggers get no binding of their own; a second copy would repeat the key in every line.
+    childLoggerFactory: (logger, _bindings, childOptions) => logger.child({}, childOptions),
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: incomingRequestId,
     requestIdHeader: false,
     bodyLimit: opts.bodyLimitBytes,

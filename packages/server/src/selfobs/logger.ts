@@ -18,7 +18,8 @@ export function createLogger(level: LevelWithSilent, destination?: DestinationSt
   return pino(
     {
       level,
-      base: { component: 'watchkeeper' },
+      // Components add `component` with logger.child({ component }) from this root logger.
+      base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       messageKey: 'msg',

@@ -1,0 +1,226 @@
+/**
+ * The composition root: the only module that knows every concrete component. It opens storage,
+ * builds the HTTP listeners, applies configuration (and reloads), and shuts everything down in order.
+ */
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { AccessControl } from './api/auth.js';
+import { createHttpServer } from './api/http-server.js';
+import { registerSystemRoutes } from './api/system-routes.js';
+import { loadConfigFile, ConfigError, type Config } from './config/index.js';
+import { lockDataDir } from './selfobs/data-dir-lock.js';
+import { HealthRegistry } from './selfobs/health.js';
+import { createSelfMetrics, type SelfMetrics } from './selfobs/metrics.js';
+import { VERSION } from './version.js';
+
+export interface StartOptions {
+  readonly config: Config;
+  /** The file the configuration came from; reloads re-read it. Null when running on defaults. */
+  readonly configPath: string | null;
+  readonly logger: Logger;
+  /** Allow a non-loopback listener without access tokens. */
+  readonly insecure?: boolean;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function parseListenAddress(text: string): ListenAddress {
+  const colon = text.lastIndexOf(':');
+  let host = text.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(text.slice(colon + 1)) };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/** Binds a listener, turning the errors people hit into one clear sentence that names the address. */
+async function listen(app: FastifyInstance, what: string, address: ListenAddress): Promise<number> {
+  try {
+    await app.listen({ host: address.host || '0.0.0.0', port: address.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = `${address.host}:${address.port}`;
+    if (code === 'EADDRINUSE') throw new StartupError(`cannot listen on ${where} for ${what}: the address is already in use`);
+    if (code === 'EACCES') throw new StartupError(`cannot listen on ${where} for ${what}: permission denied`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`cannot listen on ${where} for ${what}: no such local address`);
+    throw new StartupError(`cannot listen on ${where} for ${what}: ${(err as Error).message}`);
+  }
+  const info = app.server.address();
+  return typeof info === 'object' && info !== null ? info.port : address.port;
+}
+
+function urlFor(host: string, port: number): string {
+  const h = host === '' || host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+export class Watchkeeper {
+  readonly health = new HealthRegistry();
+  readonly metrics: SelfMetrics;
+  readonly startedAt = Date.now();
+  /** Base URL of the main listener, known once it is bound. */
+  url = '';
+  private config: Config;
+  private accessControl: AccessControl;
+  private readonly app: FastifyInstance;
+  private readonly logger: Logger;
+  private releaseLock: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(private readonly opts: StartOptions) {
+    this.config = opts.config;
+    this.logger = opts.logger.child({ component: 'server' });
+    this.metrics = createSelfMetrics(VERSION);
+    this.accessControl = new AccessControl(opts.config.auth.tokens);
+    this.app = createHttpServer({
+      logger: opts.logger,
+      metrics: this.metrics,
+      accessControl: () => this.accessControl,
+      bodyLimitBytes: opts.config.server.max_body_bytes,
+    });
+    this.health.register('config', () => ({ status: 'ok', details: { file: this.opts.configPath ?? '(defaults)' } }));
+    registerSystemRoutes(this.app, {
+      health: this.health,
+      metrics: this.metrics,
+      version: VERSION,
+      startedAt: this.startedAt,
+      reload: () => this.reload(),
+    });
+  }
+
+  /** Starts every component and listener; rejects with a StartupError that says what went wrong. */
+  static async start(opts: StartOptions): Promise<Watchkeeper> {
+    const wk = new Watchkeeper(opts);
+    await wk.run();
+    return wk;
+  }
+
+  private checkExposure(config: Config): void {
+    const main = parseListenAddress(config.server.listen);
+    const exposed = [main.host];
+    if (config.server.otlp_http.enabled) exposed.push(parseListenAddress(config.server.otlp_http.listen).host);
+    if (config.server.otlp_grpc.enabled) exposed.push(parseListenAddress(config.server.otlp_grpc.listen).host);
+    const open = exposed.filter((h) => !isLoopback(h));
+    if (open.length === 0 || config.auth.tokens.length > 0) return;
+    if (this.opts.insecure || config.server.insecure) {
+      this.logger.warn({ hosts: open }, 'listening on a non-loopback address WITHOUT access tokens (--insecure): anyone who can reach it can read and write all data');
+      return;
+    }
+    throw new StartupError(
+      `refusing to listen on ${open.join(', ')} without access tokens: configure auth.tokens (see "watchkeeper token create") or pass --insecure`,
+    );
+  }
+
+  private async run(): Promise<void> {
+    const config = this.config;
+    this.checkExposure(config);
+    const dataDir = resolve(config.storage.data_dir);
+    this.releaseLock = lockDataDir(dataDir, this.logger);
+    this.metrics.configReloadSuccess.set(1);
+    this.metrics.configReloadTime.set(Date.now() / 1000);
+    try {
+      const main = parseListenAddress(config.server.listen);
+      const port = await listen(this.app, 'the HTTP API and UI', main);
+      this.url = urlFor(main.host, port);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.logger.info({ url: this.url, data_dir: dataDir, version: VERSION }, 'Watchkeeper is ready');
+  }
+
+  /** URLs the process serves, for the startup banner. */
+  servedUrls(): Record<string, string> {
+    return {
+      'UI and APIs': this.url,
+      'Prometheus query API': `${this.url}/api/v1/query`,
+      'self metrics': `${this.url}/metrics`,
+      health: `${this.url}/healthz`,
+    };
+  }
+
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  /**
+   * Re-reads the configuration file. An invalid file keeps the running configuration and returns its
+   * problems. Listener addresses and the data directory take effect only after a restart.
+   */
+  async reload(): Promise<readonly string[]> {
+    if (this.opts.configPath === null) {
+      this.recordReload(true);
+      return [];
+    }
+    let next: Config;
+    try {
+      next = await loadConfigFile(this.opts.configPath);
+      if (next.auth.tokens.length === 0 && this.accessControl.enabled) {
+        const main = parseListenAddress(this.config.server.listen);
+        if (!isLoopback(main.host) && !(this.opts.insecure || this.config.server.insecure)) {
+          throw new ConfigError([`${this.opts.configPath}: removing every access token is not allowed while listening on ${main.host}`]);
+        }
+      }
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      this.recordReload(false);
+      this.logger.error({ problems }, 'configuration reload failed; keeping the running configuration');
+      return problems;
+    }
+    const restartNeeded = ['listen', 'otlp_http', 'otlp_grpc'].filter(
+      (k) => JSON.stringify(next.server[k as keyof Config['server']]) !== JSON.stringify(this.config.server[k as keyof Config['server']]),
+    );
+    if (next.storage.data_dir !== this.config.storage.data_dir) restartNeeded.push('storage.data_dir');
+    if (restartNeeded.length > 0) this.logger.warn({ options: restartNeeded }, 'these options change only after a restart');
+    this.config = next;
+    this.accessControl = new AccessControl(next.auth.tokens);
+    this.logger.level = next.log.level;
+    this.recordReload(true);
+    this.logger.info({ file: this.opts.configPath }, 'configuration reloaded');
+    return [];
+  }
+
+  private recordReload(ok: boolean): void {
+    this.metrics.configReloadSuccess.set(ok ? 1 : 0);
+    this.metrics.configReloads.inc({ result: ok ? 'success' : 'failure' });
+    if (ok) this.metrics.configReloadTime.set(Date.now() / 1000);
+  }
+
+  /**
+   * Graceful stop: readiness turns 503, listeners stop accepting, in-flight requests finish within
+   * server.shutdown_timeout, then storage is flushed and closed. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.health.markShuttingDown();
+    const timeoutMs = this.config.server.shutdown_timeout;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), timeoutMs);
+      timer.unref();
+    });
+    const closed = await Promise.race([this.app.close().then(() => 'closed' as const), deadline]);
+    clearTimeout(timer);
+    if (closed === 'timeout') {
+      this.logger.warn({ timeout_ms: timeoutMs }, 'in-flight requests did not finish in time; closing their connections');
+      this.app.server.closeAllConnections();
+    }
+    this.releaseLock?.();
+    this.releaseLock = null;
+    this.logger.info('Watchkeeper stopped');
+  }
+}
