@@ -3,7 +3,7 @@
  * bad field: `watchkeeper.yaml:7: scrape_configs[1].scrape_interval: expected a duration like 15s`.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
@@ -39,7 +39,15 @@ const errorMap: z.ZodErrorMap = (issue, ctx) => {
   }
 };
 
-function lineOf(doc: Document, lines: LineCounter, path: readonly (string | number)[]): number | null {
+/** Line of the key `path` ends with (for unknown fields), else of the deepest node on the path that exists. */
+function lineOf(doc: Document, lines: LineCounter, path: readonly (string | number)[], wantKey: boolean): number | null {
+  if (wantKey && path.length > 0) {
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1]);
+      if (pair && isNode(pair.key) && pair.key.range) return lines.linePos(pair.key.range[0]).line;
+    }
+  }
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true);
     if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
@@ -54,8 +62,8 @@ export function parseConfig(text: string, fileName: string): Config {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
-        const line = e.linePos?.[0]?.line;
-        return `${fileName}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`;
+        const line = lines.linePos(e.pos[0]).line;
+        return `${fileName}:${line}: invalid YAML: ${e.message.split('\n')[0]}`;
       }),
     );
   }
@@ -69,7 +77,7 @@ export function parseConfig(text: string, fileName: string): Config {
   throw new ConfigError(
     result.error.issues.map((issue) => {
       const path = issue.code === z.ZodIssueCode.unrecognized_keys && issue.keys.length === 1 ? [...issue.path, issue.keys[0]!] : issue.path;
-      const line = lineOf(doc, lines, path);
+      const line = lineOf(doc, lines, path, issue.code === z.ZodIssueCode.unrecognized_keys);
       const where = `${fileName}${line !== null ? `:${line}` : ''}`;
       const shownPath = issue.code === z.ZodIssueCode.unrecognized_keys ? issue.path : path;
       return `${where}: ${shownPath.length ? `${formatPath(shownPath)}: ` : ''}${issue.message}`;
