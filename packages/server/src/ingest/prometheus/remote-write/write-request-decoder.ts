@@ -1,0 +1,205 @@
+/**
+ * Decodes a remote write 1.0 `WriteRequest` (prompb) straight into an Appender: labels are built
+ * once per series, samples are read field by field and appended without intermediate objects.
+ *
+ * message WriteRequest { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
+ * message TimeSeries  { repeated Label labels = 1; repeated Sample samples = 2;
+ *                       repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
+ * message Label       { string name = 1; string value = 2; }
+ * message Sample      { double value = 1; int64 timestamp = 2; }
+ * message MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
+ */
+import { type Label, type Labels, METRIC_NAME } from '../../../model/labels.js';
+import type { MetricType } from '../../../model/samples.js';
+import { AppendError, type Appender, type SeriesRef } from '../../../storage/interfaces.js';
+import { ProtoReader, WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT, expectWireType } from '../../protobuf/proto-reader.js';
+import type { Rejections } from '../../rejections.js';
+
+const TIMESERIES = (1 << 3) | WIRE_LENGTH_DELIMITED;
+const METADATA = (3 << 3) | WIRE_LENGTH_DELIMITED;
+const TS_LABEL = (1 << 3) | WIRE_LENGTH_DELIMITED;
+const TS_SAMPLE = (2 << 3) | WIRE_LENGTH_DELIMITED;
+const TS_EXEMPLAR = (3 << 3) | WIRE_LENGTH_DELIMITED;
+const TS_HISTOGRAM = (4 << 3) | WIRE_LENGTH_DELIMITED;
+
+/** prompb MetricMetadata.MetricType by enum number. */
+const METRIC_TYPES: readonly MetricType[] = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
+
+export interface WriteRequestLimits {
+  /** Series per request above which the whole request is refused. */
+  readonly maxSeriesPerRequest: number;
+}
+
+/** What one request delivered to the appender (valid until the next decode). */
+export interface WriteRequestResult {
+  series: number;
+  samplesAppended: number;
+  exemplarsDropped: number;
+  metadata: number;
+}
+
+/**
+ * Appends every valid sample of `body` (decompressed protobuf) to `app`. Invalid series and
+ * rejected samples are tallied in `rejections` and the rest is kept. Structural errors throw a
+ * DecodeError, after which the caller must roll the appender back.
+ */
+export function decodeWriteRequest(body: Uint8Array, app: Appender, limits: WriteRequestLimits, rejections: Rejections): WriteRequestResult {
+  const r = new ProtoReader(body, 'remote write');
+  const result: WriteRequestResult = { series: 0, samplesAppended: 0, exemplarsDropped: 0, metadata: 0 };
+  const end = r.length;
+  while (r.pos < end) {
+    const key = r.tag(end);
+    if (key === TIMESERIES) {
+      if (++result.series > limits.maxSeriesPerRequest) {
+        throw r.error(`more than ${limits.maxSeriesPerRequest} series in one request`);
+      }
+      decodeTimeSeries(r, r.messageEnd(end), app, rejections, result);
+    } else if (key === METADATA) {
+      decodeMetadata(r, r.messageEnd(end), app);
+      result.metadata++;
+    } else {
+      r.skip(key & 7);
+    }
+  }
+  return result;
+}
+
+function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections: Rejections, result: WriteRequestResult): void {
+  const start = r.pos;
+  const labels: Label[] = [];
+  let samples = 0;
+  let histograms = 0;
+  // Pass 1: labels (fields may come in any order), counting the rest.
+  while (r.pos < end) {
+    const key = r.tag(end);
+    if (key === TS_LABEL) {
+      labels.push(decodeLabel(r, r.messageEnd(end)));
+    } else {
+      if (key === TS_SAMPLE) samples++;
+      else if (key === TS_EXEMPLAR) result.exemplarsDropped++;
+      else if (key === TS_HISTOGRAM) histograms++;
+      if ((key & 7) === WIRE_LENGTH_DELIMITED) r.pos = r.messageEnd(end);
+      else r.skip(key & 7);
+    }
+  }
+  r.expectEnd(end, 'time series');
+
+  const problem = normaliseLabels(labels);
+  if (problem !== null) {
+    rejections.add('invalid_labels', samples + histograms, `${problem} in series ${describe(labels)}`);
+    return;
+  }
+  if (histograms > 0) {
+    rejections.add('native_histograms_unsupported', histograms, `native histograms are not supported yet (series ${describe(labels)})`);
+  }
+  if (samples === 0) return;
+
+  // Pass 2: samples, appended as they are read.
+  r.pos = start;
+  let ref: SeriesRef = 0;
+  while (r.pos < end) {
+    const key = r.tag(end);
+    if (key !== TS_SAMPLE) {
+      r.skip(key & 7);
+      continue;
+    }
+    const sampleEnd = r.messageEnd(end);
+    let value = 0;
+    let t = 0;
+    while (r.pos < sampleEnd) {
+      const k = r.tag(sampleEnd);
+      if (k >>> 3 === 1) {
+        expectWireType(r, k, WIRE_FIXED64, 'Sample.value');
+        value = r.double();
+      } else if (k >>> 3 === 2) {
+        expectWireType(r, k, WIRE_VARINT, 'Sample.timestamp');
+        const at = r.pos;
+        t = r.int64();
+        if (!Number.isSafeInteger(t)) throw r.error(`sample timestamp ${t} is out of range`, at);
+      } else {
+        r.skip(k & 7);
+      }
+    }
+    r.expectEnd(sampleEnd, 'sample');
+    try {
+      ref = app.append(ref, labels, t, value);
+      result.samplesAppended++;
+    } catch (err) {
+      if (!(err instanceof AppendError)) throw err;
+      rejections.add(err.code, 1, `${err.message} for series ${describe(labels)} at timestamp ${t}`);
+    }
+  }
+}
+
+function decodeLabel(r: ProtoReader, end: number): Label {
+  let name = '';
+  let value = '';
+  while (r.pos < end) {
+    const key = r.tag(end);
+    if (key === ((1 << 3) | WIRE_LENGTH_DELIMITED)) name = r.string(end);
+    else if (key === ((2 << 3) | WIRE_LENGTH_DELIMITED)) value = r.string(end);
+    else r.skip(key & 7);
+  }
+  r.expectEnd(end, 'label');
+  return { name, value };
+}
+
+/**
+ * Sorts the labels in place when the sender did not (Prometheus always does), drops empty values
+ * (an empty value means "absent") and returns a problem description, or null when valid.
+ */
+function normaliseLabels(labels: Label[]): string | null {
+  let sorted = true;
+  let empties = false;
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (l.name === '') return 'empty label name';
+    if (l.value === '') empties = true;
+    if (i > 0 && labels[i - 1]!.name >= l.name) sorted = false;
+  }
+  if (!sorted) labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < labels.length; i++) {
+    if (labels[i - 1]!.name === labels[i]!.name) return `duplicate label name "${labels[i]!.name}"`;
+  }
+  if (empties) {
+    let w = 0;
+    for (const l of labels) if (l.value !== '') labels[w++] = l;
+    labels.length = w;
+  }
+  const name = labels.find((l) => l.name === METRIC_NAME);
+  if (name === undefined) return 'missing metric name (__name__ label)';
+  return null;
+}
+
+function describe(labels: Labels): string {
+  const text = labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ');
+  return `{${text.length > 300 ? `${text.slice(0, 300)}…` : text}}`;
+}
+
+function decodeMetadata(r: ProtoReader, end: number, app: Appender): void {
+  let type: MetricType = 'unknown';
+  let name = '';
+  let help = '';
+  let unit = '';
+  while (r.pos < end) {
+    const key = r.tag(end);
+    switch (key) {
+      case (1 << 3) | WIRE_VARINT:
+        type = METRIC_TYPES[r.uint32()] ?? 'unknown';
+        break;
+      case (2 << 3) | WIRE_LENGTH_DELIMITED:
+        name = r.string(end);
+        break;
+      case (4 << 3) | WIRE_LENGTH_DELIMITED:
+        help = r.string(end);
+        break;
+      case (5 << 3) | WIRE_LENGTH_DELIMITED:
+        unit = r.string(end);
+        break;
+      default:
+        r.skip(key & 7);
+    }
+  }
+  r.expectEnd(end, 'metadata');
+  if (name !== '') app.updateMetadata(name, { type, help, unit });
+}
