@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseByteSize, parseDuration } from './duration.js';
+import { compileAnchoredRegex } from '../model/matchers.js';
 
 const duration = (def: string) =>
   z
@@ -82,7 +83,8 @@ export const relabelConfigSchema = z
       .refine(
         (r) => {
           try {
-            new RegExp(`^(?:${r})$`, 's');
+            // Same translation as at use, so RE2 syntax such as (?P<name>...) is accepted.
+            compileAnchoredRegex(r);
             return true;
           } catch {
             return false;
