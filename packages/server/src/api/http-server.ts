@@ -65,6 +65,10 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.addContentTypeParser(['text/plain', 'application/x-ndjson', 'application/openmetrics-text'], { parseAs: 'string' }, (_req, body, done) =>
     done(null, body),
   );
+  // Prometheus's API takes form posts (Grafana sends them); handlers read them as URLSearchParams.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, new URLSearchParams(body as string)),
+  );
   // Anything else without a parser of its own is kept raw for the route to judge.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
