@@ -1,0 +1,60 @@
+/**
+ * Table definitions of the signal store and the columnar batches written into them. Every signal
+ * (logs, spans, error events) declares its tables here in the same shape, so the shared write
+ * queue, migrations and retention treat them alike.
+ */
+import { BIGINT, DOUBLE, INTEGER, VARCHAR, UTINYINT, BOOLEAN, type DuckDBType } from '@duckdb/node-api';
+
+/** Column kinds and the JS values a batch holds for them (null allowed in every kind). */
+export type ColumnKind = 'bigint' | 'varchar' | 'integer' | 'utinyint' | 'double' | 'boolean';
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly kind: ColumnKind;
+}
+
+export interface TableSchema {
+  readonly name: string;
+  readonly columns: readonly ColumnDef[];
+  /**
+   * Migrations in order; migration i brings the table from version i to i+1. The first creates
+   * the table. Applied versions are recorded in `signal_schema`, so reopening an older file runs
+   * only the missing ones. Never edit a released migration: append a new one.
+   */
+  readonly migrations: readonly string[];
+  /** The BIGINT column of nanoseconds since the epoch that retention deletes by, or null for none. */
+  readonly timeColumn: string | null;
+}
+
+/** Column-major rows for one table: `columns[i]` holds column i's values, all of length `rowCount`. */
+export interface ColumnBatch {
+  readonly table: TableSchema;
+  readonly rowCount: number;
+  readonly columns: readonly (readonly unknown[])[];
+}
+
+const DUCKDB_TYPES: Record<ColumnKind, DuckDBType> = {
+  bigint: BIGINT,
+  varchar: VARCHAR,
+  integer: INTEGER,
+  utinyint: UTINYINT,
+  double: DOUBLE,
+  boolean: BOOLEAN,
+};
+
+/** The DuckDB types of a table's columns, in order (for building data chunks). */
+export function duckdbTypes(table: TableSchema): DuckDBType[] {
+  return table.columns.map((c) => DUCKDB_TYPES[c.kind]);
+}
+
+/** Checks a batch's shape before it reaches the queue; a programming error, not bad input. */
+export function checkBatchShape(batch: ColumnBatch): void {
+  if (batch.columns.length !== batch.table.columns.length) {
+    throw new Error(`batch for ${batch.table.name} has ${batch.columns.length} columns, the table has ${batch.table.columns.length}`);
+  }
+  for (let i = 0; i < batch.columns.length; i++) {
+    if (batch.columns[i]!.length !== batch.rowCount) {
+      throw new Error(`batch for ${batch.table.name}: column ${batch.table.columns[i]!.name} has ${batch.columns[i]!.length} values, expected ${batch.rowCount}`);
+    }
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Group commit for the signal store. Requests submit write units (column batches for one or more
+ * tables); one writer drains the queue, putting every unit waiting at that moment into a single
+ * transaction (appended through DuckDB data chunks), commits it, and only then resolves the
+ * units' promises. DuckDB writes and fsyncs its WAL before COMMIT returns, so a resolved unit is
+ * durable. The queue is bounded in rows: a unit that does not fit is refused at once with
+ * StoreOverloadedError (HTTP 429) instead of growing memory.
+ */
+import { DuckDBDataChunk, type DuckDBConnection, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { checkBatchShape, duckdbTypes, type ColumnBatch, type TableSchema } from './table-schema.js';
+
+/** What one request writes: committed atomically, possibly together with other units. */
+export interface WriteUnit {
+  readonly batches: readonly ColumnBatch[];
+  /** Runs synchronously after the commit that made this unit durable (e.g. live-tail fan-out). */
+  readonly afterCommit?: () => void;
+}
+
+/** The write queue is full; the client should retry after `retryAfterSeconds`. */
+export class StoreOverloadedError extends Error {
+  override readonly name = 'StoreOverloadedError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The store is closed (shutting down); writes are refused. */
+export class StoreClosedError extends Error {
+  override readonly name = 'StoreClosedError';
+}
+
+export interface WriteQueueOptions {
+  readonly connection: DuckDBConnection;
+  readonly logger: Logger;
+  /** Rows that may wait for the writer at once; beyond it units are refused. */
+  readonly maxQueuedRows: number;
+  /** Rows per transaction; a larger backlog is committed in several transactions. */
+  readonly maxRowsPerCommit: number;
+  /** Observes each commit (rows, seconds) for self metrics. */
+  readonly onCommit?: (rows: number, seconds: number) => void;
+}
+
+interface PendingWrite {
+  readonly kind: 'write';
+  readonly unit: WriteUnit;
+  readonly rows: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface PendingTask {
+  readonly kind: 'task';
+  readonly run: (conn: DuckDBConnection) => Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+type Pending = PendingWrite | PendingTask;
+
+const CHUNK_ROWS = 2048;
+
+export class WriteQueue {
+  private readonly queue: Pending[] = [];
+  private queuedRows = 0;
+  private draining: Promise<void> | null = null;
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: WriteQueueOptions) {
+    this.log = opts.logger;
+  }
+
+  /** Rows waiting for the writer (for health and metrics). */
+  get backlogRows(): number {
+    return this.queuedRows;
+  }
+
+  /**
+   * Queues a unit; resolves once it is committed and durable. Throws StoreOverloadedError
+   * synchronously-in-promise when the queue has no room, StoreClosedError after close().
+   */
+  submit(unit: WriteUnit): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreClosedError('the signal store is closed'));
+    let rows = 0;
+    for (const b of unit.batches) {
+      checkBatchShape(b);
+      rows += b.rowCount;
+    }
+    // A lone unit larger than the bound is still accepted so that no request size is unwritable.
+    if (this.queuedRows > 0 && this.queuedRows + rows > this.opts.maxQueuedRows) {
+      return Promise.reject(new StoreOverloadedError(`the signal store write queue is full (${this.queuedRows} rows waiting); retry later`, 1));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ kind: 'write', unit, rows, resolve, reject });
+      this.queuedRows += rows;
+      this.kick();
+    });
+  }
+
+  /** Runs `fn` on the write connection between commits (retention deletes, checkpoints). */
+  exclusive(fn: (conn: DuckDBConnection) => Promise<void>): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreClosedError('the signal store is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ kind: 'task', run: fn, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Refuses new work and waits until everything queued is committed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.draining) await this.draining;
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      if (head.kind === 'task') {
+        this.queue.shift();
+        try {
+          await head.run(this.opts.connection);
+          head.resolve();
+        } catch (err) {
+          head.reject(err as Error);
+        }
+        continue;
+      }
+      const group: PendingWrite[] = [];
+      let rows = 0;
+      while (this.queue.length > 0) {
+        const next = this.queue[0]!;
+        if (next.kind !== 'write') break;
+        if (group.length > 0 && rows + next.rows > this.opts.maxRowsPerCommit) break;
+        this.queue.shift();
+        group.push(next);
+        rows += next.rows;
+      }
+      await this.commitGroup(group, rows);
+    }
+  }
+
+  private async commitGroup(group: readonly PendingWrite[], rows: number): Promise<void> {
+    try {
+      await this.commit(group.map((p) => p.unit), rows);
+      this.settle(group, null);
+    } catch (err) {
+      if (group.length === 1) {
+        this.settle(group, err as Error);
+        return;
+      }
+      // One bad unit must not fail its neighbours: retry each alone so only the culprit fails.
+      this.log.warn({ err, units: group.length }, 'group commit failed; retrying its units one by one');
+      for (const p of group) {
+        try {
+          await this.commit([p.unit], p.rows);
+          this.settle([p], null);
+        } catch (unitErr) {
+          this.settle([p], unitErr as Error);
+        }
+      }
+    }
+  }
+
+  private settle(group: readonly PendingWrite[], err: Error | null): void {
+    for (const p of group) {
+      this.queuedRows -= p.rows;
+      if (err) {
+        p.reject(err);
+        continue;
+      }
+      try {
+        p.unit.afterCommit?.();
+      } catch (hookErr) {
+        this.log.error({ err: hookErr }, 'after-commit hook failed');
+      }
+      p.resolve();
+    }
+  }
+
+  private async commit(units: readonly WriteUnit[], rows: number): Promise<void> {
+    const started = performance.now();
+    const conn = this.opts.connection;
+    const byTable = new Map<TableSchema, ColumnBatch[]>();
+    for (const u of units) {
+      for (const b of u.batches) {
+        if (b.rowCount === 0) continue;
+        const list = byTable.get(b.table);
+        if (list) list.push(b);
+        else byTable.set(b.table, [b]);
+      }
+    }
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      for (const [table, batches] of byTable) await appendBatches(conn, table, batches);
+      await conn.run('COMMIT');
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    this.opts.onCommit?.(rows, (performance.now() - started) / 1000);
+  }
+}
+
+/** Appends batches of one table through DuckDB data chunks (far fewer native calls than row appends). */
+async function appendBatches(conn: DuckDBConnection, table: TableSchema, batches: readonly ColumnBatch[]): Promise<void> {
+  const types = duckdbTypes(table);
+  const appender = await conn.createAppender(table.name);
+  try {
+    let chunk = DuckDBDataChunk.create(types, CHUNK_ROWS);
+    let vectors: DuckDBVector[] = types.map((_, j) => chunk.getColumnVector(j));
+    let filled = 0;
+    const flush = (): void => {
+      for (const v of vectors) v.flush();
+      chunk.rowCount = filled;
+      appender.appendDataChunk(chunk);
+      chunk = DuckDBDataChunk.create(types, CHUNK_ROWS);
+      vectors = types.map((_, j) => chunk.getColumnVector(j));
+      filled = 0;
+    };
+    for (const b of batches) {
+      for (let row = 0; row < b.rowCount; row++) {
+        for (let col = 0; col < vectors.length; col++) {
+          (vectors[col] as DuckDBVector<DuckDBValue>).setItem(filled, b.columns[col]![row] as DuckDBValue);
+        }
+        if (++filled === CHUNK_ROWS) flush();
+      }
+    }
+    if (filled > 0) flush();
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
