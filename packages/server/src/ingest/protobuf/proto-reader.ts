@@ -129,6 +129,12 @@ export class ProtoReader {
     return signed64(this.halves[0]!, this.halves[1]!);
   }
 
+  /** A signed 64-bit varint as an exact bigint (for attribute values, where fidelity beats speed). */
+  int64Big(): bigint {
+    this.varint64(this.halves);
+    return BigInt.asIntN(64, (BigInt(this.halves[1]!) << 32n) | BigInt(this.halves[0]!));
+  }
+
   /** A zigzag-encoded signed 64-bit varint (sint64) as a number. */
   sint64(): number {
     this.varint64(this.halves);
