@@ -150,6 +150,21 @@ export const scrapeConfigSchema = z
 
 export type ScrapeConfigInput = z.output<typeof scrapeConfigSchema>;
 
+/** A Sentry project: events authenticate with one of its public keys (the user part of its DSN). */
+export const projectConfigSchema = z
+  .object({
+    id: z.number().int().positive('expected a positive project id'),
+    name: z.string().min(1, 'expected a non-empty project name'),
+    keys: z.array(z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected a public key of 8-64 letters, digits, _ or -')).default([]),
+    /** Error events and transactions accepted per minute; 0 means no limit. */
+    rate_limit_per_minute: z.number().int().nonnegative().default(0),
+    /** Field names scrubbed in addition to the built-in ones (passwords, secrets, tokens, keys). */
+    scrub_fields: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export type ProjectConfig = z.output<typeof projectConfigSchema>;
+
 export const configSchema = z
   .object({
     server: z
@@ -228,6 +243,7 @@ export const configSchema = z
       .strict()
       .default({}),
     scrape_configs: z.array(scrapeConfigSchema).default([]),
+    projects: z.array(projectConfigSchema).default([]),
     query: z
       .object({
         lookback_delta: duration('5m'),
@@ -241,6 +257,11 @@ export const configSchema = z
   .strict()
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
+    const projectIds = new Set<number>();
+    c.projects.forEach((p, i) => {
+      if (projectIds.has(p.id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['projects', i, 'id'], message: `duplicate project id ${p.id}` });
+      projectIds.add(p.id);
+    });
     c.scrape_configs.forEach((s, i) => {
       if (seen.has(s.job_name)) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['scrape_configs', i, 'job_name'], message: `duplicate job name "${s.job_name}"` });
