@@ -28,7 +28,65 @@ function toJsRegexSource(pattern: string): { source: string; flags: string } {
     source = source.slice(m[0].length);
   }
   source = source.replace(/\\z/g, '$').replace(/\(\?P</g, '(?<');
+  if (source.includes('(?i')) source = expandInlineCaseInsensitivity(source);
   return { source, flags };
+}
+
+function swapCase(c: string): string {
+  const lower = c.toLowerCase();
+  return lower === c ? c.toUpperCase() : lower;
+}
+
+/**
+ * Rewrites RE2's inline `(?i:…)` groups and `(?i)` inside a group, which JavaScript lacks before
+ * V8 12.5, into explicit both-case character classes.
+ */
+function expandInlineCaseInsensitivity(src: string): string {
+  const stack: boolean[] = [];
+  let ci = false;
+  let out = '';
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '\\') {
+      out += src.slice(i, i + 2);
+      i++;
+    } else if (c === '[') {
+      let j = i + 1;
+      if (src[j] === '^') j++;
+      if (src[j] === ']') j++;
+      while (j < src.length && src[j] !== ']') j += src[j] === '\\' ? 2 : 1;
+      const body = src.slice(i + 1, j);
+      let extra = '';
+      if (ci) {
+        const plain = body.startsWith('^') ? body.slice(1) : body;
+        for (let k = 0; k < plain.length; k++) {
+          if (plain[k] === '\\') k++;
+          else if (/[a-zA-Z]/.test(plain[k]!)) extra += plain[k - 1] === '-' && /[a-zA-Z]/.test(plain[k - 2] ?? '') ? `-${swapCase(plain[k]!)}` : swapCase(plain[k]!);
+        }
+      }
+      out += `[${body}${extra}]`;
+      i = j;
+    } else if (src.startsWith('(?i:', i)) {
+      stack.push(ci);
+      ci = true;
+      out += '(?:';
+      i += 3;
+    } else if (src.startsWith('(?i)', i)) {
+      ci = true;
+      i += 3;
+    } else if (c === '(') {
+      stack.push(ci);
+      out += c;
+    } else if (c === ')') {
+      ci = stack.pop() ?? false;
+      out += c;
+    } else if (ci && /[a-zA-Z]/.test(c)) {
+      out += `[${c}${swapCase(c)}]`;
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 export class MatcherError extends Error {

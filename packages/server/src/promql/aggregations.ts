@@ -1,0 +1,265 @@
+/** Aggregation operators (`sum by (…) (…)` etc.), evaluated per group and step over columns. */
+import { METRIC_NAME, labelsKey, setLabel, type Label, type Labels } from '../model/labels.js';
+import type { AggregateExpr } from './ast.js';
+import { executionError } from './errors.js';
+import type { Evaluator } from './evaluator.js';
+import { formatFloat, kahanInc, kahanOut, quantileOf } from './float-math.js';
+import { newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
+
+interface Group {
+  readonly labels: Labels;
+  readonly members: StepSeries[];
+  dropName: boolean;
+}
+
+/** Labels of the group a series falls into. */
+function groupLabels(labels: Labels, e: AggregateExpr): Labels {
+  if (e.without) {
+    const drop = new Set(e.grouping);
+    drop.add(METRIC_NAME);
+    return labels.filter((l) => !drop.has(l.name));
+  }
+  const keep = new Set(e.grouping);
+  return labels.filter((l) => keep.has(l.name));
+}
+
+function groupSeries(series: StepSeries[], e: AggregateExpr): Group[] {
+  const groups = new Map<string, Group>();
+  for (const s of series) {
+    const labels = groupLabels(s.labels, e);
+    const key = labelsKey(labels);
+    let g = groups.get(key);
+    if (!g) {
+      g = { labels, members: [], dropName: false };
+      groups.set(key, g);
+    }
+    g.members.push(s);
+    if (s.dropName) g.dropName = true;
+  }
+  return [...groups.values()];
+}
+
+export function evalAggregate(ev: Evaluator, e: AggregateExpr, g: Grid): EvalValue {
+  const input = ev.vector(e.expr, g);
+  switch (e.op) {
+    case 'topk':
+    case 'bottomk':
+    case 'limitk':
+      return { kind: 'vector', series: selectK(ev, e, g, input) };
+    case 'count_values':
+      return { kind: 'vector', series: countValues(ev, e, g, input) };
+    case 'limit_ratio':
+      throw executionError('limit_ratio is not supported');
+    default:
+      return { kind: 'vector', series: reduce(ev, e, g, input) };
+  }
+}
+
+function reduce(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): StepSeries[] {
+  const n = g.n;
+  const q = e.op === 'quantile' && e.param ? ev.scalar(e.param, g) : null;
+  if (q && e.param) {
+    for (let i = 0; i < n; i++) {
+      const v = q[i]!;
+      if (v !== v || v < 0 || v > 1) ev.annotations.warn(`quantile value should be between 0 and 1, got ${String(v)}`, e.param.pos);
+    }
+  }
+  const out: StepSeries[] = [];
+  const value = new Float64Array(n);
+  const comp = new Float64Array(n);
+  const mean = new Float64Array(n);
+  const count = new Float64Array(n);
+  const incremental = new Uint8Array(n);
+  for (const group of groupSeries(input, e)) {
+    ev.checkDeadline();
+    const keepName = group.labels.some((l) => l.name === METRIC_NAME);
+    const res = newStepSeries(group.labels, n, keepName && group.dropName);
+    value.fill(0);
+    comp.fill(0);
+    mean.fill(0);
+    count.fill(0);
+    incremental.fill(0);
+    if (e.op === 'quantile') {
+      quantileGroup(group, q!, res, n);
+      out.push(res);
+      continue;
+    }
+    for (const s of group.members) {
+      const vals = s.values;
+      const pres = s.present;
+      for (let i = 0; i < n; i++) {
+        if (!pres[i]) continue;
+        const f = vals[i]!;
+        const c = ++count[i]!;
+        if (c === 1) {
+          value[i] = e.op === 'stddev' || e.op === 'stdvar' ? 0 : f;
+          mean[i] = f;
+          continue;
+        }
+        switch (e.op) {
+          case 'sum':
+            kahanInc(f, value[i]!, comp[i]!);
+            value[i] = kahanOut[0]!;
+            comp[i] = kahanOut[1]!;
+            break;
+          case 'avg':
+            if (!incremental[i]) {
+              kahanInc(f, value[i]!, comp[i]!);
+              if (kahanOut[0] !== Infinity && kahanOut[0] !== -Infinity) {
+                value[i] = kahanOut[0]!;
+                comp[i] = kahanOut[1]!;
+                break;
+              }
+              // The running sum would overflow: continue with an incremental mean.
+              incremental[i] = 1;
+              mean[i] = value[i]! / (c - 1);
+              comp[i] = comp[i]! / (c - 1);
+            }
+            {
+              const k = (c - 1) / c;
+              kahanInc(f / c, k * mean[i]!, k * comp[i]!);
+              mean[i] = kahanOut[0]!;
+              comp[i] = kahanOut[1]!;
+            }
+            break;
+          case 'max':
+            if (value[i]! < f || value[i] !== value[i]) value[i] = f;
+            break;
+          case 'min':
+            if (value[i]! > f || value[i] !== value[i]) value[i] = f;
+            break;
+          case 'stddev':
+          case 'stdvar': {
+            const delta = f - mean[i]!;
+            mean[i] = mean[i]! + delta / c;
+            value[i] = value[i]! + delta * (f - mean[i]!);
+            break;
+          }
+          default:
+            break;
+        }
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const c = count[i]!;
+      if (c === 0) continue;
+      res.present[i] = 1;
+      switch (e.op) {
+        case 'sum':
+          res.values[i] = value[i]! + comp[i]!;
+          break;
+        case 'avg':
+          res.values[i] = c === 1 ? value[i]! : incremental[i] ? mean[i]! + comp[i]! : (value[i]! + comp[i]!) / c;
+          break;
+        case 'count':
+          res.values[i] = c;
+          break;
+        case 'group':
+          res.values[i] = 1;
+          break;
+        case 'stdvar':
+          res.values[i] = value[i]! / c;
+          break;
+        case 'stddev':
+          res.values[i] = Math.sqrt(value[i]! / c);
+          break;
+        default:
+          res.values[i] = value[i]!;
+      }
+    }
+    out.push(res);
+  }
+  return out;
+}
+
+function quantileGroup(group: Group, q: Float64Array, res: StepSeries, n: number): void {
+  const buf = new Float64Array(group.members.length);
+  for (let i = 0; i < n; i++) {
+    let k = 0;
+    for (const s of group.members) if (s.present[i]) buf[k++] = s.values[i]!;
+    if (k === 0) continue;
+    res.present[i] = 1;
+    res.values[i] = quantileOf(q[i]!, buf.subarray(0, k));
+  }
+}
+
+/** Converts a k parameter as Prometheus does (truncation, clamped to int64). */
+function kParam(v: number): number {
+  if (v !== v) throw executionError('Parameter value is NaN');
+  if (v >= 9.223372036854776e18) return Number.MAX_SAFE_INTEGER;
+  if (v <= -9.223372036854776e18) return -Number.MAX_SAFE_INTEGER;
+  return Math.trunc(v);
+}
+
+/** topk / bottomk / limitk: the selected input series keep their labels. */
+function selectK(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): StepSeries[] {
+  const n = g.n;
+  const ks = ev.scalar(e.param!, g);
+  const groups = groupSeries(input, e);
+  const outs = new Map<StepSeries, StepSeries>();
+  const order: StepSeries[] = [];
+  const desc = e.op === 'topk';
+  for (let i = 0; i < n; i++) {
+    const k = kParam(ks[i]!);
+    if (k < 1) continue;
+    for (const group of groups) {
+      const present: StepSeries[] = [];
+      for (const s of group.members) if (s.present[i]) present.push(s);
+      let chosen: StepSeries[];
+      if (e.op === 'limitk') {
+        chosen = present.slice(0, k);
+      } else {
+        // NaN loses against every number, for both directions.
+        present.sort((a, b) => {
+          const x = a.values[i]!;
+          const y = b.values[i]!;
+          if (x !== x) return y !== y ? 0 : 1;
+          if (y !== y) return -1;
+          return desc ? y - x : x - y;
+        });
+        chosen = present.slice(0, k);
+      }
+      for (const s of chosen) {
+        let o = outs.get(s);
+        if (!o) {
+          o = newStepSeries(s.labels, n, s.dropName);
+          outs.set(s, o);
+          order.push(o);
+        }
+        o.present[i] = 1;
+        o.values[i] = s.values[i]!;
+      }
+    }
+  }
+  return order;
+}
+
+function countValues(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): StepSeries[] {
+  const n = g.n;
+  const param = ev.eval(e.param!, g);
+  const label = param.kind === 'string' ? param.value : '';
+  if (label === '') throw executionError(`invalid label name ${JSON.stringify(label)}`);
+  const outs = new Map<string, StepSeries>();
+  for (const group of groupSeries(input, e)) {
+    for (let i = 0; i < n; i++) {
+      const counts = new Map<string, number>();
+      for (const s of group.members) {
+        if (!s.present[i]) continue;
+        const v = formatFloat(s.values[i]!);
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+      }
+      for (const [v, c] of counts) {
+        const labels: Labels = setLabel(group.labels as Label[], label, v);
+        const key = labelsKey(labels);
+        let o = outs.get(key);
+        if (!o) {
+          o = newStepSeries(labels, n, false);
+          outs.set(key, o);
+        }
+        o.present[i] = 1;
+        o.values[i] = c;
+      }
+    }
+  }
+  return [...outs.values()];
+}

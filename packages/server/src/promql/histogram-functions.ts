@@ -1,0 +1,223 @@
+/** histogram_quantile and histogram_fraction over classic (`le`-labelled) bucket series. */
+import { METRIC_NAME, getLabel, labelsKey, type Labels } from '../model/labels.js';
+import type { Call } from './ast.js';
+import { mergeSameLabels, type Evaluator } from './evaluator.js';
+import { newStepSeries, type Grid, type StepSeries } from './value.js';
+
+const BUCKET_LABEL = 'le';
+/** Relative difference below which adjacent bucket counts are treated as equal. */
+const SMALL_DELTA_TOLERANCE = 1e-12;
+
+/** Parses a float as Go's strconv.ParseFloat does for `le` values; NaN when malformed. */
+export function parseGoFloat(s: string): number {
+  const lower = s.toLowerCase();
+  const m = /^([+-]?)(inf|infinity|nan)$/.exec(lower);
+  if (m) return m[2] === 'nan' ? NaN : m[1] === '-' ? -Infinity : Infinity;
+  if (/^[+-]?(\d[\d_]*\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return Number(s.replace(/_/g, ''));
+  if (/^[+-]?0x[0-9a-f]+$/i.test(s)) {
+    const v = parseInt(s.replace(/^[+-]?0x/i, ''), 16);
+    return s.startsWith('-') ? -v : v;
+  }
+  return NaN;
+}
+
+function almostEqual(a: number, b: number, epsilon: number): boolean {
+  if (a === b) return true;
+  const abs = Math.abs;
+  const diff = abs(a - b);
+  const sum = abs(a) + abs(b);
+  if (a === 0 || b === 0 || sum < 2.2250738585072014e-308) return diff < epsilon * 2.2250738585072014e-308;
+  return diff / Math.min(sum, Number.MAX_VALUE) < epsilon;
+}
+
+interface BucketGroup {
+  readonly labels: Labels;
+  readonly name: string;
+  readonly bounds: number[];
+  readonly members: StepSeries[];
+}
+
+function bucketGroups(ev: Evaluator, input: StepSeries[], call: Call): BucketGroup[] {
+  const groups = new Map<string, BucketGroup>();
+  const pos = call.args[call.args.length - 1]!.pos;
+  for (const s of input) {
+    const le = getLabel(s.labels, BUCKET_LABEL) ?? '';
+    const bound = parseGoFloat(le);
+    const name = getLabel(s.labels, METRIC_NAME) ?? '';
+    if (le === '' || (bound !== bound && le.toLowerCase() !== 'nan')) {
+      ev.annotations.warn(`bucket label ${JSON.stringify(BUCKET_LABEL)} is missing or has a malformed value of ${JSON.stringify(le)} for metric name ${JSON.stringify(name)}`, pos);
+      continue;
+    }
+    const key = labelsKey(s.labels.filter((l) => l.name !== BUCKET_LABEL));
+    let g = groups.get(key);
+    if (!g) {
+      g = { labels: s.labels.filter((l) => l.name !== BUCKET_LABEL && l.name !== METRIC_NAME), name, bounds: [], members: [] };
+      groups.set(key, g);
+    }
+    g.bounds.push(bound);
+    g.members.push(s);
+  }
+  return [...groups.values()];
+}
+
+/** Bucket bounds and counts of one group at one step, sorted by bound and coalesced. */
+function bucketsAt(g: BucketGroup, i: number, bounds: Float64Array, counts: Float64Array): number {
+  const order: number[] = [];
+  for (let k = 0; k < g.members.length; k++) if (g.members[k]!.present[i]) order.push(k);
+  order.sort((a, b) => g.bounds[a]! - g.bounds[b]!);
+  let n = 0;
+  for (const k of order) {
+    const b = g.bounds[k]!;
+    const c = g.members[k]!.values[i]!;
+    if (n > 0 && bounds[n - 1] === b) counts[n - 1] = counts[n - 1]! + c;
+    else {
+      bounds[n] = b;
+      counts[n++] = c;
+    }
+  }
+  return n;
+}
+
+/** Forces cumulative counts to be monotonic; returns whether a real decrease was fixed. */
+function ensureMonotonic(counts: Float64Array, n: number): boolean {
+  let forced = false;
+  let prev = counts[0]!;
+  for (let i = 1; i < n; i++) {
+    const cur = counts[i]!;
+    if (cur === prev) continue;
+    if (almostEqual(prev, cur, SMALL_DELTA_TOLERANCE)) {
+      counts[i] = prev;
+      continue;
+    }
+    if (cur < prev) {
+      counts[i] = prev;
+      forced = true;
+      continue;
+    }
+    prev = cur;
+  }
+  return forced;
+}
+
+let forcedMonotonic = false;
+
+function bucketQuantile(q: number, bounds: Float64Array, counts: Float64Array, n: number): number {
+  forcedMonotonic = false;
+  if (q !== q) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  if (n === 0 || bounds[n - 1] !== Infinity) return NaN;
+  forcedMonotonic = ensureMonotonic(counts, n);
+  if (n < 2) return NaN;
+  const observations = counts[n - 1]!;
+  if (observations === 0 || observations !== observations) return NaN;
+  let rank = q * observations;
+  let b = 0;
+  while (b < n - 1 && !(counts[b]! >= rank)) b++;
+  if (b === n - 1) return bounds[n - 2]!;
+  if (b === 0 && bounds[0]! <= 0) return bounds[0]!;
+  let start = 0;
+  const end = bounds[b]!;
+  let count = counts[b]!;
+  if (b > 0) {
+    start = bounds[b - 1]!;
+    count -= counts[b - 1]!;
+    rank -= counts[b - 1]!;
+  }
+  return start + (end - start) * (rank / count);
+}
+
+function bucketFraction(lower: number, upper: number, bounds: Float64Array, counts: Float64Array, n: number): number {
+  if (n === 0 || bounds[n - 1] !== Infinity) return NaN;
+  const count = counts[n - 1]!;
+  if (count === 0 || lower !== lower || upper !== upper) return NaN;
+  if (lower >= upper) return 0;
+  let rank = 0;
+  let lowerRank = 0;
+  let upperRank = 0;
+  let lowerSet = false;
+  let upperSet = false;
+  for (let i = 0; i < n; i++) {
+    const lowerBound = i > 0 ? bounds[i - 1]! : -Infinity;
+    const upperBound = bounds[i]!;
+    const c = counts[i]!;
+    const interpolate = (v: number): number => rank + ((c - rank) * (v - lowerBound)) / (upperBound - lowerBound);
+    if (!lowerSet && lowerBound >= lower) {
+      lowerRank = rank;
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound >= upper) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && lowerBound < lower && upperBound > lower) {
+      lowerRank = interpolate(lower);
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound < upper && upperBound > upper) {
+      upperRank = interpolate(upper);
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    rank = c;
+  }
+  if (!lowerSet || lowerRank > count) lowerRank = count;
+  if (!upperSet || upperRank > count) upperRank = count;
+  return (upperRank - lowerRank) / count;
+}
+
+/** histogram_quantile(q, buckets). */
+export function histogramQuantile(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
+  const q = ev.scalar(call.args[0]!, g);
+  for (let i = 0; i < g.n; i++) {
+    const v = q[i]!;
+    if (v !== v || v < 0 || v > 1) ev.annotations.warn(`quantile value should be between 0 and 1, got ${String(v)}`, call.args[0]!.pos);
+  }
+  const input = ev.vector(call.args[1]!, g);
+  const out: StepSeries[] = [];
+  for (const grp of bucketGroups(ev, input, call)) {
+    const bounds = new Float64Array(grp.members.length);
+    const counts = new Float64Array(grp.members.length);
+    const res = newStepSeries(grp.labels, g.n, false);
+    let any = false;
+    for (let i = 0; i < g.n; i++) {
+      const n = bucketsAt(grp, i, bounds, counts);
+      if (n === 0) continue;
+      res.values[i] = bucketQuantile(q[i]!, bounds, counts, n);
+      res.present[i] = 1;
+      any = true;
+      if (forcedMonotonic) {
+        ev.annotations.info(
+          `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(grp.name)}`,
+          call.args[1]!.pos,
+        );
+      }
+    }
+    if (any) out.push(res);
+  }
+  return mergeSameLabels(out, g.n);
+}
+
+/** histogram_fraction(lower, upper, buckets). */
+export function histogramFraction(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
+  const lower = ev.scalar(call.args[0]!, g);
+  const upper = ev.scalar(call.args[1]!, g);
+  const input = ev.vector(call.args[2]!, g);
+  const out: StepSeries[] = [];
+  for (const grp of bucketGroups(ev, input, call)) {
+    const bounds = new Float64Array(grp.members.length);
+    const counts = new Float64Array(grp.members.length);
+    const res = newStepSeries(grp.labels, g.n, false);
+    let any = false;
+    for (let i = 0; i < g.n; i++) {
+      const n = bucketsAt(grp, i, bounds, counts);
+      if (n === 0) continue;
+      res.values[i] = bucketFraction(lower[i]!, upper[i]!, bounds, counts, n);
+      res.present[i] = 1;
+      any = true;
+    }
+    if (any) out.push(res);
+  }
+  return mergeSameLabels(out, g.n);
+}

@@ -1,0 +1,66 @@
+/**
+ * Evaluation values. The evaluator works column-wise: an instant vector over a query's steps is a
+ * list of series, each with one Float64Array slot per step and a presence flag per step, so a
+ * range query is evaluated in one pass per node with no per-sample objects.
+ */
+import type { Labels } from '../model/labels.js';
+
+/** The evaluation times of a node: start, start+step, … (n points, ms). */
+export interface Grid {
+  readonly start: number;
+  readonly step: number;
+  readonly n: number;
+}
+
+/** Time of step i of a grid, ms. */
+export function gridTime(g: Grid, i: number): number {
+  return g.start + i * g.step;
+}
+
+/** One series of an instant vector evaluated at every step of a grid. */
+export interface StepSeries {
+  labels: Labels;
+  readonly values: Float64Array;
+  /** 1 where the series has a sample at that step. */
+  readonly present: Uint8Array;
+  /** Delayed __name__ removal: the name is dropped when the query result is built. */
+  dropName: boolean;
+}
+
+export function newStepSeries(labels: Labels, n: number, dropName: boolean): StepSeries {
+  return { labels, values: new Float64Array(n), present: new Uint8Array(n), dropName };
+}
+
+/** A series of a range vector: its raw points (no staleness markers). */
+export interface RangeSeries {
+  readonly labels: Labels;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+  readonly dropName: boolean;
+}
+
+/** A range vector as seen by a function at each step: the series and each step's window. */
+export interface MatrixArg {
+  readonly series: RangeSeries[];
+  readonly rangeMs: number;
+  /** Right end (inclusive) of the window at each step, ms; the window is (end - range, end]. */
+  readonly windowEnds: Float64Array;
+}
+
+export type EvalValue =
+  | { readonly kind: 'vector'; readonly series: StepSeries[] }
+  | { readonly kind: 'scalar'; readonly values: Float64Array }
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'matrix'; readonly matrix: MatrixArg };
+
+/** Index of the first timestamp > t (binary search). */
+export function upperBound(ts: Float64Array, t: number, from = 0): number {
+  let lo = from;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
