@@ -1,0 +1,206 @@
+/**
+ * The head's batch appender: validates samples as they are added (Prometheus's rules), then on
+ * commit applies them to the head, logs them to the WAL and resolves after the shared fsync.
+ */
+import { formatLabels, labelsKey, type Labels } from '../model/labels.js';
+import type { MetricMetadata } from '../model/samples.js';
+import { AppendError, type Appender, type AppendErrorCode, type SeriesRef } from '../storage/interfaces.js';
+import { ByteWriter } from './byte-buffer.js';
+import { ApplyResult, REJECT_CODES, type Head } from './head.js';
+import type { MemSeries } from './mem-series.js';
+import type { TsdbMetrics } from './tsdb-metrics.js';
+import type { Wal } from './wal.js';
+import { RecordType, encodeMetadata, encodeSamples, encodeSeries } from './wal-records.js';
+import { HI_WORD, LO_WORD } from './xor-chunk.js';
+
+/** Limits on what one batch may create. */
+export interface AppendLimits {
+  readonly maxLabelNameLength: number;
+  readonly maxLabelValueLength: number;
+  readonly maxLabelsPerSeries: number;
+  readonly maxSeriesPerRequest: number;
+}
+
+export interface AppenderContext {
+  readonly head: Head;
+  readonly limits: AppendLimits;
+  readonly metrics: TsdbMetrics;
+  /** Null in in-memory mode. */
+  readonly wal: Wal | null;
+}
+
+const scratchF = new Float64Array(1);
+const scratchU = new Uint32Array(scratchF.buffer);
+let nextAppenderId = 1;
+
+export class HeadAppender implements Appender {
+  private readonly id = nextAppenderId++;
+  private readonly ctx: AppenderContext;
+  private series: MemSeries[] = [];
+  private ts = new Float64Array(256);
+  private vs = new Float64Array(256);
+  private bits = new Uint32Array(this.vs.buffer);
+  private n = 0;
+  private meta: [string, MetricMetadata][] = [];
+  private seriesInBatch = 0;
+  private finished = false;
+
+  constructor(ctx: AppenderContext) {
+    this.ctx = ctx;
+  }
+
+  append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef {
+    const head = this.ctx.head;
+    let s = ref > 0 ? head.getByRef(ref) : undefined;
+    if (s === undefined || s.deleted) {
+      const key = labelsKey(labels);
+      s = head.getByKey(key);
+      if (s === undefined) {
+        this.validateLabels(labels);
+        s = head.create(labels, key);
+        this.ctx.metrics.seriesCreated.inc();
+      }
+    }
+    if (s.appenderMark !== this.id) {
+      if (this.seriesInBatch >= this.ctx.limits.maxSeriesPerRequest) {
+        this.reject('too_many_series', `too many series in one request (limit ${this.ctx.limits.maxSeriesPerRequest})`);
+      }
+      s.appenderMark = this.id;
+      this.seriesInBatch++;
+      s.pendingT = s.lastT;
+      s.pendingHi = s.lastHi;
+      s.pendingLo = s.lastLo;
+    }
+    scratchF[0] = v;
+    const hi = scratchU[HI_WORD]!;
+    const lo = scratchU[LO_WORD]!;
+    if (t < head.minValidTime) this.rejectSample('out_of_bounds', 'out of bounds: older than the head', s, t);
+    if (t > s.pendingT) {
+      s.pendingT = t;
+      s.pendingHi = hi;
+      s.pendingLo = lo;
+    } else if (t === s.pendingT) {
+      if (hi === s.pendingHi && lo === s.pendingLo) return s.ref;
+      this.rejectSample('duplicate_sample_for_timestamp', 'duplicate sample for timestamp', s, t);
+    } else if (head.outOfOrderWindowMs <= 0) {
+      this.rejectSample('out_of_order', 'out of order sample', s, t);
+    } else if (t < head.maxT - head.outOfOrderWindowMs) {
+      this.rejectSample('too_old', 'too old sample: outside the out-of-order window', s, t);
+    }
+    this.push(s, t, hi, lo);
+    return s.ref;
+  }
+
+  private push(s: MemSeries, t: number, hi: number, lo: number): void {
+    const n = this.n;
+    if (n === this.ts.length) {
+      const ts = new Float64Array(n * 2);
+      const vs = new Float64Array(n * 2);
+      ts.set(this.ts);
+      vs.set(this.vs);
+      this.ts = ts;
+      this.vs = vs;
+      this.bits = new Uint32Array(vs.buffer);
+    }
+    this.series[n] = s;
+    this.ts[n] = t;
+    this.bits[2 * n + HI_WORD] = hi;
+    this.bits[2 * n + LO_WORD] = lo;
+    this.n = n + 1;
+  }
+
+  private validateLabels(labels: Labels): void {
+    const limits = this.ctx.limits;
+    if (labels.length === 0) this.reject('invalid_labels', 'a series needs at least one label');
+    if (labels.length > limits.maxLabelsPerSeries) {
+      this.reject('invalid_labels', `series has ${labels.length} labels, more than the limit of ${limits.maxLabelsPerSeries}`);
+    }
+    let prev = '';
+    for (let i = 0; i < labels.length; i++) {
+      const { name, value } = labels[i]!;
+      if (name === '') this.reject('invalid_labels', 'empty label name');
+      if (i > 0 && name <= prev) this.reject('invalid_labels', `labels not sorted or duplicated at ${JSON.stringify(name)}`);
+      if (value === '') this.reject('invalid_labels', `empty value for label ${JSON.stringify(name)}`);
+      if (name.length > limits.maxLabelNameLength) {
+        this.reject('label_name_too_long', `label name ${JSON.stringify(name.slice(0, 64))}... longer than ${limits.maxLabelNameLength}`);
+      }
+      if (value.length > limits.maxLabelValueLength) {
+        this.reject('label_value_too_long', `value of label ${JSON.stringify(name)} longer than ${limits.maxLabelValueLength}`);
+      }
+      prev = name;
+    }
+  }
+
+  private reject(code: AppendErrorCode, message: string): never {
+    this.ctx.metrics.samplesRejected.inc({ reason: code });
+    throw new AppendError(code, message);
+  }
+
+  private rejectSample(code: AppendErrorCode, message: string, s: MemSeries, t: number): never {
+    this.reject(code, `${message} (series ${formatLabels(s.labels)}, timestamp ${t})`);
+  }
+
+  updateMetadata(metricName: string, metadata: MetricMetadata): void {
+    this.meta.push([metricName, metadata]);
+  }
+
+  async commit(): Promise<void> {
+    if (this.finished) throw new Error('appender already committed or rolled back');
+    this.finished = true;
+    const { head, wal, metrics } = this.ctx;
+    const series = this.series;
+    const ts = this.ts;
+    const bits = this.bits;
+    const n = this.n;
+    const newSeries: MemSeries[] = [];
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      let s = series[i]!;
+      // The series may have left the head (truncation) between append and commit.
+      if (s.deleted) s = head.getOrCreate(s.labels);
+      const r = head.apply(s, ts[i]!, bits[2 * i + HI_WORD]!, bits[2 * i + LO_WORD]!, this.vs, i);
+      if (r === ApplyResult.Appended || r === ApplyResult.AppendedOutOfOrder) {
+        if (!s.walLogged) {
+          s.walLogged = true;
+          newSeries.push(s);
+        }
+        series[kept] = s;
+        ts[kept] = ts[i]!;
+        bits[2 * kept] = bits[2 * i]!;
+        bits[2 * kept + 1] = bits[2 * i + 1]!;
+        kept++;
+      } else if (r !== ApplyResult.Duplicate) {
+        metrics.samplesRejected.inc({ reason: REJECT_CODES[r]! });
+      }
+    }
+    for (const [name, m] of this.meta) head.metadata.set(name, m);
+    metrics.samplesAppended.inc(kept);
+    const meta = this.meta;
+    this.series = [];
+    this.meta = [];
+    if (wal === null || (kept === 0 && meta.length === 0)) return;
+    if (newSeries.length > 0) {
+      const w = new ByteWriter(newSeries.length * 64);
+      encodeSeries(w, newSeries);
+      wal.log(RecordType.Series, w.view());
+    }
+    if (kept > 0) {
+      const w = new ByteWriter(kept * 16 + 16);
+      encodeSamples(w, series, ts, bits, kept);
+      wal.log(RecordType.Samples, w.view());
+    }
+    if (meta.length > 0) {
+      const w = new ByteWriter(256);
+      encodeMetadata(w, meta);
+      wal.log(RecordType.Metadata, w.view());
+    }
+    await wal.sync();
+  }
+
+  rollback(): void {
+    this.finished = true;
+    this.series = [];
+    this.meta = [];
+    this.n = 0;
+  }
+}

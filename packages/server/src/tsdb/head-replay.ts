@@ -1,0 +1,74 @@
+/** Rebuilds the head from WAL and checkpoint records. */
+import { labelsKey } from '../model/labels.js';
+import { ByteReader } from './byte-buffer.js';
+import type { Head } from './head.js';
+import type { MemSeries } from './mem-series.js';
+import { RecordType, decodeChunks, decodeMetadata, decodeSamples, decodeSeries } from './wal-records.js';
+import { XorAppender } from './xor-chunk.js';
+
+export class HeadReplayer {
+  private readonly head: Head;
+  /** WAL refs that map to a series created under another ref (same labels logged twice). */
+  private readonly aliases = new Map<number, MemSeries>();
+  private readonly value = new Float64Array(1);
+  samples = 0;
+  unknownRefs = 0;
+
+  constructor(head: Head) {
+    this.head = head;
+  }
+
+  private lookup(ref: number): MemSeries | undefined {
+    return this.head.getByRef(ref) ?? this.aliases.get(ref);
+  }
+
+  /** Applies one record; throws RangeError when the payload is malformed. */
+  apply(type: RecordType, payload: Buffer): void {
+    const r = new ByteReader(payload);
+    const head = this.head;
+    switch (type) {
+      case RecordType.Series:
+        decodeSeries(r, (ref, labels) => {
+          if (head.getByRef(ref) !== undefined) return;
+          const key = labelsKey(labels);
+          const existing = head.getByKey(key);
+          const s = existing ?? head.create(labels, key, ref);
+          if (existing !== undefined) this.aliases.set(ref, existing);
+          s.walLogged = true;
+        });
+        break;
+      case RecordType.Samples:
+        decodeSamples(r, this.value, (ref, t, hi, lo) => {
+          const s = this.lookup(ref);
+          if (s === undefined) {
+            this.unknownRefs++;
+            return;
+          }
+          head.apply(s, t, hi, lo, this.value, 0);
+          this.samples++;
+        });
+        break;
+      case RecordType.Metadata:
+        decodeMetadata(r, (name, m) => head.metadata.set(name, m));
+        break;
+      case RecordType.Chunks:
+        decodeChunks(r, (ref, lastIsOpen, chunks) => {
+          const s = this.lookup(ref);
+          if (s === undefined) {
+            this.unknownRefs++;
+            return;
+          }
+          for (let i = 0; i < chunks.length; i++) {
+            const c = chunks[i]!;
+            if (i === chunks.length - 1 && lastIsOpen) s.restoreOpenChunk(XorAppender.resume(c.bytes), head.blockDurationMs);
+            else s.addClosedChunk(c.bytes, c.minT, c.maxT);
+          }
+          s.restoreLast();
+          if (s.lastT > head.maxT) head.maxT = s.lastT;
+          const minT = s.minTime();
+          if (minT < head.minT) head.minT = minT;
+        });
+        break;
+    }
+  }
+}

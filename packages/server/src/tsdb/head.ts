@@ -1,0 +1,196 @@
+/**
+ * The head: the in-memory, compressed, indexed part of the TSDB holding the newest samples.
+ * Series are found by label key or ref; postings index them for matcher selection. The head is
+ * truncated after its old range is cut into a block, which drops inactive series (churn).
+ */
+import { compareLabels, getLabel, labelsKey, METRIC_NAME, type Labels } from '../model/labels.js';
+import type { CompiledMatcher } from '../model/matchers.js';
+import type { MetricMetadata } from '../model/samples.js';
+import type { AppendErrorCode, TsdbStatus } from '../storage/interfaces.js';
+import { MemSeries, OooBuffer } from './mem-series.js';
+import { MemPostings, postingsForMatchers } from './postings.js';
+
+/** Outcome of applying one sample to the head. */
+export const ApplyResult = {
+  Appended: 0,
+  AppendedOutOfOrder: 1,
+  /** Same timestamp and identical value bits as the stored sample: accepted, nothing stored. */
+  Duplicate: 2,
+  OutOfOrder: 3,
+  DuplicateTimestamp: 4,
+  TooOld: 5,
+  OutOfBounds: 6,
+} as const;
+
+export type ApplyResult = (typeof ApplyResult)[keyof typeof ApplyResult];
+
+/** The AppendError code of each rejecting ApplyResult. */
+export const REJECT_CODES: readonly (AppendErrorCode | null)[] = [
+  null,
+  null,
+  null,
+  'out_of_order',
+  'duplicate_sample_for_timestamp',
+  'too_old',
+  'out_of_bounds',
+];
+
+export interface HeadOptions {
+  readonly blockDurationMs: number;
+  readonly outOfOrderWindowMs: number;
+}
+
+export class Head {
+  readonly blockDurationMs: number;
+  readonly outOfOrderWindowMs: number;
+  private readonly byKey = new Map<string, MemSeries>();
+  private readonly byRef = new Map<number, MemSeries>();
+  readonly postings = new MemPostings();
+  readonly metadata = new Map<string, MetricMetadata>();
+  private nextRef = 1;
+  /** Samples older than this are rejected: that range already lives in blocks. */
+  minValidTime = -Infinity;
+  /** Newest sample time in the head, -Infinity when empty. */
+  maxT = -Infinity;
+  /** Oldest sample time in the head (may be stale-low after appends; exact after truncate). */
+  minT = Infinity;
+  /** While replaying, out-of-order samples are accepted regardless of the window (they were accepted once). */
+  replaying = false;
+
+  constructor(opts: HeadOptions) {
+    this.blockDurationMs = opts.blockDurationMs;
+    this.outOfOrderWindowMs = opts.outOfOrderWindowMs;
+  }
+
+  get numSeries(): number {
+    return this.byRef.size;
+  }
+
+  getByKey(key: string): MemSeries | undefined {
+    return this.byKey.get(key);
+  }
+
+  getByRef(ref: number): MemSeries | undefined {
+    return this.byRef.get(ref);
+  }
+
+  /** Creates a series (labels must be valid and not present). `ref` is given when replaying. */
+  create(labels: Labels, key: string, ref = this.nextRef): MemSeries {
+    const interned = this.postings.add(ref, labels);
+    const s = new MemSeries(ref, interned, key);
+    this.byKey.set(key, s);
+    this.byRef.set(ref, s);
+    if (ref >= this.nextRef) this.nextRef = ref + 1;
+    return s;
+  }
+
+  /** Finds or creates the series for `labels` (used on replay and when a series left the head mid-batch). */
+  getOrCreate(labels: Labels): MemSeries {
+    const key = labelsKey(labels);
+    return this.byKey.get(key) ?? this.create(labels, key);
+  }
+
+  /**
+   * Applies one sample whose value bits are hi/lo (and whose value is also at `vArr[vIndex]`, for
+   * exact copies into the out-of-order buffer), following Prometheus's ingest rules.
+   */
+  apply(s: MemSeries, t: number, hi: number, lo: number, vArr: Float64Array, vIndex: number): ApplyResult {
+    if (t < this.minValidTime) return ApplyResult.OutOfBounds;
+    if (t > s.lastT) {
+      s.appendInOrder(t, hi, lo, this.blockDurationMs);
+      if (t > this.maxT) this.maxT = t;
+      if (t < this.minT) this.minT = t;
+      return ApplyResult.Appended;
+    }
+    if (t === s.lastT) return hi === s.lastHi && lo === s.lastLo ? ApplyResult.Duplicate : ApplyResult.DuplicateTimestamp;
+    if (this.outOfOrderWindowMs <= 0) return ApplyResult.OutOfOrder;
+    if (t < this.maxT - this.outOfOrderWindowMs && !this.replaying) return ApplyResult.TooOld;
+    if (s.ooo === null) s.ooo = new OooBuffer();
+    if (!s.ooo.insert(t, vArr, vIndex)) return ApplyResult.Duplicate;
+    if (t < this.minT) this.minT = t;
+    return ApplyResult.AppendedOutOfOrder;
+  }
+
+  /**
+   * Drops data before `mint` and the series left empty, and rejects later appends before `mint`.
+   * Returns the number of series removed.
+   */
+  truncate(mint: number): number {
+    if (mint > this.minValidTime) this.minValidTime = mint;
+    const removed = new Set<number>();
+    let minT = Infinity;
+    for (const s of this.byRef.values()) {
+      if (s.truncate(mint)) {
+        removed.add(s.ref);
+        s.deleted = true;
+        this.byKey.delete(s.key);
+        this.byRef.delete(s.ref);
+      } else {
+        const t = s.minTime();
+        if (t < minT) minT = t;
+      }
+    }
+    this.postings.delete(removed);
+    this.minT = minT;
+    return removed.size;
+  }
+
+  /** Every series, in no particular order. */
+  allSeries(): IterableIterator<MemSeries> {
+    return this.byRef.values();
+  }
+
+  /** Series matching the matchers with samples in [lo, hi], sorted by labels. */
+  select(matchers: readonly CompiledMatcher[], lo: number, hi: number): MemSeries[] {
+    const refs = postingsForMatchers(this.postings, matchers);
+    const out: MemSeries[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const s = this.byRef.get(refs[i]!);
+      if (s !== undefined && s.minTime() <= hi && s.maxTime() >= lo) out.push(s);
+    }
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  chunkCount(): number {
+    let n = 0;
+    for (const s of this.byRef.values()) n += s.chunkCount();
+    return n;
+  }
+
+  /** Head statistics as Prometheus's /api/v1/status/tsdb reports them. */
+  status(limit: number): TsdbStatus {
+    const byMetric = new Map<string, number>();
+    for (const s of this.byRef.values()) {
+      const name = getLabel(s.labels, METRIC_NAME);
+      if (name !== undefined) byMetric.set(name, (byMetric.get(name) ?? 0) + 1);
+    }
+    const valueCounts: { name: string; value: number }[] = [];
+    const memory: { name: string; value: number }[] = [];
+    const pairs: { name: string; value: number }[] = [];
+    let numLabelPairs = 0;
+    for (const [name, values] of this.postings.entries()) {
+      valueCounts.push({ name, value: values.size });
+      let bytes = 0;
+      for (const [value, entry] of values) {
+        numLabelPairs++;
+        bytes += Buffer.byteLength(value) * entry.refs.length;
+        pairs.push({ name: `${name}=${value}`, value: entry.refs.length });
+      }
+      memory.push({ name, value: bytes });
+    }
+    const top = (xs: { name: string; value: number }[]): { name: string; value: number }[] =>
+      xs.sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : 1)).slice(0, limit);
+    const empty = this.byRef.size === 0;
+    return {
+      numSeries: this.byRef.size,
+      numLabelPairs,
+      chunkCount: this.chunkCount(),
+      minTime: empty || !Number.isFinite(this.minT) ? 0 : this.minT,
+      maxTime: empty || !Number.isFinite(this.maxT) ? 0 : this.maxT,
+      seriesCountByMetricName: top([...byMetric].map(([name, value]) => ({ name, value }))),
+      labelValueCountByLabelName: top(valueCounts),
+      memoryInBytesByLabelName: top(memory),
+      seriesCountByLabelValuePair: top(pairs),
+    };
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * WAL record payloads. Series records precede any samples that reference their refs; sample
+ * values are stored as raw float64 bits; chunk records (checkpoints only) carry head chunks in
+ * their compressed form so a checkpoint is about as small as the head itself.
+ */
+import type { Labels } from '../model/labels.js';
+import type { MetricMetadata, MetricType } from '../model/samples.js';
+import type { ByteReader, ByteWriter } from './byte-buffer.js';
+import { HI_WORD, LO_WORD } from './xor-chunk.js';
+
+export const RecordType = { Series: 1, Samples: 2, Metadata: 3, Chunks: 4 } as const;
+export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+
+export function isRecordType(t: number): t is RecordType {
+  return t >= 1 && t <= 4;
+}
+
+export function encodeSeries(w: ByteWriter, series: readonly { ref: number; labels: Labels }[]): void {
+  w.uvarint(series.length);
+  for (const s of series) {
+    w.uvarint(s.ref);
+    w.uvarint(s.labels.length);
+    for (const l of s.labels) {
+      w.string(l.name);
+      w.string(l.value);
+    }
+  }
+}
+
+export function decodeSeries(r: ByteReader, visit: (ref: number, labels: Labels) => void): void {
+  const n = r.uvarint();
+  for (let i = 0; i < n; i++) {
+    const ref = r.uvarint();
+    const k = r.uvarint();
+    const labels: { name: string; value: string }[] = new Array(k);
+    for (let j = 0; j < k; j++) labels[j] = { name: r.string(), value: r.string() };
+    visit(ref, labels);
+  }
+}
+
+/** Samples i < n: series refs, times, and value bits as (hi, lo) pairs in `bits`. */
+export function encodeSamples(
+  w: ByteWriter,
+  series: readonly { ref: number }[],
+  ts: Float64Array,
+  bits: Uint32Array,
+  n: number,
+): void {
+  w.uvarint(n);
+  if (n === 0) return;
+  const base = ts[0]!;
+  w.varint(base);
+  for (let i = 0; i < n; i++) {
+    w.uvarint(series[i]!.ref);
+    w.varint(ts[i]! - base);
+    w.f64bits(bits[2 * i + HI_WORD]!, bits[2 * i + LO_WORD]!);
+  }
+}
+
+/** Decodes samples; `visit` gets the value as raw bits and also in `value[0]` (bit-exact). */
+export function decodeSamples(
+  r: ByteReader,
+  value: Float64Array,
+  visit: (ref: number, t: number, hi: number, lo: number) => void,
+): void {
+  const n = r.uvarint();
+  if (n === 0) return;
+  const base = r.varint();
+  const vb = new Uint32Array(value.buffer, value.byteOffset, 2);
+  for (let i = 0; i < n; i++) {
+    const ref = r.uvarint();
+    const t = base + r.varint();
+    r.f64bits();
+    vb[HI_WORD] = r.hi;
+    vb[LO_WORD] = r.lo;
+    visit(ref, t, r.hi, r.lo);
+  }
+}
+
+export function encodeMetadata(w: ByteWriter, entries: readonly (readonly [string, MetricMetadata])[]): void {
+  w.uvarint(entries.length);
+  for (const [name, m] of entries) {
+    w.string(name);
+    w.string(m.type);
+    w.string(m.help);
+    w.string(m.unit);
+  }
+}
+
+const METRIC_TYPES = new Set<string>(['counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset', 'unknown']);
+
+export function decodeMetadata(r: ByteReader, visit: (name: string, m: MetricMetadata) => void): void {
+  const n = r.uvarint();
+  for (let i = 0; i < n; i++) {
+    const name = r.string();
+    const type = r.string();
+    const help = r.string();
+    const unit = r.string();
+    visit(name, { type: METRIC_TYPES.has(type) ? (type as MetricType) : 'unknown', help, unit });
+  }
+}
+
+/** One series' chunks for a checkpoint; the last may be the open (still appendable) chunk. */
+export interface SeriesChunks {
+  readonly ref: number;
+  readonly chunks: readonly { bytes: Uint8Array; minT: number; maxT: number }[];
+  readonly lastIsOpen: boolean;
+}
+
+export function encodeChunks(w: ByteWriter, entries: readonly SeriesChunks[]): void {
+  w.uvarint(entries.length);
+  for (const e of entries) {
+    w.uvarint(e.ref);
+    w.u8(e.lastIsOpen ? 1 : 0);
+    w.uvarint(e.chunks.length);
+    for (const c of e.chunks) {
+      w.varint(c.minT);
+      w.uvarint(c.maxT - c.minT);
+      w.uvarint(c.bytes.length);
+      w.bytes(c.bytes);
+    }
+  }
+}
+
+export function decodeChunks(
+  r: ByteReader,
+  visit: (ref: number, lastIsOpen: boolean, chunks: { bytes: Uint8Array; minT: number; maxT: number }[]) => void,
+): void {
+  const n = r.uvarint();
+  for (let i = 0; i < n; i++) {
+    const ref = r.uvarint();
+    const lastIsOpen = r.u8() === 1;
+    const k = r.uvarint();
+    const chunks: { bytes: Uint8Array; minT: number; maxT: number }[] = [];
+    for (let j = 0; j < k; j++) {
+      const minT = r.varint();
+      const maxT = minT + r.uvarint();
+      const len = r.uvarint();
+      chunks.push({ bytes: r.bytes(len), minT, maxT });
+    }
+    visit(ref, lastIsOpen, chunks);
+  }
+}
