@@ -21,7 +21,11 @@ interface MemSeries {
   readonly ref: SeriesRef;
   readonly labels: Labels;
   t: number[];
-  v: number[];
+  /**
+   * Values in a Float64Array, never a number[]: V8 sets the quiet bit of NaNs stored in double
+   * arrays, which would turn STALE_NAN (a signalling NaN) into an ordinary NaN.
+   */
+  v: Float64Array;
 }
 
 export class MemoryStorage implements MetricsStorage {
@@ -38,7 +42,7 @@ export class MemoryStorage implements MetricsStorage {
         if (s && s.t.length > 0) {
           const last = s.t[s.t.length - 1]!;
           if (t < last) throw new AppendError('out_of_order', 'out of order sample');
-          if (t === last && !Object.is(s.v[s.v.length - 1], v)) {
+          if (t === last && !Object.is(s.v[s.t.length - 1], v)) {
             throw new AppendError('duplicate_sample_for_timestamp', 'duplicate sample for timestamp');
           }
         }
@@ -52,8 +56,13 @@ export class MemoryStorage implements MetricsStorage {
           const n = s.t.length;
           if (n > 0 && s.t[n - 1] === p.t) continue;
           if (n > 0 && s.t[n - 1]! > p.t) continue;
+          if (s.v.length === n) {
+            const grown = new Float64Array(Math.max(8, n * 2));
+            grown.set(s.v);
+            s.v = grown;
+          }
+          s.v[n] = p.v;
           s.t.push(p.t);
-          s.v.push(p.v);
         }
         for (const [name, m] of pendingMeta) this.meta.set(name, m);
         pending.length = 0;
@@ -68,7 +77,7 @@ export class MemoryStorage implements MetricsStorage {
     const key = labelsKey(labels);
     let s = this.byKey.get(key);
     if (!s) {
-      s = { ref: this.byRef.length + 1, labels, t: [], v: [] };
+      s = { ref: this.byRef.length + 1, labels, t: [], v: new Float64Array(8) };
       this.byKey.set(key, s);
       this.byRef.push(s);
     }
@@ -86,16 +95,11 @@ export class MemoryStorage implements MetricsStorage {
         const hi = Math.min(maxt, hints.end);
         const out: SeriesData[] = [];
         for (const s of matching(matchers)) {
-          const ts: number[] = [];
-          const vs: number[] = [];
-          for (let i = 0; i < s.t.length; i++) {
-            const t = s.t[i]!;
-            if (t >= lo && t <= hi) {
-              ts.push(t);
-              vs.push(s.v[i]!);
-            }
-          }
-          if (ts.length > 0) out.push({ labels: s.labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) });
+          let from = 0;
+          while (from < s.t.length && s.t[from]! < lo) from++;
+          let to = from;
+          while (to < s.t.length && s.t[to]! <= hi) to++;
+          if (to > from) out.push({ labels: s.labels, timestamps: Float64Array.from(s.t.slice(from, to)), values: s.v.slice(from, to) });
         }
         return out;
       },
