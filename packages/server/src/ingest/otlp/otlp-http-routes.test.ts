@@ -144,3 +144,20 @@ describe('POST /v1/metrics', () => {
     expect(rejected).toMatch(/protocol="otlp_http",reason="delta_temporality"\} 2/);
   });
 });
+
+describe('registerOtlpMetricsRoutes on a second app (the OTLP/HTTP port)', () => {
+  it('shares the registry and the storage with the first', async () => {
+    const second = createIngestHarness();
+    registerOtlpMetricsRoutes(second.app, { appendable: h.storage, logger: h.logger, registry: h.metrics.registry });
+    await second.app.ready();
+    const res = await second.app.inject({
+      method: 'POST',
+      url: '/v1/metrics',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(request([{ name: 'second.port', gauge: { dataPoints: [{ timeUnixNano: T, asDouble: 9 }] } }])),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await dumpStorage(h.storage)).toContain(`second_port{${ID}} ${T_MS}=9`);
+    await second.close();
+  });
+});

@@ -1,0 +1,16 @@
+/** OTLP ingestion: metrics over OTLP/HTTP (protobuf, JSON) and OTLP/gRPC, and the shared OTLP decoding. */
+export { registerOtlpMetricsRoutes, type OtlpHttpRouteOptions } from './otlp-http-routes.js';
+export {
+  startOtlpGrpcServer,
+  otlpExportMethod,
+  type OtlpGrpcServerOptions,
+  type OtlpGrpcServerHandle,
+  type OtlpGrpcService,
+  type DecodedRequest,
+} from './grpc-server.js';
+export { OtlpMetricsReceiver, type OtlpMetricsDeps } from './otlp-metrics-receiver.js';
+export { decodeMetricsRequestProto } from './metrics-proto-decoder.js';
+export { decodeMetricsRequestJson } from './metrics-json-decoder.js';
+export * from './otlp-common.js';
+export { JsonReader, JsonShapeError } from './otlp-json.js';
+export { encodeExportResponse, exportResponseJson, encodeStatus, type PartialSuccess } from './otlp-responses.js';
