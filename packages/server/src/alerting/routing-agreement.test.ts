@@ -1,0 +1,71 @@
+/**
+ * Routing agreement: for each configuration and label set in testdata/routing/cases.json, the dry
+ * run `watchkeeper alerts route` prints the same receivers, in the same order, as the real
+ * `amtool config routes test`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runAlertsCli } from '../cli/alerts.js';
+
+const exec = promisify(execFile);
+const AMTOOL = '/usr/bin/amtool';
+const DATA = resolve(import.meta.dirname, 'testdata/routing');
+const SHARED = resolve(import.meta.dirname, '../../../../../shared');
+const hasAmtool = existsSync(AMTOOL);
+if (!hasAmtool && process.env.CI) throw new Error('amtool is required under CI (apt-get install prometheus-alertmanager)');
+if (!hasAmtool) console.warn('skipping routing agreement: /usr/bin/amtool is not installed (apt-get install prometheus-alertmanager)');
+
+const cases = JSON.parse(readFileSync(join(DATA, 'cases.json'), 'utf8')) as Record<string, string[][]>;
+const rows: [string, string[]][] = [];
+for (const [file, labelSets] of Object.entries(cases)) {
+  const path = resolve(DATA, file);
+  if (path.startsWith(SHARED) && !existsSync(path)) {
+    console.warn(`skipping ${file}: ../shared is not present`);
+    continue;
+  }
+  for (const labels of labelSets) rows.push([path, labels]);
+}
+
+async function watchkeeperRoute(config: string, labels: string[]): Promise<string> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let text = '';
+  let errText = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  err.on('data', (d: Buffer) => (errText += d.toString()));
+  const code = await runAlertsCli(['route', '--config', config, ...labels], out, err);
+  expect(errText).toBe('');
+  expect(code).toBe(0);
+  return text.trim();
+}
+
+async function amtoolRoute(config: string, labels: string[]): Promise<string> {
+  const { stdout } = await exec(AMTOOL, ['config', 'routes', 'test', `--config.file=${config}`, ...labels]);
+  return stdout.trim();
+}
+
+describe.skipIf(!hasAmtool)('routing agrees with amtool config routes test', () => {
+  it.each(rows)('%s %j', async (config, labels) => {
+    const [ours, theirs] = await Promise.all([watchkeeperRoute(config, labels), amtoolRoute(config, labels)]);
+    expect(theirs).not.toBe('');
+    expect(ours).toBe(theirs);
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'wk-alerts-route-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the alerting section of a watchkeeper.yaml, inline and as config_file', async () => {
+    const inline = join(dir, 'inline.yaml');
+    writeFileSync(inline, `alerting:\n  route:\n    receiver: a\n    routes:\n      - matchers: [x="1"]\n        receiver: b\n        continue: true\n      - receiver: c\n  receivers:\n    - name: a\n    - name: b\n    - name: c\n`);
+    expect(await watchkeeperRoute(inline, ['x=1'])).toBe('b,c');
+    writeFileSync(join(dir, 'am.yml'), readFileSync(join(DATA, 'quoting.yml')));
+    const byFile = join(dir, 'by-file.yaml');
+    writeFileSync(byFile, 'alerting:\n  config_file: am.yml\n');
+    expect(await watchkeeperRoute(byFile, ['code=503'])).toBe(await amtoolRoute(join(DATA, 'quoting.yml'), ['code=503']));
+  });
+});
