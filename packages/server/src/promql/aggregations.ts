@@ -140,6 +140,7 @@ function reduce(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): 
         }
       }
     }
+    if (e.op === 'stddev' || e.op === 'stdvar') markNonFinite(group, incremental, n);
     for (let i = 0; i < n; i++) {
       const c = count[i]!;
       if (c === 0) continue;
@@ -158,10 +159,10 @@ function reduce(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): 
           res.values[i] = 1;
           break;
         case 'stdvar':
-          res.values[i] = value[i]! / c;
+          res.values[i] = incremental[i] ? NaN : value[i]! / c;
           break;
         case 'stddev':
-          res.values[i] = Math.sqrt(value[i]! / c);
+          res.values[i] = incremental[i] ? NaN : Math.sqrt(value[i]! / c);
           break;
         default:
           res.values[i] = value[i]!;
@@ -170,6 +171,13 @@ function reduce(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): 
     out.push(res);
   }
   return out;
+}
+
+/** Flags (in `flags`) the steps where a group has a NaN or infinite sample: their deviation is NaN. */
+function markNonFinite(group: Group, flags: Uint8Array, n: number): void {
+  for (const s of group.members) {
+    for (let i = 0; i < n; i++) if (s.present[i] && !Number.isFinite(s.values[i]!)) flags[i] = 1;
+  }
 }
 
 function quantileGroup(group: Group, q: Float64Array, res: StepSeries, n: number): void {

@@ -156,12 +156,12 @@ export function evalCall(ev: Evaluator, call: Call, g: Grid): EvalValue {
       return vec(absent(ev, call, g));
     case 'label_replace': {
       const relabel = labelReplacer(stringArg(ev, args[1]!, g), stringArg(ev, args[2]!, g), stringArg(ev, args[3]!, g), stringArg(ev, args[4]!, g));
-      return vec(relabelAll(ev.vector(args[0]!, g), relabel, g.n));
+      return vec(relabelAll(ev.vector(args[0]!, g), relabel, stringArg(ev, args[1]!, g), g.n));
     }
     case 'label_join': {
       const srcs = args.slice(3).map((a) => stringArg(ev, a, g));
       const relabel = labelJoiner(stringArg(ev, args[1]!, g), stringArg(ev, args[2]!, g), srcs);
-      return vec(relabelAll(ev.vector(args[0]!, g), relabel, g.n));
+      return vec(relabelAll(ev.vector(args[0]!, g), relabel, stringArg(ev, args[1]!, g), g.n));
     }
     case 'sort':
     case 'sort_desc':
@@ -252,8 +252,12 @@ function absent(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
   return out.present.some((p) => p === 1) ? [out] : [];
 }
 
-function relabelAll(series: StepSeries[], relabel: (l: Labels) => Labels, n: number): StepSeries[] {
-  for (const s of series) s.labels = relabel(s.labels);
+function relabelAll(series: StepSeries[], relabel: (l: Labels) => Labels, dst: string, n: number): StepSeries[] {
+  for (const s of series) {
+    s.labels = relabel(s.labels);
+    // Writing __name__ explicitly keeps it: it is no longer the name a function would drop.
+    if (dst === METRIC_NAME) s.dropName = false;
+  }
   return mergeSameLabels(series, n);
 }
 

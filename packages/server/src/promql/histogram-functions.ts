@@ -138,10 +138,12 @@ function bucketFraction(lower: number, upper: number, bounds: Float64Array, coun
   let lowerSet = false;
   let upperSet = false;
   for (let i = 0; i < n; i++) {
-    const lowerBound = i > 0 ? bounds[i - 1]! : -Infinity;
     const upperBound = bounds[i]!;
+    // The first bucket starts at 0 when its bound is positive; an infinitely wide bucket is not interpolated.
+    const lowerBound = i > 0 ? bounds[i - 1]! : upperBound > 0 ? 0 : -Infinity;
     const c = counts[i]!;
-    const interpolate = (v: number): number => rank + ((c - rank) * (v - lowerBound)) / (upperBound - lowerBound);
+    const interpolate = (v: number): number =>
+      lowerBound === -Infinity ? c : rank + ((c - rank) * (v - lowerBound)) / (upperBound - lowerBound);
     if (!lowerSet && lowerBound >= lower) {
       lowerRank = rank;
       lowerSet = true;

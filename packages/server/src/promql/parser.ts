@@ -109,10 +109,10 @@ const PARAM_AGGREGATIONS = new Set<AggregateOp>(['topk', 'bottomk', 'quantile', 
 const EXPERIMENTAL_AGGREGATIONS = new Set<AggregateOp>(['limitk', 'limit_ratio']);
 
 /**
- * Go's PromQL lexer accepts numbers with a trailing dot (`1.`); the lezer grammar does not.
- * Replacing such a dot with a space keeps every position and the value unchanged.
+ * Adapts the few spellings Go's PromQL lexer accepts and the lezer grammar does not, keeping
+ * every position: a trailing dot in a number (`1.` becomes `1 `) and upper-case `STEP()`.
  */
-function withoutTrailingDots(query: string): string {
+function normalizeForGrammar(query: string): string {
   let out = '';
   let quote = '';
   for (let i = 0; i < query.length; i++) {
@@ -128,6 +128,11 @@ function withoutTrailingDots(query: string): string {
     } else if (c === '"' || c === "'" || c === '`') {
       quote = c;
       out += c;
+    } else if (/^(step|range)\s*\(\s*\)/i.test(query.slice(i)) && !/[\w:]$/.test(out)) {
+      // Duration functions are case-insensitive in Prometheus's lexer, lowercase-only in lezer.
+      const m = /^(step|range)/i.exec(query.slice(i))!;
+      out += m[0].toLowerCase();
+      i += m[0].length - 1;
     } else if (c === '.' && /[0-9]/.test(query[i - 1] ?? '') && !/[0-9a-zA-Z_]/.test(query[i + 1] ?? '') && !/[a-zA-Z_:]\w*$/.test(out)) {
       out += ' ';
     } else {
@@ -160,7 +165,7 @@ class AstBuilder {
 
   build(): Expr {
     if (this.query.trim() === '') throw this.error({ start: 0, end: 0 }, 'no expression found in input');
-    const tree = lezer.parse(withoutTrailingDots(this.query));
+    const tree = lezer.parse(normalizeForGrammar(this.query));
     const cursor = tree.cursor();
     do {
       if (cursor.type.isError) {

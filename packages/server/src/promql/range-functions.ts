@@ -230,6 +230,7 @@ export const WINDOW_FUNCTIONS: ReadonlyMap<string, WindowFn> = new Map<string, W
     'mad_over_time',
     (_ts, vs, lo, hi) => {
       const window = vs.slice(lo, hi);
+      if (window.some((v) => v !== v)) return NaN;
       const med = median(window.slice());
       for (let i = 0; i < window.length; i++) window[i] = Math.abs(window[i]! - med);
       return median(window);
