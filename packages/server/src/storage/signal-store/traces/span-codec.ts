@@ -1,0 +1,158 @@
+/**
+ * Span ↔ row encoding of the span table. Attribute values keep their OTLP type in a compact JSON
+ * form (strings and booleans as themselves; {"i":"…"} int64, {"d":…} double, {"b":"…"} bytes,
+ * {"a":[…]} array, {"kv":[[k,v],…]} list), so a trace reads back with the exact types it was sent.
+ * Resources and scopes are encoded once per distinct object in a batch and decoded once per
+ * distinct string in a trace, so spans of one producer share one object again.
+ */
+import {
+  type Attribute,
+  type AttributeValue,
+  type Span,
+  type SpanEvent,
+  type SpanKind,
+  type SpanLink,
+  type SpanResource,
+  type SpanScope,
+  type StatusCode,
+  attributeValueToString,
+  isAttributeArray,
+} from '../../../model/span.js';
+import { TAG_SEPARATOR } from './trace-tables.js';
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+function encodeValue(v: AttributeValue): JsonValue {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return { d: Number.isFinite(v) ? v : String(v) };
+  if (typeof v === 'bigint') return { i: v.toString() };
+  if (v instanceof Uint8Array) return { b: Buffer.from(v).toString('base64') };
+  if (isAttributeArray(v)) return { a: v.map(encodeValue) };
+  return { kv: v.values.map((kv) => [kv.key, encodeValue(kv.value)]) };
+}
+
+function encodeAttributes(attributes: readonly Attribute[]): JsonValue[] {
+  return attributes.map((a) => [a.key, encodeValue(a.value)]);
+}
+
+function decodeValue(v: unknown): AttributeValue {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  const o = v as Record<string, unknown>;
+  if ('i' in o) return BigInt(o.i as string);
+  if ('d' in o) return typeof o.d === 'number' ? o.d : Number(o.d);
+  if ('b' in o) return new Uint8Array(Buffer.from(o.b as string, 'base64'));
+  if ('a' in o) return (o.a as unknown[]).map(decodeValue);
+  return { values: decodeAttributes(o.kv) };
+}
+
+function decodeAttributes(v: unknown): Attribute[] {
+  return (v as [string, unknown][]).map(([key, value]) => ({ key, value: decodeValue(value) }));
+}
+
+/** The span fields not held in columns of their own, as JSON. */
+export function encodeSpanBody(s: Span): string {
+  const body: Record<string, JsonValue> = { a: encodeAttributes(s.attributes) };
+  if (s.traceState !== '') body.ts = s.traceState;
+  if (s.flags !== 0) body.f = s.flags;
+  if (s.droppedAttributesCount !== 0) body.da = s.droppedAttributesCount;
+  if (s.events.length > 0) body.e = s.events.map((e) => [e.timeNs.toString(), e.name, encodeAttributes(e.attributes), e.droppedAttributesCount]);
+  if (s.droppedEventsCount !== 0) body.de = s.droppedEventsCount;
+  if (s.links.length > 0) body.l = s.links.map((l) => [l.traceId, l.spanId, l.traceState, l.flags, encodeAttributes(l.attributes), l.droppedAttributesCount]);
+  if (s.droppedLinksCount !== 0) body.dl = s.droppedLinksCount;
+  return JSON.stringify(body);
+}
+
+export function encodeResource(r: SpanResource): string {
+  return JSON.stringify({ a: encodeAttributes(r.attributes), d: r.droppedAttributesCount });
+}
+
+export function encodeScope(s: SpanScope): string {
+  return JSON.stringify({ n: s.name, v: s.version, a: encodeAttributes(s.attributes) });
+}
+
+function clean(text: string): string {
+  return text.includes(TAG_SEPARATOR) ? text.replaceAll(TAG_SEPARATOR, ' ') : text;
+}
+
+/** `key=value` entries of the tags column for one attribute list, each followed by the separator. */
+export function flattenTags(prefix: 'span.' | 'resource.', attributes: readonly Attribute[]): string {
+  let out = '';
+  for (const a of attributes) {
+    if (prefix === 'resource.' && a.key === 'service.name') continue;
+    out += `${prefix}${clean(a.key)}=${clean(attributeValueToString(a.value))}${TAG_SEPARATOR}`;
+  }
+  return out;
+}
+
+/** Decodes spans read with SPAN_SELECT_COLUMNS, sharing resource and scope objects by their text. */
+export class SpanRowDecoder {
+  private readonly resources = new Map<string, SpanResource>();
+  private readonly scopes = new Map<string, SpanScope>();
+
+  decode(row: readonly unknown[]): Span {
+    const [traceId, spanId, parentSpanId, startNs, endNs, service, name, kind, statusCode, statusMessage, requestId, bodyText, resourceText, scopeText] =
+      row as [string, string, string, bigint, bigint, string, string, number, number, string, string, string, string, string];
+    const body = JSON.parse(bodyText) as {
+      a: unknown;
+      ts?: string;
+      f?: number;
+      da?: number;
+      e?: [string, string, unknown, number][];
+      de?: number;
+      l?: [string, string, string, number, unknown, number][];
+      dl?: number;
+    };
+    const events: SpanEvent[] = (body.e ?? []).map(([t, n, a, d]) => ({ timeNs: BigInt(t), name: n, attributes: decodeAttributes(a), droppedAttributesCount: d }));
+    const links: SpanLink[] = (body.l ?? []).map(([tid, sid, ts, f, a, d]) => ({
+      traceId: tid,
+      spanId: sid,
+      traceState: ts,
+      flags: f,
+      attributes: decodeAttributes(a),
+      droppedAttributesCount: d,
+    }));
+    return {
+      traceId,
+      spanId,
+      parentSpanId,
+      traceState: body.ts ?? '',
+      flags: body.f ?? 0,
+      name,
+      kind: kind as SpanKind,
+      startNs,
+      endNs,
+      statusCode: statusCode as StatusCode,
+      statusMessage,
+      attributes: decodeAttributes(body.a),
+      droppedAttributesCount: body.da ?? 0,
+      events,
+      droppedEventsCount: body.de ?? 0,
+      links,
+      droppedLinksCount: body.dl ?? 0,
+      resource: this.resource(resourceText),
+      scope: this.scope(scopeText),
+      service,
+      requestId,
+    };
+  }
+
+  private resource(text: string): SpanResource {
+    let r = this.resources.get(text);
+    if (r === undefined) {
+      const o = JSON.parse(text) as { a: unknown; d: number };
+      r = { attributes: decodeAttributes(o.a), droppedAttributesCount: o.d };
+      this.resources.set(text, r);
+    }
+    return r;
+  }
+
+  private scope(text: string): SpanScope {
+    let s = this.scopes.get(text);
+    if (s === undefined) {
+      const o = JSON.parse(text) as { n: string; v: string; a: unknown };
+      s = { name: o.n, version: o.v, attributes: decodeAttributes(o.a) };
+      this.scopes.set(text, s);
+    }
+    return s;
+  }
+}
