@@ -141,7 +141,7 @@ describe('OpenMetrics 1.0', () => {
       '# EOF',
       '',
     ].join('\n');
-    const rows = parseAll(text, om);
+    const rows = parseAll(text, { format: 'openmetrics', dropCreatedSamples: true });
     expect(rows.slice(0, 3)).toEqual([
       { kind: 'type', name: 'acme_http_router_request_seconds', text: 'summary' },
       { kind: 'unit', name: 'acme_http_router_request_seconds', text: 'seconds' },
@@ -171,10 +171,11 @@ describe('OpenMetrics 1.0', () => {
     expect(samples[4]!.exemplar).toBe('{trace_id="x"} 0.005 1601413488111');
   });
 
-  it('keeps _created samples only when asked', () => {
+  it('keeps _created samples as series (as Prometheus 2.x does) unless asked to drop them', () => {
     const text = '# TYPE c counter\nc_total 1\nc_created 1.6e9\n# TYPE g gauge\ng_created 5\n# EOF\n';
-    expect(parseAll(text, om).filter((r) => r.kind === 'sample').map((r) => r.series)).toEqual(['c_total', 'g_created']);
-    expect(parseAll(text, { format: 'openmetrics', keepCreatedSamples: true }).filter((r) => r.kind === 'sample')).toHaveLength(3);
+    expect(parseAll(text, om).filter((r) => r.kind === 'sample')).toHaveLength(3);
+    const dropped = parseAll(text, { format: 'openmetrics', dropCreatedSamples: true }).filter((r) => r.kind === 'sample');
+    expect(dropped.map((r) => r.series)).toEqual(['c_total', 'g_created']);
   });
 
   it('accepts "# EOF" without a final newline and an exposition that is only "# EOF"', () => {

@@ -57,10 +57,10 @@ export interface ParsedExemplar {
 export interface ExpositionParserOptions {
   readonly format: ExpositionFormat;
   /**
-   * Keep OpenMetrics `<family>_created` samples of counters, histograms and summaries as series.
-   * Off by default: they carry a creation time, not a measurement.
+   * Skip OpenMetrics `<family>_created` samples of counters, histograms and summaries. Off by
+   * default: Prometheus 2.x (checked against 2.42) ingests them as ordinary series.
    */
-  readonly keepCreatedSamples?: boolean;
+  readonly dropCreatedSamples?: boolean;
 }
 
 const TEXT_TYPES: Record<string, MetricType> = {
@@ -93,7 +93,7 @@ const FLAG_VALUE_ESCAPED = 2;
 export class ExpositionParser {
   private readonly text: string;
   private readonly openMetrics: boolean;
-  private readonly keepCreated: boolean;
+  private readonly dropCreated: boolean;
   private pos = 0;
   private line = 0;
   private sawEof = false;
@@ -125,7 +125,7 @@ export class ExpositionParser {
   constructor(text: string, options: ExpositionParserOptions) {
     this.text = text;
     this.openMetrics = options.format === 'openmetrics';
-    this.keepCreated = options.keepCreatedSamples ?? false;
+    this.dropCreated = options.dropCreatedSamples ?? false;
   }
 
   /** Advances to the next entry. Throws ExpositionParseError on malformed input. */
@@ -307,7 +307,7 @@ export class ExpositionParser {
     return q;
   }
 
-  /** Parses a sample line. Returns false when the sample is skipped (an OpenMetrics `_created` sample). */
+  /** Parses a sample line. Returns false when the sample is skipped (a dropped OpenMetrics `_created` sample). */
   private parseSample(start: number, eol: number): boolean {
     const text = this.text;
     this.seriesStart = start;
@@ -351,7 +351,7 @@ export class ExpositionParser {
     this.sampleValue = value;
     p = this.parseSampleTail(q, eol);
     if (p !== eol) this.fail(`unexpected ${describeAt(text, p, eol)} at the end of the sample`);
-    return this.keepCreated || !this.isCreatedSample();
+    return !this.dropCreated || !this.isCreatedSample();
   }
 
   /** Parses the optional timestamp and exemplar after the value; returns where parsing stopped. */
