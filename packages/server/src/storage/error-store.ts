@@ -121,6 +121,8 @@ export interface ErrorStore {
   /** Groups and stores events and session counts in one durable unit; returns each event's outcome. */
   write(batch: ErrorWrite): Promise<readonly EventOutcome[]>;
   listIssues(query: IssueQuery): Promise<IssuePage>;
+  /** One issue's current state; null when no such issue. */
+  issue(id: number): Promise<Issue | null>;
   /** One issue with its distributions and latest event; null when no such issue. */
   issueDetail(id: number, nowMs: number, hours: number): Promise<IssueDetail | null>;
   /** An issue's events, newest first, `limit` per page, strictly older than `before`. */

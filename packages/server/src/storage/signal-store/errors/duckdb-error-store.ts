@@ -258,6 +258,10 @@ export class DuckDBErrorStore implements ErrorStore {
     return true;
   }
 
+  async issue(id: number): Promise<Issue | null> {
+    return this.cache.byId.get(id)?.snapshot() ?? null;
+  }
+
   async listIssues(q: IssueQuery): Promise<IssuePage> {
     const text = q.text?.toLowerCase();
     const matches: IssueRecord[] = [];

@@ -1,0 +1,201 @@
+/**
+ * The Sentry ingestion endpoints every official SDK posts to: `POST /api/<project>/envelope/` and
+ * the legacy `POST /api/<project>/store/`. They authenticate with the project's public key
+ * themselves (query `sentry_key`, `X-Sentry-Auth`, or the envelope header's DSN), so the routes are
+ * `public` to the token gate. Bodies may be gzip/deflate/brotli-compressed and chunked; browsers
+ * get CORS answers; rate limits answer as Relay does (429, Retry-After, X-Sentry-Rate-Limits).
+ */
+import { inflateSync } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, badData, errorTypeForStatus, unavailable } from '../../api/errors.js';
+import { BodyDecodeError, decodeBody } from '../../errors/decode-body.js';
+import { EnvelopeError, parseEnvelope, type Envelope } from '../../errors/envelope.js';
+import type { ErrorIngestor } from '../../errors/error-ingestor.js';
+import { EventError } from '../../errors/normalize.js';
+import type { Project, ProjectRegistry } from '../../errors/projects.js';
+import type { ProjectRateLimiter } from '../../errors/rate-limiter.js';
+import { keyFromAuthHeader, keyFromDsn, projectFromDsn } from '../../errors/sentry-auth.js';
+import { StoreClosedError, StoreOverloadedError } from '../../storage/signal-store/write-queue.js';
+
+export interface SentryIngestDeps {
+  readonly ingestor: ErrorIngestor;
+  /** The current projects; called per request so a reload (a revoked key) applies at once. */
+  readonly projects: () => ProjectRegistry;
+  readonly rateLimiter: ProjectRateLimiter;
+  /** Largest body accepted after decompression, bytes. */
+  readonly maxDecodedBytes: number;
+}
+
+/** Item types that count against a project's event rate limit. */
+const LIMITED_ITEMS = new Set(['event', 'transaction', 'security']);
+/** The categories a 429 names, so SDKs stop sending exactly these for the given time. */
+const LIMITED_CATEGORIES = 'error;default;transaction;security';
+const CORS_ALLOW_HEADERS = 'x-sentry-auth, content-type, content-encoding, sentry-trace, baggage, x-requested-with';
+const CORS_EXPOSE_HEADERS = 'x-sentry-error, x-sentry-rate-limits, retry-after';
+
+function setCors(req: FastifyRequest, reply: FastifyReply): void {
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string') return;
+  reply.header('Access-Control-Allow-Origin', origin);
+  reply.header('Vary', 'Origin');
+  reply.header('Access-Control-Expose-Headers', CORS_EXPOSE_HEADERS);
+}
+
+function projectIdOf(req: FastifyRequest): number {
+  const raw = (req.params as { projectId: string }).projectId;
+  if (!/^\d{1,9}$/.test(raw)) throw badData(`invalid project id "${raw.slice(0, 32)}": expected a number`);
+  return Number(raw);
+}
+
+/** A key from the query string or the X-Sentry-Auth header, or null (the envelope's DSN may carry it). */
+function requestKey(req: FastifyRequest): string | null {
+  const q = (req.query as Record<string, unknown>).sentry_key;
+  if (typeof q === 'string' && q !== '') return q;
+  const header = req.headers['x-sentry-auth'];
+  return keyFromAuthHeader(typeof header === 'string' ? header : undefined);
+}
+
+function authenticate(deps: SentryIngestDeps, projectId: number, key: string | null): Project {
+  const check = deps.projects().authenticate(projectId, key);
+  if (!check.ok) throw new ApiError(check.status, errorTypeForStatus(check.status), check.message);
+  return check.project;
+}
+
+async function decodedBody(deps: SentryIngestDeps, req: FastifyRequest): Promise<Buffer> {
+  const raw = req.body;
+  const body = Buffer.isBuffer(raw) ? raw : typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.alloc(0);
+  const encoding = req.headers['content-encoding'];
+  try {
+    return await decodeBody(body, typeof encoding === 'string' ? encoding : undefined, deps.maxDecodedBytes);
+  } catch (err) {
+    if (err instanceof BodyDecodeError) throw new ApiError(err.status, errorTypeForStatus(err.status), err.message);
+    throw err;
+  }
+}
+
+/** Maps ingest failures to the statuses SDKs understand; the reason also goes in X-Sentry-Error. */
+function toApiError(err: unknown): unknown {
+  if (err instanceof EnvelopeError || err instanceof EventError) return badData(err.message);
+  if (err instanceof StoreOverloadedError) return new ApiError(429, 'too_many_requests', err.message, err.retryAfterSeconds);
+  if (err instanceof StoreClosedError) return unavailable(err.message);
+  return err;
+}
+
+function parseEnvelopeOr400(body: Buffer): Envelope {
+  try {
+    return parseEnvelope(body);
+  } catch (err) {
+    throw toApiError(err);
+  }
+}
+
+/** The legacy store body: JSON, or (old SDKs) base64 of zlib-deflated JSON. */
+function storeEventPayload(body: Buffer): Record<string, unknown> {
+  let text = body.toString('utf8').trim();
+  if (text === '') throw badData('empty body: expected a JSON event');
+  if (!text.startsWith('{')) {
+    try {
+      text = inflateSync(Buffer.from(text, 'base64'), { maxOutputLength: 64 * 1024 * 1024 }).toString('utf8');
+    } catch {
+      throw badData('the body is neither a JSON object nor base64-encoded deflated JSON');
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw badData(`the event is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badData('the event must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIngestDeps): void {
+  void app.register(async (scope) => {
+    // SDKs send envelopes with no, or a misleading, content type (browsers use text/plain to avoid
+    // a preflight): every body is read raw here and judged by the route.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    scope.addHook('onRequest', async (req, reply) => setCors(req, reply));
+    scope.addHook('onSend', async (_req, reply, payload) => {
+      if (reply.statusCode >= 400 && typeof payload === 'string' && !reply.hasHeader('x-sentry-error')) {
+        try {
+          const error = (JSON.parse(payload) as { error?: unknown }).error;
+          if (typeof error === 'string') reply.header('X-Sentry-Error', error.replace(/[\r\n]+/g, ' ').slice(0, 512));
+        } catch {
+          // Not our JSON error body; nothing to mirror.
+        }
+      }
+      return payload;
+    });
+
+    const preflight = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      reply.header('Access-Control-Allow-Origin', typeof req.headers.origin === 'string' ? req.headers.origin : '*');
+      reply.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
+      const requested = req.headers['access-control-request-headers'];
+      reply.header('Access-Control-Allow-Headers', typeof requested === 'string' && requested !== '' ? requested : CORS_ALLOW_HEADERS);
+      reply.header('Access-Control-Max-Age', '86400');
+      await reply.code(204).send();
+    };
+
+    const envelope = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      const projectId = projectIdOf(req);
+      let key = requestKey(req);
+      // Refuse a known-bad key before spending time on the body.
+      if (key !== null) authenticate(deps, projectId, key);
+      const env = parseEnvelopeOr400(await decodedBody(deps, req));
+      if (key === null) {
+        key = keyFromDsn(env.headers.dsn);
+        const dsnProject = projectFromDsn(env.headers.dsn);
+        if (dsnProject !== null && dsnProject !== projectId) throw new ApiError(403, 'forbidden', `the envelope DSN names project ${dsnProject}, not ${projectId}`);
+      }
+      const project = authenticate(deps, projectId, key);
+      const limited = env.items.filter((i) => LIMITED_ITEMS.has(i.type)).length;
+      const decision = deps.rateLimiter.take(project.id, limited, project.rateLimitPerMinute);
+      let dropEvents = false;
+      if (!decision.ok) {
+        reply.header('X-Sentry-Rate-Limits', `${decision.retryAfterSeconds}:${LIMITED_CATEGORIES}:project:project_quota`);
+        // Other items (sessions, client reports) are still taken, as Relay does; only events are refused.
+        if (limited === env.items.length) {
+          throw new ApiError(429, 'too_many_requests', `project ${project.id} is over its limit of ${project.rateLimitPerMinute} events per minute`, decision.retryAfterSeconds);
+        }
+        dropEvents = true;
+      }
+      try {
+        const prepared = deps.ingestor.prepareEnvelope(project, env, dropEvents);
+        await deps.ingestor.store(project, prepared);
+        const id = prepared.events[0]?.event.eventId ?? (typeof env.headers.event_id === 'string' ? env.headers.event_id : undefined);
+        return id === undefined ? {} : { id };
+      } catch (err) {
+        throw toApiError(err);
+      }
+    };
+
+    const store = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      const projectId = projectIdOf(req);
+      const project = authenticate(deps, projectId, requestKey(req));
+      const payload = storeEventPayload(await decodedBody(deps, req));
+      const decision = deps.rateLimiter.take(project.id, 1, project.rateLimitPerMinute);
+      if (!decision.ok) {
+        reply.header('X-Sentry-Rate-Limits', `${decision.retryAfterSeconds}:${LIMITED_CATEGORIES}:project:project_quota`);
+        throw new ApiError(429, 'too_many_requests', `project ${project.id} is over its limit of ${project.rateLimitPerMinute} events per minute`, decision.retryAfterSeconds);
+      }
+      try {
+        const prepared = deps.ingestor.prepareStoreEvent(project, payload);
+        await deps.ingestor.store(project, prepared);
+        return { id: prepared.events[0]!.event.eventId };
+      } catch (err) {
+        throw toApiError(err);
+      }
+    };
+
+    for (const path of ['/api/:projectId/envelope/', '/api/:projectId/envelope']) {
+      scope.post(path, { config: { scope: 'public' } }, envelope);
+      scope.options(path, { config: { scope: 'public' } }, preflight);
+    }
+    for (const path of ['/api/:projectId/store/', '/api/:projectId/store']) {
+      scope.post(path, { config: { scope: 'public' } }, store);
+      scope.options(path, { config: { scope: 'public' } }, preflight);
+    }
+  });
+}
