@@ -10,7 +10,7 @@ import type { Label, Labels } from '../model/labels.js';
 import type { CompiledMatcher } from '../model/matchers.js';
 import type { SeriesData } from '../storage/interfaces.js';
 import { ByteReader } from './byte-buffer.js';
-import { CHUNK_CRC_BYTES, CHUNKS_MAGIC, INDEX_MAGIC, type BlockMeta, type ChunkData } from './block-writer.js';
+import { CHUNK_CRC_BYTES, CHUNKS_MAGIC, INDEX_MAGIC, type BlockMeta } from './block-writer.js';
 import { postingsForMatchers, type PostingsReader } from './postings.js';
 import { chunkSampleCount, decodeXorChunk } from './xor-chunk.js';
 
@@ -288,12 +288,6 @@ export class Block implements PostingsReader {
       if (s.chunks.some((c) => c.maxT >= lo && c.minT <= hi)) out.push(s.labels);
     }
     return out;
-  }
-
-  /** Loads one series' chunk bytes (compaction). */
-  async chunkData(s: BlockSeries): Promise<ChunkData[]> {
-    const bytes = await this.readChunks(s.chunks);
-    return s.chunks.map((c, i) => ({ bytes: bytes[i]!, minT: c.minT, maxT: c.maxT }));
   }
 
   async close(): Promise<void> {

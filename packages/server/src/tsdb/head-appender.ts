@@ -2,11 +2,12 @@
  * The head's batch appender: validates samples as they are added (Prometheus's rules), then on
  * commit applies them to the head, logs them to the WAL and resolves after the shared fsync.
  */
-import { formatLabels, labelsKey, type Labels } from '../model/labels.js';
+import { formatLabels, type Labels } from '../model/labels.js';
 import type { MetricMetadata } from '../model/samples.js';
 import { AppendError, type Appender, type AppendErrorCode, type SeriesRef } from '../storage/interfaces.js';
 import { ByteWriter } from './byte-buffer.js';
 import { ApplyResult, REJECT_CODES, type Head } from './head.js';
+import { labelsHash } from './labels-hash.js';
 import type { MemSeries } from './mem-series.js';
 import type { TsdbMetrics } from './tsdb-metrics.js';
 import type { Wal } from './wal.js';
@@ -53,11 +54,11 @@ export class HeadAppender implements Appender {
     const head = this.ctx.head;
     let s = ref > 0 ? head.getByRef(ref) : undefined;
     if (s === undefined || s.deleted) {
-      const key = labelsKey(labels);
-      s = head.getByKey(key);
+      const hash = labelsHash(labels);
+      s = head.getByLabels(labels, hash);
       if (s === undefined) {
         this.validateLabels(labels);
-        s = head.create(labels, key);
+        s = head.create(labels, hash);
         this.ctx.metrics.seriesCreated.inc();
       }
     }

@@ -1,7 +1,7 @@
 /** Rebuilds the head from WAL and checkpoint records. */
-import { labelsKey } from '../model/labels.js';
 import { ByteReader } from './byte-buffer.js';
 import type { Head } from './head.js';
+import { labelsHash } from './labels-hash.js';
 import type { MemSeries } from './mem-series.js';
 import { RecordType, decodeChunks, decodeMetadata, decodeSamples, decodeSeries } from './wal-records.js';
 import { XorAppender } from './xor-chunk.js';
@@ -30,9 +30,9 @@ export class HeadReplayer {
       case RecordType.Series:
         decodeSeries(r, (ref, labels) => {
           if (head.getByRef(ref) !== undefined) return;
-          const key = labelsKey(labels);
-          const existing = head.getByKey(key);
-          const s = existing ?? head.create(labels, key, ref);
+          const hash = labelsHash(labels);
+          const existing = head.getByLabels(labels, hash);
+          const s = existing ?? head.create(labels, hash, ref);
           if (existing !== undefined) this.aliases.set(ref, existing);
           s.walLogged = true;
         });

@@ -1,12 +1,13 @@
 /**
  * The head: the in-memory, compressed, indexed part of the TSDB holding the newest samples.
- * Series are found by label key or ref; postings index them for matcher selection. The head is
+ * Series are found by label hash or ref; postings index them for matcher selection. The head is
  * truncated after its old range is cut into a block, which drops inactive series (churn).
  */
-import { compareLabels, getLabel, labelsKey, METRIC_NAME, type Labels } from '../model/labels.js';
+import { compareLabels, getLabel, labelsEqual, METRIC_NAME, type Labels } from '../model/labels.js';
 import type { CompiledMatcher } from '../model/matchers.js';
 import type { MetricMetadata } from '../model/samples.js';
 import type { AppendErrorCode, TsdbStatus } from '../storage/interfaces.js';
+import { labelsHash } from './labels-hash.js';
 import { MemSeries, OooBuffer } from './mem-series.js';
 import { MemPostings, postingsForMatchers } from './postings.js';
 
@@ -43,7 +44,8 @@ export interface HeadOptions {
 export class Head {
   readonly blockDurationMs: number;
   readonly outOfOrderWindowMs: number;
-  private readonly byKey = new Map<string, MemSeries>();
+  /** Series by label hash; a colliding hash holds an array. */
+  private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
   private readonly byRef = new Map<number, MemSeries>();
   readonly postings = new MemPostings();
   readonly metadata = new Map<string, MetricMetadata>();
@@ -66,8 +68,13 @@ export class Head {
     return this.byRef.size;
   }
 
-  getByKey(key: string): MemSeries | undefined {
-    return this.byKey.get(key);
+  /** The series with exactly these labels; `hash` is labelsHash(labels). */
+  getByLabels(labels: Labels, hash: number): MemSeries | undefined {
+    const e = this.byHash.get(hash);
+    if (e === undefined) return undefined;
+    if (e instanceof MemSeries) return labelsEqual(e.labels, labels) ? e : undefined;
+    for (const s of e) if (labelsEqual(s.labels, labels)) return s;
+    return undefined;
   }
 
   getByRef(ref: number): MemSeries | undefined {
@@ -75,10 +82,13 @@ export class Head {
   }
 
   /** Creates a series (labels must be valid and not present). `ref` is given when replaying. */
-  create(labels: Labels, key: string, ref = this.nextRef): MemSeries {
+  create(labels: Labels, hash: number, ref = this.nextRef): MemSeries {
     const interned = this.postings.add(ref, labels);
-    const s = new MemSeries(ref, interned, key);
-    this.byKey.set(key, s);
+    const s = new MemSeries(ref, interned, hash);
+    const e = this.byHash.get(hash);
+    if (e === undefined) this.byHash.set(hash, s);
+    else if (e instanceof MemSeries) this.byHash.set(hash, [e, s]);
+    else e.push(s);
     this.byRef.set(ref, s);
     if (ref >= this.nextRef) this.nextRef = ref + 1;
     return s;
@@ -86,8 +96,8 @@ export class Head {
 
   /** Finds or creates the series for `labels` (used on replay and when a series left the head mid-batch). */
   getOrCreate(labels: Labels): MemSeries {
-    const key = labelsKey(labels);
-    return this.byKey.get(key) ?? this.create(labels, key);
+    const hash = labelsHash(labels);
+    return this.getByLabels(labels, hash) ?? this.create(labels, hash);
   }
 
   /**
@@ -123,7 +133,7 @@ export class Head {
       if (s.truncate(mint)) {
         removed.add(s.ref);
         s.deleted = true;
-        this.byKey.delete(s.key);
+        this.forget(s);
         this.byRef.delete(s.ref);
       } else {
         const t = s.minTime();
@@ -133,6 +143,15 @@ export class Head {
     this.postings.delete(removed);
     this.minT = minT;
     return removed.size;
+  }
+
+  private forget(s: MemSeries): void {
+    const e = this.byHash.get(s.hash);
+    if (e === s) this.byHash.delete(s.hash);
+    else if (Array.isArray(e)) {
+      const rest = e.filter((x) => x !== s);
+      this.byHash.set(s.hash, rest.length === 1 ? rest[0]! : rest);
+    }
   }
 
   /** Every series, in no particular order. */

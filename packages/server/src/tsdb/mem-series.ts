@@ -63,7 +63,8 @@ export class OooBuffer {
 export class MemSeries {
   readonly ref: number;
   readonly labels: Labels;
-  readonly key: string;
+  /** labelsHash of the labels. */
+  readonly hash: number;
   closedBytes: Uint8Array;
   closedLen: number;
   closedMeta: number[];
@@ -87,10 +88,10 @@ export class MemSeries {
   /** Set once the series has been removed from the head. */
   deleted: boolean;
 
-  constructor(ref: number, labels: Labels, key: string) {
+  constructor(ref: number, labels: Labels, hash: number) {
     this.ref = ref;
     this.labels = labels;
-    this.key = key;
+    this.hash = hash;
     this.closedBytes = EMPTY_BYTES;
     this.closedLen = 0;
     this.closedMeta = [];
