@@ -199,6 +199,11 @@ export class AlertManagerService {
     return [...new Set(this.route.match(labels).map((r) => r.opts.receiver))];
   }
 
+  /** The service's clock, Unix ms. */
+  now(): number {
+    return this.clock.now();
+  }
+
   receiverNames(): string[] {
     return this.config.receivers.map((r) => r.name);
   }

@@ -253,6 +253,12 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Alertmanager configuration: inline (route, receivers, inhibit_rules, time_intervals, templates,
+     * global) or `{ config_file: FILE }` relative to this file. Checked by alerting/config/am-config.ts,
+     * which reports Alertmanager's errors with line numbers; kept as a passthrough here.
+     */
+    alerting: z.record(z.unknown()).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
