@@ -2,13 +2,22 @@
  * The composition root: the only module that knows every concrete component. It opens storage,
  * builds the HTTP listeners, applies configuration (and reloads), and shuts everything down in order.
  */
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { AccessControl } from './api/auth.js';
+import { AccessControl, sha256Hex, type TokenEntry } from './api/auth.js';
 import { createHttpServer } from './api/http-server.js';
+import { registerMetadataApi } from './api/prometheus/metadata-api.js';
+import { registerQueryApi } from './api/prometheus/query-api.js';
+import { registerTargetsApi } from './api/prometheus/targets-api.js';
 import { registerSystemRoutes } from './api/system-routes.js';
-import { loadConfigFile, ConfigError, type Config } from './config/index.js';
+import { loadConfigFile, ConfigError, type Config, type ScrapeConfigInput } from './config/index.js';
+import { registerRemoteWriteRoutes } from './ingest/prometheus/remote-write/remote-write-routes.js';
+import { registerOtlpMetricsRoutes, startOtlpGrpcServer, type OtlpGrpcServerHandle } from './ingest/otlp/index.js';
+import { Engine } from './promql/index.js';
+import { ScrapeManager } from './scrape/index.js';
+import { openTsdb, type Tsdb } from './tsdb/index.js';
 import { lockDataDir } from './selfobs/data-dir-lock.js';
 import { HealthRegistry } from './selfobs/health.js';
 import { createSelfMetrics, type SelfMetrics } from './selfobs/metrics.js';
@@ -64,16 +73,32 @@ function urlFor(host: string, port: number): string {
   return `http://${h}:${port}`;
 }
 
+/** Job name of Watchkeeper's scrape of its own /metrics. */
+export const SELF_SCRAPE_JOB = 'watchkeeper';
+
+/** Started components, in start order; stop() closes them in reverse. */
+interface Started {
+  tsdb: Tsdb | null;
+  scrapeManager: ScrapeManager | null;
+  otlpHttpApp: FastifyInstance | null;
+  otlpGrpc: OtlpGrpcServerHandle | null;
+}
+
 export class Watchkeeper {
   readonly health = new HealthRegistry();
   readonly metrics: SelfMetrics;
   readonly startedAt = Date.now();
   /** Base URL of the main listener, known once it is bound. */
   url = '';
+  otlpHttpUrl = '';
+  otlpGrpcAddress = '';
   private config: Config;
   private accessControl: AccessControl;
   private readonly app: FastifyInstance;
   private readonly logger: Logger;
+  /** Watchkeeper scrapes its own /metrics with this token when access tokens are configured. */
+  private readonly selfScrapeToken = randomBytes(24).toString('base64url');
+  private readonly started: Started = { tsdb: null, scrapeManager: null, otlpHttpApp: null, otlpGrpc: null };
   private releaseLock: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -81,13 +106,8 @@ export class Watchkeeper {
     this.config = opts.config;
     this.logger = opts.logger.child({ component: 'server' });
     this.metrics = createSelfMetrics(VERSION);
-    this.accessControl = new AccessControl(opts.config.auth.tokens);
-    this.app = createHttpServer({
-      logger: opts.logger,
-      metrics: this.metrics,
-      accessControl: () => this.accessControl,
-      bodyLimitBytes: opts.config.server.max_body_bytes,
-    });
+    this.accessControl = this.buildAccessControl(opts.config);
+    this.app = this.createApp();
     this.health.register('config', () => ({ status: 'ok', details: { file: this.opts.configPath ?? '(defaults)' } }));
     registerSystemRoutes(this.app, {
       health: this.health,
@@ -96,6 +116,127 @@ export class Watchkeeper {
       startedAt: this.startedAt,
       reload: () => this.reload(),
     });
+  }
+
+  private createApp(): FastifyInstance {
+    return createHttpServer({
+      logger: this.opts.logger,
+      metrics: this.metrics,
+      accessControl: () => this.accessControl,
+      bodyLimitBytes: this.config.server.max_body_bytes,
+    });
+  }
+
+  /** The configured tokens plus, when there are any, the internal one the self-scrape presents. */
+  private buildAccessControl(config: Config): AccessControl {
+    const tokens: TokenEntry[] = [...config.auth.tokens];
+    if (tokens.length > 0) tokens.push({ name: 'self-scrape', token_sha256: sha256Hex(this.selfScrapeToken), scopes: ['read'] });
+    return new AccessControl(tokens);
+  }
+
+  private scrapeConfigs(config: Config): ScrapeConfigInput[] {
+    const configs = [...config.scrape_configs];
+    if (config.self_scrape.enabled && this.url !== '' && !configs.some((c) => c.job_name === SELF_SCRAPE_JOB)) {
+      configs.unshift({
+        job_name: SELF_SCRAPE_JOB,
+        scrape_interval: config.self_scrape.interval,
+        scrape_timeout: Math.min(config.self_scrape.interval, config.global.scrape_timeout),
+        metrics_path: '/metrics',
+        scheme: 'http',
+        params: {},
+        honor_labels: false,
+        honor_timestamps: true,
+        bearer_token: this.selfScrapeToken,
+        sample_limit: 0,
+        static_configs: [{ targets: [new URL(this.url).host], labels: {} }],
+        file_sd_configs: [],
+        relabel_configs: [],
+        metric_relabel_configs: [],
+      });
+    }
+    return configs;
+  }
+
+  private applyScrapeConfig(config: Config): void {
+    this.started.scrapeManager?.applyConfig(this.scrapeConfigs(config), {
+      scrapeIntervalMs: config.global.scrape_interval,
+      scrapeTimeoutMs: config.global.scrape_timeout,
+      externalLabels: config.global.external_labels,
+    });
+  }
+
+  /** Opens storage and registers every pillar's routes on the main app (and the OTLP/HTTP app). */
+  private async startComponents(config: Config, dataDir: string): Promise<void> {
+    const root = this.opts.logger;
+    const registry = this.metrics.registry;
+    const tsdbConfig = config.storage.tsdb;
+    const tsdb = await openTsdb({
+      dir: join(dataDir, 'tsdb'),
+      logger: root.child({ component: 'tsdb' }),
+      registry,
+      health: this.health,
+      blockDurationMs: tsdbConfig.block_duration,
+      retentionMs: config.storage.retention.metrics,
+      retentionBytes: config.storage.retention.metrics_size,
+      outOfOrderWindowMs: tsdbConfig.out_of_order_window,
+      walSegmentBytes: tsdbConfig.wal_segment_size,
+      maxLabelNameLength: tsdbConfig.max_label_name_length,
+      maxLabelValueLength: tsdbConfig.max_label_value_length,
+      maxLabelsPerSeries: tsdbConfig.max_labels_per_series,
+      maxSeriesPerRequest: tsdbConfig.max_series_per_request,
+    });
+    this.started.tsdb = tsdb;
+
+    const engine = new Engine({
+      lookbackDeltaMs: config.query.lookback_delta,
+      timeoutMs: config.query.timeout,
+      maxSamples: config.query.max_samples,
+      maxConcurrency: config.query.max_concurrency,
+      logger: root.child({ component: 'promql' }),
+    });
+    registerQueryApi(this.app, { engine, queryable: tsdb });
+    registerMetadataApi(this.app, { queryable: tsdb, metadata: tsdb, status: tsdb, version: VERSION });
+
+    registerRemoteWriteRoutes(this.app, { appendable: tsdb, logger: root, registry, maxSeriesPerRequest: tsdbConfig.max_series_per_request });
+    const otlpDeps = { appendable: tsdb, logger: root, registry };
+    registerOtlpMetricsRoutes(this.app, otlpDeps);
+    if (config.server.otlp_http.enabled) {
+      this.started.otlpHttpApp = this.createApp();
+      registerOtlpMetricsRoutes(this.started.otlpHttpApp, otlpDeps);
+    }
+
+    const scrapeManager = new ScrapeManager({
+      appendable: tsdb,
+      logger: root.child({ component: 'scrape' }),
+      registry,
+      health: this.health,
+      configDir: this.opts.configPath ? dirname(resolve(this.opts.configPath)) : process.cwd(),
+    });
+    this.started.scrapeManager = scrapeManager;
+    registerTargetsApi(this.app, { scrapeManager });
+  }
+
+  /** Binds every listener; the main one first, so its address is known to the self-scrape. */
+  private async listenAll(config: Config): Promise<void> {
+    const main = parseListenAddress(config.server.listen);
+    const port = await listen(this.app, 'the HTTP API and UI', main);
+    this.url = urlFor(main.host, port);
+    const otlpApp = this.started.otlpHttpApp;
+    if (otlpApp) {
+      const address = parseListenAddress(config.server.otlp_http.listen);
+      this.otlpHttpUrl = urlFor(address.host, await listen(otlpApp, 'OTLP/HTTP', address));
+    }
+    if (config.server.otlp_grpc.enabled && this.started.tsdb) {
+      const where = config.server.otlp_grpc.listen;
+      try {
+        this.started.otlpGrpc = await startOtlpGrpcServer({ listen: where, appendable: this.started.tsdb, logger: this.opts.logger, registry: this.metrics.registry });
+      } catch (err) {
+        const inUse = /EADDRINUSE|address already in use/i.test((err as Error).message);
+        throw new StartupError(`cannot listen on ${where} for OTLP/gRPC: ${inUse ? 'the address is already in use' : (err as Error).message}`);
+      }
+      const address = parseListenAddress(where);
+      this.otlpGrpcAddress = `${address.host}:${this.started.otlpGrpc.port}`;
+    }
   }
 
   /** Starts every component and listener; rejects with a StartupError that says what went wrong. */
@@ -129,9 +270,9 @@ export class Watchkeeper {
     this.metrics.configReloadSuccess.set(1);
     this.metrics.configReloadTime.set(Date.now() / 1000);
     try {
-      const main = parseListenAddress(config.server.listen);
-      const port = await listen(this.app, 'the HTTP API and UI', main);
-      this.url = urlFor(main.host, port);
+      await this.startComponents(config, dataDir);
+      await this.listenAll(config);
+      this.applyScrapeConfig(config);
     } catch (err) {
       await this.stop();
       throw err;
@@ -141,12 +282,16 @@ export class Watchkeeper {
 
   /** URLs the process serves, for the startup banner. */
   servedUrls(): Record<string, string> {
-    return {
+    const urls: Record<string, string> = {
       'UI and APIs': this.url,
-      'Prometheus query API': `${this.url}/api/v1/query`,
+      'Prometheus API': `${this.url}/api/v1/query`,
+      'remote_write': `${this.url}/api/v1/write`,
       'self metrics': `${this.url}/metrics`,
       health: `${this.url}/healthz`,
     };
+    if (this.otlpHttpUrl) urls['OTLP/HTTP'] = this.otlpHttpUrl;
+    if (this.otlpGrpcAddress) urls['OTLP/gRPC'] = this.otlpGrpcAddress;
+    return urls;
   }
 
   get currentConfig(): Config {
@@ -183,7 +328,8 @@ export class Watchkeeper {
     if (next.storage.data_dir !== this.config.storage.data_dir) restartNeeded.push('storage.data_dir');
     if (restartNeeded.length > 0) this.logger.warn({ options: restartNeeded }, 'these options change only after a restart');
     this.config = next;
-    this.accessControl = new AccessControl(next.auth.tokens);
+    this.accessControl = this.buildAccessControl(next);
+    this.applyScrapeConfig(next);
     this.logger.level = next.log.level;
     this.recordReload(true);
     this.logger.info({ file: this.opts.configPath }, 'configuration reloaded');
@@ -213,12 +359,17 @@ export class Watchkeeper {
       timer = setTimeout(() => r('timeout'), timeoutMs);
       timer.unref();
     });
-    const closed = await Promise.race([this.app.close().then(() => 'closed' as const), deadline]);
+    // Scrapes stop first: they write staleness markers while storage is still open.
+    await this.started.scrapeManager?.stop();
+    const apps = [this.app, this.started.otlpHttpApp].filter((a): a is FastifyInstance => a !== null);
+    const closing = Promise.all([...apps.map((a) => a.close()), this.started.otlpGrpc?.close()]);
+    const closed = await Promise.race([closing.then(() => 'closed' as const), deadline]);
     clearTimeout(timer);
     if (closed === 'timeout') {
       this.logger.warn({ timeout_ms: timeoutMs }, 'in-flight requests did not finish in time; closing their connections');
-      this.app.server.closeAllConnections();
+      for (const a of apps) a.server.closeAllConnections();
     }
+    await this.started.tsdb?.close();
     this.releaseLock?.();
     this.releaseLock = null;
     this.logger.info('Watchkeeper stopped');
