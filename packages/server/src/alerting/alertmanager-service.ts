@@ -234,6 +234,11 @@ export class AlertManagerService {
     }, this.opts.maintenanceIntervalMs ?? 15 * 60_000);
   }
 
+  /** Resolves when no notification is in flight. */
+  async settled(): Promise<void> {
+    await this.dispatcher?.idle();
+  }
+
   /** Stops notifying (in-flight deliveries make no further retries) and writes the alert state. */
   async stop(): Promise<void> {
     if (this.stopped) return;

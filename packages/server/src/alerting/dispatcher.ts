@@ -125,6 +125,15 @@ export class Dispatcher {
     return [...this.groups.values()].map((g) => ({ route: g.route, groupKey: g.key, labels: g.labels, alerts: [...g.alerts.values()] }));
   }
 
+  /** Resolves when no flush is in flight (flushes started meanwhile are awaited too). */
+  async idle(): Promise<void> {
+    for (let round = 0; round < 100; round++) {
+      const chains = new Set([...this.groups.values()].map((g) => g.running));
+      await Promise.all(chains);
+      if ([...this.groups.values()].every((g) => chains.has(g.running))) return;
+    }
+  }
+
   /** Stops scheduling; resolves when in-flight flushes have finished. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -47,9 +47,8 @@ export class NotificationLog {
     return e && e.expiresAt > this.clock.now() ? e : undefined;
   }
 
-  /** Records a successful notification durably. `retentionMs` is how long the entry is kept. */
-  log(groupKey: string, r: ReceiverKey, firing: readonly string[], resolved: readonly string[], retentionMs: number): void {
-    const now = this.clock.now();
+  /** Records a notification made at `now` (Unix ms) durably; the entry is kept for `retentionMs`. */
+  log(groupKey: string, r: ReceiverKey, firing: readonly string[], resolved: readonly string[], now: number, retentionMs: number): void {
     this.entries.set(NotificationLog.key(groupKey, r), { firing: [...firing], resolved: [...resolved], timestamp: now, expiresAt: now + retentionMs });
     this.persist();
   }
