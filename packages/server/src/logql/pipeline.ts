@@ -83,9 +83,13 @@ export class Pipeline {
   private readonly ctx = new LineContext();
   private readonly labelsCache = new Map<string, Labels>();
 
-  constructor(readonly selector: LogSelectorExpr) {
+  /** With `pushDown: false` every stage runs here (live tail, where lines do not come from a store query). */
+  constructor(
+    readonly selector: LogSelectorExpr,
+    options: { readonly pushDown?: boolean } = {},
+  ) {
     let i = 0;
-    for (; i < selector.stages.length; i++) {
+    for (; options.pushDown !== false && i < selector.stages.length; i++) {
       const s = selector.stages[i]!;
       if (s.kind === 'line_filter') this.lineFilters.push(pushedLineFilter(s.op, s.value));
       else if (!(s.kind === 'label_filter' && this.pushField(s.expr))) break;
