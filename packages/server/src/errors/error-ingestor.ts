@@ -15,7 +15,7 @@ import { normalizeEvent } from './normalize.js';
 import type { Project } from './projects.js';
 import { Scrubber } from './scrub.js';
 import { sessionAggregateCounts, sessionUpdateCounts } from './sessions.js';
-import { transactionToSpans } from './transaction-spans.js';
+import { spanItemsToSpans, transactionToSpans } from './transaction-spans.js';
 
 /** What an issue-event listener is told: a `new` issue or a `regression` of a resolved one. */
 export type IssueEventKind = 'new' | 'regression';
@@ -104,6 +104,14 @@ export class ErrorIngestor {
           if (dropEvents) return;
           scrubber.scrubEvent(payload);
           spans.push(...transactionToSpans(payload, project.name, what));
+          break;
+        }
+        case 'span': {
+          // Streamed spans (v2); other span payload versions are counted only.
+          const payload = parseItemJson(item, index);
+          if (payload.version !== 2) break;
+          scrubber.scrubEvent(payload);
+          spans.push(...spanItemsToSpans(payload, project.name, what));
           break;
         }
         case 'session': {

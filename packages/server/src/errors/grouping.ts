@@ -5,7 +5,8 @@
  *  2. for an exception chain: each exception's type plus its stack frames' module (or normalised
  *     file name) and function, in-app frames only when any frame is in-app; line numbers, columns,
  *     memory addresses and minified function names never count; an exception without frames
- *     contributes its type and normalised value; else
+ *     contributes its type and normalised value, a synthetic one (a message's stack) its
+ *     normalised value and frames but not its type; else
  *  3. the message template (or message) with numbers, hex, UUIDs, timestamps, IPs and e-mail
  *     addresses replaced by placeholders.
  * The fingerprint is the first 128 bits of the SHA-256 of the components, as 32 hex digits.
@@ -62,13 +63,16 @@ function frameComponent(f: StackFrame): string {
   return `${where}|${normalizeFunction(f.function)}`;
 }
 
+const isSynthetic = (e: ExceptionInfo): boolean => e.mechanism?.synthetic === true;
+
 function exceptionComponents(e: ExceptionInfo): string[] {
-  const out = [`type:${e.type || 'Error'}`];
+  // A synthetic exception only carries a message's stack: its type and value are not the error's.
+  const out = isSynthetic(e) ? [] : [`type:${e.type || 'Error'}`];
   const anyInApp = e.frames.some((f) => f.inApp);
   const frames = anyInApp ? e.frames.filter((f) => f.inApp) : e.frames;
   const usable = frames.map(frameComponent).filter((c) => c !== '|');
-  if (usable.length === 0) out.push(`value:${normalizeMessageText(e.value)}`);
-  else for (const c of usable) out.push(`frame:${c}`);
+  if (usable.length === 0 || isSynthetic(e)) out.push(`value:${normalizeMessageText(e.value)}`);
+  for (const c of usable) out.push(`frame:${c}`);
   return out;
 }
 
@@ -113,13 +117,14 @@ export function groupEvent(event: ErrorEvent): Grouping {
   for (const c of components) hash.update(c).update('\n');
   const main = mainException(event);
   let title: string;
-  if (main !== null) title = main.value ? `${main.type || 'Error'}: ${main.value}` : main.type || 'Error';
+  if (main !== null && isSynthetic(main)) title = event.message || main.value || '<no message>';
+  else if (main !== null) title = main.value ? `${main.type || 'Error'}: ${main.value}` : main.type || 'Error';
   else title = event.message || '<no message>';
   return {
     fingerprint: hash.digest('hex').slice(0, 32),
     components,
     title: firstLine(title, 200),
     culprit: firstLine(culpritOf(event, main), 200),
-    type: main?.type ?? '',
+    type: main !== null && !isSynthetic(main) ? main.type : '',
   };
 }

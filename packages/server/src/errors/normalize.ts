@@ -109,7 +109,7 @@ function normalizeException(e: unknown, index: number): ExceptionInfo {
     type: str(e.type),
     value: str(e.value, MAX_STRING),
     module: str(e.module),
-    mechanism: isObject(mech) ? { type: str(mech.type), handled: typeof mech.handled === 'boolean' ? mech.handled : null } : null,
+    mechanism: isObject(mech) ? { type: str(mech.type), handled: typeof mech.handled === 'boolean' ? mech.handled : null, synthetic: mech.synthetic === true } : null,
     frames,
   };
 }

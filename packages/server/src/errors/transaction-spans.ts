@@ -1,8 +1,9 @@
 /**
- * Sentry `transaction` items → spans, so services instrumented only with a Sentry SDK still show
- * up in traces. The transaction itself becomes the root (or local root) span, from its trace
- * context; each entry of `spans` a child. Sentry's `op`, `data` and `tags` become attributes, its
- * span status (`ok`, `internal_error`, ...) the OTLP status; the project names the service.
+ * Sentry `transaction` items and streamed `span` items (v2, sent by @sentry/node 11) → spans, so
+ * services instrumented only with a Sentry SDK still show up in traces. A transaction becomes the
+ * root (or local root) span, from its trace context, and each entry of its `spans` a child.
+ * Sentry's `op`, `data` and `tags` become attributes, its span status (`ok`, `internal_error`,
+ * ...) the OTLP status; the project names the service.
  */
 import {
   EMPTY_SCOPE,
@@ -110,4 +111,64 @@ export function transactionToSpans(tx: Json, service: string, what: string): Spa
     spans.push(make(s, false, i + 1));
   });
   return spans;
+}
+
+/** The value of a v2 span attribute (`{value, type}`). */
+function typedAttributeValue(v: unknown): AttributeValue {
+  if (isObject(v) && 'value' in v) {
+    const value = v.value;
+    if (Array.isArray(value)) return value.map(attributeValue);
+    if (v.type === 'integer' && typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+    return attributeValue(value);
+  }
+  return attributeValue(v);
+}
+
+/** Converts a streamed span item (`{"version": 2, "items": [...]}`). */
+export function spanItemsToSpans(payload: Json, service: string, what: string): Span[] {
+  if (!Array.isArray(payload.items)) throw new EnvelopeError(`${what}: "items" must be a list of spans`);
+  const out: Span[] = [];
+  payload.items.slice(0, MAX_SPANS).forEach((raw, i) => {
+    const where = `${what} span ${i + 1}`;
+    if (!isObject(raw)) throw new EnvelopeError(`${where}: must be an object`);
+    const traceId = typeof raw.trace_id === 'string' ? raw.trace_id.toLowerCase() : '';
+    const spanId = typeof raw.span_id === 'string' ? raw.span_id.toLowerCase() : '';
+    if (!isValidHexId(traceId, 32)) throw new EnvelopeError(`${where}: trace_id must be 32 hex digits`);
+    if (!isValidHexId(spanId, 16)) throw new EnvelopeError(`${where}: span_id must be 16 hex digits`);
+    const parent = typeof raw.parent_span_id === 'string' ? raw.parent_span_id.toLowerCase() : '';
+    const attrs: Attribute[] = isObject(raw.attributes) ? Object.entries(raw.attributes).map(([key, v]) => ({ key, value: typedAttributeValue(v) })) : [];
+    const text = (key: string): string => {
+      const v = attrs.find((a) => a.key === key)?.value;
+      return typeof v === 'string' ? v : '';
+    };
+    const op = text('sentry.op');
+    const resourceAttributes: Attribute[] = [{ key: 'service.name', value: service }];
+    if (text('sentry.release') !== '') resourceAttributes.push({ key: 'service.version', value: text('sentry.release') });
+    if (text('sentry.environment') !== '') resourceAttributes.push({ key: 'deployment.environment.name', value: text('sentry.environment') });
+    const status = statusOf(raw.status);
+    out.push({
+      traceId,
+      spanId,
+      parentSpanId: isValidHexId(parent, 16) ? parent : '',
+      traceState: '',
+      flags: 1,
+      name: typeof raw.name === 'string' && raw.name !== '' ? raw.name : op || 'span',
+      kind: kindOf(op),
+      startNs: timeNs(raw.start_timestamp, `${where} start_timestamp`),
+      endNs: timeNs(raw.end_timestamp, `${where} end_timestamp`),
+      statusCode: status.code,
+      statusMessage: status.message,
+      attributes: attrs,
+      droppedAttributesCount: 0,
+      events: [],
+      droppedEventsCount: 0,
+      links: [],
+      droppedLinksCount: 0,
+      resource: { attributes: resourceAttributes, droppedAttributesCount: 0 },
+      scope: { ...EMPTY_SCOPE, name: text('sentry.sdk.name') || 'sentry', version: text('sentry.sdk.version') },
+      service,
+      requestId: '',
+    });
+  });
+  return out;
 }

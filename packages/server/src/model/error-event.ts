@@ -26,7 +26,8 @@ export interface ExceptionInfo {
   readonly type: string;
   readonly value: string;
   readonly module: string;
-  readonly mechanism: { readonly type: string; readonly handled: boolean | null } | null;
+  /** How it was caught; `synthetic` marks an exception the SDK made up to carry a stack (messages). */
+  readonly mechanism: { readonly type: string; readonly handled: boolean | null; readonly synthetic: boolean } | null;
   readonly frames: readonly StackFrame[];
 }
 
