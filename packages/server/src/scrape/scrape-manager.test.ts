@@ -19,6 +19,7 @@ interface Exposition {
   body: string;
   contentType: string;
   gzip: boolean;
+  delayMs?: number;
 }
 
 /** A target whose response the test changes between scrapes. */
@@ -42,7 +43,8 @@ class FakeTarget {
       headers['content-encoding'] = 'gzip';
       body = gzipSync(body);
     }
-    res.writeHead(r.status, headers).end(body);
+    if (r.delayMs) setTimeout(() => res.writeHead(r.status, headers).end(body), r.delayMs);
+    else res.writeHead(r.status, headers).end(body);
   }
 
   async stop(): Promise<void> {
@@ -280,6 +282,42 @@ describe('ScrapeManager', () => {
     const series = await dump(storage);
     expect(series.get(`watchkeeper_http_request_duration_seconds_count{code="200", ${inst}, method="GET", route="/x"}`)!.v[0]).toBe(1);
     expect(storage.metadata('watchkeeper_http_request_duration_seconds').get('watchkeeper_http_request_duration_seconds')![0]!.type).toBe('histogram');
+  });
+
+  it('honors explicit timestamps unless told not to, counting out-of-order samples', async () => {
+    const t0 = Date.now() - 60_000;
+    target.response.body = `m 1 ${t0}\n`;
+    const storage = new MemoryStorage();
+    const registry = new Registry();
+    start(
+      storage,
+      [
+        { job_name: 'ts', static_configs: [{ targets: [target.address] }] },
+        { job_name: 'nots', honor_timestamps: false, static_configs: [{ targets: [target.address] }] },
+      ],
+      registry,
+    );
+    await vi.waitFor(async () => {
+      const series = await dump(storage);
+      expect(series.get(`m{instance="${target.address}", job="ts"}`)?.t).toEqual([t0]);
+      expect(series.get(`m{instance="${target.address}", job="nots"}`)?.t.length).toBeGreaterThanOrEqual(2);
+    }, waitOpts);
+    expect((await dump(storage)).get(`m{instance="${target.address}", job="nots"}`)!.t[0]).toBeGreaterThan(t0 + 50_000);
+    target.response.body = `m 2 ${t0 - 1000}\n`;
+    const rejected = async () => (await registry.getSingleMetric('watchkeeper_scrape_samples_rejected_total')!.get()).values.find((v) => v.labels.reason === 'out_of_order')?.value ?? 0;
+    await vi.waitFor(async () => expect(await rejected()).toBeGreaterThan(0), waitOpts);
+    expect(manager!.targets().active.every((a) => a.target.health === 'up')).toBe(true);
+  });
+
+  it('times out slow targets and reads bearer tokens from files', async () => {
+    target.response.body = 'slow 1\n';
+    target.response.delayMs = 400;
+    await writeFile(join(dir, 'token'), 'secret-token\n');
+    const storage = new MemoryStorage();
+    start(storage, [{ job_name: 'slow', bearer_token_file: 'token', static_configs: [{ targets: [target.address] }] }]);
+    await vi.waitFor(() => expect(manager!.targets().active[0]!.target.lastError).toBe('scrape timed out after 100ms'), waitOpts);
+    expect(await last(storage, `up{instance="${target.address}", job="slow"}`)).toBe(0);
+    expect(target.requests.find((r) => r.headers.authorization !== undefined)!.headers.authorization).toBe('Bearer secret-token');
   });
 
   it('sends basic auth and params, and reports the scrape URL with them', async () => {
