@@ -199,6 +199,71 @@ function kParam(v: number): number {
   return Math.trunc(v);
 }
 
+/**
+ * Selects k series the way Prometheus does, with Go's container/heap over the same ordering, so
+ * that ties are broken identically: the heap's root (the weakest kept sample) is replaced only by
+ * a strictly better one.
+ */
+function heapSelect(present: StepSeries[], k: number, i: number, top: boolean): StepSeries[] {
+  const h: StepSeries[] = [];
+  // Less of vectorByValueHeap (topk) / vectorByReverseValueHeap (bottomk): NaN sorts first.
+  const less = (a: number, b: number): boolean => {
+    const x = h[a]!.values[i]!;
+    const y = h[b]!.values[i]!;
+    if (x !== x) return true;
+    return top ? x < y : x > y;
+  };
+  const swap = (a: number, b: number): void => {
+    const t = h[a]!;
+    h[a] = h[b]!;
+    h[b] = t;
+  };
+  const up = (j0: number): void => {
+    let j = j0;
+    for (;;) {
+      const p = Math.trunc((j - 1) / 2);
+      if (p === j || !less(j, p)) break;
+      swap(p, j);
+      j = p;
+    }
+  };
+  const down = (i0: number, n: number): boolean => {
+    let x = i0;
+    for (;;) {
+      const j1 = 2 * x + 1;
+      if (j1 >= n) break;
+      let j = j1;
+      if (j1 + 1 < n && less(j1 + 1, j1)) j = j1 + 1;
+      if (!less(j, x)) break;
+      swap(x, j);
+      x = j;
+    }
+    return x > i0;
+  };
+  for (const s of present) {
+    const v = s.values[i]!;
+    if (h.length < k) {
+      h.push(s);
+      up(h.length - 1);
+      continue;
+    }
+    const root = h[0]!.values[i]!;
+    const better = top ? root < v : root > v;
+    if (better || (root !== root && v === v)) {
+      h[0] = s;
+      if (k > 1 && !down(0, h.length)) up(0);
+    }
+  }
+  // Output order of an instant query: best first, NaN last.
+  return h.sort((a, b) => {
+    const x = a.values[i]!;
+    const y = b.values[i]!;
+    if (x !== x) return y !== y ? 0 : 1;
+    if (y !== y) return -1;
+    return top ? y - x : x - y;
+  });
+}
+
 /** topk / bottomk / limitk: the selected input series keep their labels. */
 function selectK(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): StepSeries[] {
   const n = g.n;
@@ -206,27 +271,14 @@ function selectK(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]):
   const groups = groupSeries(input, e);
   const outs = new Map<StepSeries, StepSeries>();
   const order: StepSeries[] = [];
-  const desc = e.op === 'topk';
+  const top = e.op === 'topk';
   for (let i = 0; i < n; i++) {
     const k = kParam(ks[i]!);
     if (k < 1) continue;
     for (const group of groups) {
       const present: StepSeries[] = [];
       for (const s of group.members) if (s.present[i]) present.push(s);
-      let chosen: StepSeries[];
-      if (e.op === 'limitk') {
-        chosen = present.slice(0, k);
-      } else {
-        // NaN loses against every number, for both directions.
-        present.sort((a, b) => {
-          const x = a.values[i]!;
-          const y = b.values[i]!;
-          if (x !== x) return y !== y ? 0 : 1;
-          if (y !== y) return -1;
-          return desc ? y - x : x - y;
-        });
-        chosen = present.slice(0, k);
-      }
+      const chosen = e.op === 'limitk' ? present.slice(0, k) : heapSelect(present, k, i, top);
       for (const s of chosen) {
         let o = outs.get(s);
         if (!o) {

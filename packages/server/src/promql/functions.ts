@@ -76,7 +76,7 @@ function stringArg(ev: Evaluator, e: Expr, g: Grid): string {
 export function evalCall(ev: Evaluator, call: Call, g: Grid): EvalValue {
   const name = call.func;
   const args = call.args;
-  if (WINDOW_FUNCTIONS.has(name)) return vec(windowCall(ev, call, g));
+  if (WINDOW_FUNCTIONS.has(name) || name === 'absent_over_time') return vec(windowCall(ev, call, g));
   const math = MATH[name];
   if (math) return vec(mapValues(ev.vector(args[0]!, g), math));
   const datePart = DATE_PARTS[name];
