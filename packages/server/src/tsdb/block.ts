@@ -47,6 +47,9 @@ export class Block implements PostingsReader {
   private readonly chunks: FileHandle;
   private all: Uint32Array | null = null;
   readonly sizeBytes: number;
+  /** Reads in flight; close() waits for them so retention never pulls a file from under a query. */
+  private reading = 0;
+  private readsDone: (() => void) | null = null;
 
   private constructor(dir: string, meta: BlockMeta, index: Buffer, chunks: FileHandle) {
     this.dir = dir;
@@ -204,6 +207,16 @@ export class Block implements PostingsReader {
    * order given, each checked against its CRC32.
    */
   async readChunks(metas: readonly ChunkMeta[]): Promise<Uint8Array[]> {
+    this.reading++;
+    try {
+      return await this.readChunksNow(metas);
+    } finally {
+      this.reading--;
+      if (this.reading === 0 && this.readsDone !== null) this.readsDone();
+    }
+  }
+
+  private async readChunksNow(metas: readonly ChunkMeta[]): Promise<Uint8Array[]> {
     const order = metas.map((_, i) => i).sort((a, b) => metas[a]!.offset - metas[b]!.offset);
     const out: Uint8Array[] = new Array<Uint8Array>(metas.length);
     let i = 0;
@@ -290,7 +303,9 @@ export class Block implements PostingsReader {
     return out;
   }
 
+  /** Closes the chunks file once reads in flight have finished. */
   async close(): Promise<void> {
+    if (this.reading > 0) await new Promise<void>((resolve) => (this.readsDone = resolve));
     await this.chunks.close();
   }
 }

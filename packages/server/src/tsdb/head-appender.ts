@@ -72,6 +72,7 @@ export class HeadAppender implements Appender {
       s.pendingHi = s.lastHi;
       s.pendingLo = s.lastLo;
     }
+    if (!Number.isSafeInteger(t)) this.rejectSample('out_of_bounds', 'invalid timestamp: not an integer number of milliseconds', s, t);
     scratchF[0] = v;
     const hi = scratchU[HI_WORD]!;
     const lo = scratchU[LO_WORD]!;

@@ -81,7 +81,8 @@ export class Tsdb implements MetricsStorage {
     const db = new Tsdb(opts);
     if (opts.dir !== undefined) await db.load(opts.dir);
     db.state = 'ok';
-    db.timer = setInterval(() => void db.compact(), opts.maintenanceIntervalMs ?? 60_000);
+    // Failures are logged by compact(); the timer only needs to keep going.
+    db.timer = setInterval(() => void db.compact().catch(() => undefined), opts.maintenanceIntervalMs ?? 60_000);
     db.timer.unref();
     return db;
   }
@@ -160,7 +161,10 @@ export class Tsdb implements MetricsStorage {
           }
           if (!this.blocks.includes(block)) return;
           this.blocks = this.blocks.filter((b) => b !== block);
-          void block.close().then(() => this.quarantine(block.dir, err));
+          void block
+            .close()
+            .then(() => this.quarantine(block.dir, err))
+            .catch((e: unknown) => this.logger.error({ err: e, block: block.dir }, 'could not close corrupt block'));
         },
       },
       mint,
