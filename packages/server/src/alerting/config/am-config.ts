@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { isNode, LineCounter, parseDocument, stringify, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, stringify, type Document } from 'yaml';
 import { isLegacyLabelName } from '../../model/labels.js';
 import { compileMatcher, MatcherError, type CompiledMatcher } from '../../model/matchers.js';
 import { parseAmMatchers } from '../am-matchers.js';
@@ -247,8 +247,17 @@ export function buildAmConfig(value: unknown, baseDir: string, original: string)
   };
 }
 
+/** The line of the value at `path`, or of its key when it is a mapping entry (closest existing ancestor otherwise). */
 function lineOf(doc: Document, lines: LineCounter, path: ConfigPath): number | null {
   for (let n = path.length; n >= 0; n--) {
+    const last = path[n - 1];
+    if (typeof last === 'string') {
+      const parent = doc.getIn(path.slice(0, n - 1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((it) => isScalar(it.key) && it.key.value === last);
+        if (pair && isNode(pair.key) && pair.key.range) return lines.linePos(pair.key.range[0]).line;
+      }
+    }
     const node = doc.getIn(path.slice(0, n), true);
     if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
   }
@@ -259,7 +268,7 @@ function parseYaml(text: string, fileName: string): { doc: Document; lines: Line
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new AlertingConfigError(doc.errors.map((e) => `${fileName}${e.linePos?.[0] ? `:${e.linePos[0].line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`));
+    throw new AlertingConfigError(doc.errors.map((e) => `${fileName}:${lines.linePos(e.pos[0]).line}: invalid YAML: ${e.message.split('\n')[0]}`));
   }
   return { doc, lines };
 }
