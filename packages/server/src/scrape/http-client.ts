@@ -95,6 +95,10 @@ export class ScrapeHttpClient {
           chunks.push(chunk);
         });
         res.on('error', (err) => fail(describeError(err, signal, timeoutMs)));
+        // Without this a connection dropped mid-body could leave the scrape pending forever.
+        res.on('close', () => {
+          if (!res.complete) fail(signal.aborted ? describeError(new Error('aborted'), signal, timeoutMs) : 'connection closed before the body was complete');
+        });
         res.on('end', () => {
           const contentType = res.headers['content-type'];
           decodeBody(Buffer.concat(chunks), res.headers['content-encoding']).then(

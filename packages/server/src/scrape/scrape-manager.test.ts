@@ -245,6 +245,22 @@ describe('ScrapeManager', () => {
     expect(isStaleNaN((await last(storage, `up{${inst}}`))!)).toBe(true);
   });
 
+  it('reloads a changed job in place: the target keeps scraping, relabeled series switch over', async () => {
+    target.response.body = 'a 1\n';
+    const storage = new MemoryStorage();
+    const base = { job_name: 'reload', static_configs: [{ targets: [target.address] }] };
+    const m = start(storage, [base]);
+    const inst = `instance="${target.address}", job="reload"`;
+    await vi.waitFor(async () => expect(await last(storage, `a{${inst}}`)).toBe(1), waitOpts);
+    const before = m.targets().active[0]!.target;
+    m.applyConfig([job({ ...base, metric_relabel_configs: [{ target_label: 'x', replacement: 'y' }] })], global);
+    expect(m.targets().active[0]!.target).toBe(before);
+    await vi.waitFor(async () => expect(await last(storage, `a{${inst}, x="y"}`)).toBe(1), waitOpts);
+    await vi.waitFor(async () => expect(isStaleNaN((await last(storage, `a{${inst}}`))!)).toBe(true), waitOpts);
+    const up = (await dump(storage)).get(`up{${inst}}`)!;
+    expect(up.v.every((v) => v === 1)).toBe(true);
+  });
+
   it('discovers targets from file_sd files, follows changes and keeps the last good file', async () => {
     const file = join(dir, 'targets.json');
     await writeFile(file, JSON.stringify([{ targets: [target.address], labels: { team: 'a' } }]));

@@ -65,9 +65,13 @@ export class ScrapePool {
   /** Applies a changed job configuration. */
   reload(config: ScrapeConfigInput, global: GlobalScrapeSettings): void {
     const fileSdChanged = JSON.stringify(config.file_sd_configs) !== JSON.stringify(this.config.file_sd_configs);
-    const oldClient = this.client;
+    if (httpFingerprint(config) !== httpFingerprint(this.config)) {
+      // Scrapes in flight finish on the old client; close it once they must have ended.
+      const oldClient = this.client;
+      this.client = new ScrapeHttpClient(config, this.options.configDir);
+      setTimeout(() => oldClient.close(), this.defaults.timeoutMs + 1000).unref();
+    }
     this.config = config;
-    this.client = new ScrapeHttpClient(config, this.options.configDir);
     this.defaults = buildDefaults(config, global);
     this.settings = this.buildSettings();
     this.groupsByProvider.set(STATIC_PROVIDER, staticGroups(config));
@@ -77,7 +81,6 @@ export class ScrapePool {
       this.startDiscoveries();
     }
     this.sync();
-    oldClient.close();
   }
 
   /** Current targets, sorted by URL. */
@@ -198,6 +201,11 @@ function buildDefaults(config: ScrapeConfigInput, global: GlobalScrapeSettings):
     params: config.params,
     relabelRules: compileRelabelRules(config.relabel_configs),
   };
+}
+
+/** The configuration the HTTP client is built from. */
+function httpFingerprint(config: ScrapeConfigInput): string {
+  return JSON.stringify([config.basic_auth, config.bearer_token, config.bearer_token_file, config.tls_config]);
 }
 
 function staticGroups(config: ScrapeConfigInput): TargetGroup[] {
