@@ -11,6 +11,8 @@ import { Engine, type QueryResult } from '../engine.js';
 import { QueryError } from '../errors.js';
 import { formatFloat } from '../float-math.js';
 import { UnsupportedFeatureError, parseExpr } from '../parser.js';
+import { formatExpr } from '../printer.js';
+import { invarianceTimes, pinToEvalTime } from './at-invariance.js';
 import type { Expr } from '../ast.js';
 import type { Command, EvalCommand, Expectation, LoadCommand, SeqValue } from './script-parser.js';
 
@@ -160,9 +162,68 @@ export class ScriptRunner {
       return { status: 'failed', line: c.line, expr: c.expr, message: `unexpected error: ${err.message}` };
     }
     if (c.fail) return { status: 'failed', line: c.line, expr: c.expr, message: 'expected the query to fail, it succeeded' };
-    const problem = this.checkAnnotations(c, result) ?? this.checkResult(c, result);
+    const problem = this.checkAnnotations(c, result) ?? this.checkResult(c, result) ?? (await this.checkRangeMode(c));
     if (problem) return { status: 'failed', line: c.line, expr: c.expr, message: problem };
+    const pinned = await this.checkAtInvariance(c);
+    if (pinned) return { status: 'failed', line: c.line, expr: c.expr, message: pinned };
     return { status: 'passed', line: c.line };
+  }
+
+  /** Runs the @-pinned rewrite of an instant eval at the harness's extra times. */
+  private async checkAtInvariance(c: EvalCommand): Promise<string | null> {
+    if (!c.instant) return null;
+    const evalMs = c.rangeVector ? c.rangeVector.endMs : c.startMs;
+    const expr = parseExpr(c.expr);
+    if (!pinToEvalTime(expr, evalMs)) return null;
+    const text = formatExpr(expr);
+    for (const t of invarianceTimes(evalMs)) {
+      let r: QueryResult;
+      try {
+        r = await this.engine.instantQuery(this.storage, text, t);
+      } catch (err) {
+        if (c.fail) {
+          if (matches(c.fail, (err as Error).message)) continue;
+          return `@ check (${text} at ${t}ms): error ${JSON.stringify((err as Error).message)} does not match`;
+        }
+        return `@ check (${text} at ${t}ms): ${(err as Error).message}`;
+      }
+      if (c.fail) return `@ check (${text} at ${t}ms): expected the query to fail, it succeeded`;
+      const problem = this.checkAnnotations(c, r) ?? this.checkResult(c, r);
+      if (problem) return `@ check (${text} at ${t}ms): ${problem}`;
+    }
+    return null;
+  }
+
+  /**
+   * The reference harness's range-mode cross-check: an instant eval run as a range query from
+   * T-1m to T+1m must give the same answer at T.
+   */
+  private async checkRangeMode(c: EvalCommand): Promise<string | null> {
+    if (!c.instant || c.rangeVector || c.expectString !== null || /start\(\)|end\(\)|range\(\)|step\(\)/.test(c.expr)) return null;
+    const t = c.startMs;
+    let r: QueryResult;
+    try {
+      r = await this.engine.rangeQuery(this.storage, c.expr, t - 60_000, t + 60_000, 60_000);
+    } catch (err) {
+      return `range-mode check: ${(err as Error).message}`;
+    }
+    if (c.ordered || r.resultType !== 'matrix') return null;
+    for (let i = 1; i < r.result.length; i++) {
+      if (compareLabels(r.result[i - 1]!.metric, r.result[i]!.metric) >= 0) return 'range-mode check: matrix is not sorted by labels';
+    }
+    const atT: { labels: Labels; v: number }[] = [];
+    for (const s of r.result) {
+      const k = s.timestamps.indexOf(t);
+      if (k >= 0) atT.push({ labels: s.metric, v: s.values[k]! });
+    }
+    let problem: string | null;
+    if (c.scalar !== null) {
+      const first = atT[0];
+      problem = first && floatsMatch(first.v, c.scalar) ? null : `expected scalar ${formatValue(c.scalar)}, got ${first ? formatValue(first.v) : 'nothing'}`;
+    } else {
+      problem = this.checkVector(c, atT);
+    }
+    return problem ? `range-mode check: ${problem}` : null;
   }
 
   private checkFailure(c: EvalCommand, err: Error): EvalOutcome {
