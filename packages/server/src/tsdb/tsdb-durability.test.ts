@@ -95,6 +95,20 @@ describe('TSDB durability', () => {
     await db.close();
   });
 
+  it('checkpoints a large WAL and replays checkpoint plus newer segments', async () => {
+    const dir = temp.make();
+    const db = await openTsdb(testOptions(dir, { walSegmentBytes: 4096 }));
+    for (let b = 1; b <= 8; b++) await appendBatch(db, b);
+    const before = segments(dir).length;
+    await db.compact();
+    expect(readdirSync(join(dir, 'wal')).some((n) => n.startsWith('checkpoint.'))).toBe(true);
+    expect(segments(dir).length).toBeLessThan(before);
+    await appendBatch(db, 9);
+    const reader = await openTsdb(testOptions(dir));
+    expectBatches(await readAll(reader), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await reader.close();
+  });
+
   for (const damage of ['truncate', 'flip'] as const) {
     it(`recovers from a ${damage === 'truncate' ? 'torn' : 'corrupt'} WAL tail with a warning`, async () => {
       const dir = temp.make();

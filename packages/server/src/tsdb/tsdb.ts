@@ -209,6 +209,10 @@ export class Tsdb implements MetricsStorage {
       return;
     }
     await this.cutHead(dir);
+    // Between block cuts the WAL holds every sample uncompressed; a checkpoint (the head's
+    // compressed chunks) lets its segments go once they outweigh it.
+    const wal = this.wal;
+    if (wal !== null && wal.sizeBytes > Math.max(2 * this.opts.walSegmentBytes, 2 * this.checkpointBytes)) await this.checkpoint();
     await this.compactBlocks(dir);
     await this.applyRetention();
   }
