@@ -13,6 +13,7 @@ import { createLogger } from '../selfobs/logger.js';
 import { createSelfMetrics } from '../selfobs/metrics.js';
 import { MemoryStorage } from '../storage/memory/memory-storage.js';
 import { ScrapeManager } from './scrape-manager.js';
+import { selfScrapeConfig } from './self-scrape.js';
 
 interface Exposition {
   status: number;
@@ -292,11 +293,13 @@ describe('ScrapeManager', () => {
     self.httpDuration.observe({ method: 'GET', route: '/x', code: '200' }, 0.2);
     target.response = { status: 200, gzip: false, contentType: self.registry.contentType, body: await self.registry.metrics() };
     const storage = new MemoryStorage();
-    start(storage, [{ job_name: 'watchkeeper', static_configs: [{ targets: [target.address] }] }]);
+    manager = new ScrapeManager({ appendable: storage, logger, registry: new Registry(), configDir: dir });
+    manager.applyConfig([selfScrapeConfig({ address: target.address, intervalMs: 100, bearerToken: 'self-token' })], global);
     const inst = `instance="${target.address}", job="watchkeeper"`;
     await vi.waitFor(async () => expect(await last(storage, `up{${inst}}`)).toBe(1), waitOpts);
     const series = await dump(storage);
     expect(series.get(`watchkeeper_http_request_duration_seconds_count{code="200", ${inst}, method="GET", route="/x"}`)!.v[0]).toBe(1);
+    expect(target.requests.some((r) => r.headers.authorization === 'Bearer self-token')).toBe(true);
     expect(storage.metadata('watchkeeper_http_request_duration_seconds').get('watchkeeper_http_request_duration_seconds')![0]!.type).toBe('histogram');
   });
 
