@@ -14,7 +14,7 @@ import { groupEvent } from './grouping.js';
 import { normalizeEvent } from './normalize.js';
 import type { Project } from './projects.js';
 import { Scrubber } from './scrub.js';
-import { sessionAggregateCounts, sessionUpdateCounts } from './sessions.js';
+import { EndedSessions, sessionAggregateCounts, sessionUpdateCounts } from './sessions.js';
 import { spanItemsToSpans, transactionToSpans } from './transaction-spans.js';
 
 /** What an issue-event listener is told: a `new` issue or a `regression` of a resolved one. */
@@ -41,6 +41,7 @@ export interface PreparedEnvelope {
 
 export class ErrorIngestor {
   private readonly listeners: IssueEventListener[] = [];
+  private readonly endedSessions = new EndedSessions();
   private readonly now: () => number;
   private readonly eventsTotal: Counter<'project' | 'level' | 'environment' | 'release'>;
   private readonly issuesNew: Counter<'project'>;
@@ -115,7 +116,7 @@ export class ErrorIngestor {
           break;
         }
         case 'session': {
-          const c = sessionUpdateCounts(parseItemJson(item, index), project.id, receivedMs, what);
+          const c = sessionUpdateCounts(parseItemJson(item, index), project.id, receivedMs, what, this.endedSessions);
           if (c !== null) sessions.push(c);
           break;
         }

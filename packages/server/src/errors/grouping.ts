@@ -3,8 +3,9 @@
  * documented in docs/errors-grouping.md. In short, the grouping components are
  *  1. the SDK's `fingerprint`, with `{{ default }}` replaced by the default components; else
  *  2. for an exception chain: each exception's type plus its stack frames' module (or normalised
- *     file name) and function, in-app frames only when any frame is in-app; line numbers, columns,
- *     memory addresses and minified function names never count; an exception without frames
+ *     file name) and function (for anonymous code: its source line when short), in-app frames
+ *     only when any frame is in-app; line numbers, columns, memory addresses and minified function
+ *     names never count; an exception without frames
  *     contributes its type and normalised value, a synthetic one (a message's stack) its
  *     normalised value and frames but not its type; else
  *  3. the message template (or message) with numbers, hex, UUIDs, timestamps, IPs and e-mail
@@ -58,9 +59,17 @@ export function normalizeFunction(name: string): string {
   return fn;
 }
 
+/** Longest source line used in place of a missing function name; longer ones are minified code. */
+const MAX_CONTEXT_LINE = 120;
+
 function frameComponent(f: StackFrame): string {
   const where = f.module || normalizeFilename(f.filename || f.absPath);
-  return `${where}|${normalizeFunction(f.function)}`;
+  const fn = normalizeFunction(f.function);
+  if (fn !== '') return `${where}|${fn}`;
+  // Anonymous code (a callback, a module's top level): its source line tells such frames apart
+  // in one file, where a line number would change with every edit above it.
+  const line = f.contextLine.trim();
+  return line !== '' && line.length <= MAX_CONTEXT_LINE ? `${where}|line:${line}` : `${where}|`;
 }
 
 const isSynthetic = (e: ExceptionInfo): boolean => e.mechanism?.synthetic === true;

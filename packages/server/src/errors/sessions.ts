@@ -18,8 +18,27 @@ function attrs(payload: Json, what: string): { release: string; environment: str
   return { release: a.release.slice(0, 200), environment: typeof a.environment === 'string' ? a.environment.slice(0, 64) : '' };
 }
 
+/**
+ * Ids of sessions whose end was counted, so that repeated final updates (an SDK sends `crashed`
+ * when the crash happens and again when the session closes) count once. Bounded: the oldest ids
+ * are forgotten first.
+ */
+export class EndedSessions {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly capacity = 100_000) {}
+
+  /** Records `key`; false when it was already recorded. */
+  add(key: string): boolean {
+    if (this.ids.has(key)) return false;
+    this.ids.add(key);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
+    return true;
+  }
+}
+
 /** Counts of one `session` update; null when the update changes no count (an ongoing session). */
-export function sessionUpdateCounts(payload: Json, projectId: number, receivedMs: number, what: string): SessionCounts | null {
+export function sessionUpdateCounts(payload: Json, projectId: number, receivedMs: number, what: string, ended: EndedSessions): SessionCounts | null {
   const { release, environment } = attrs(payload, what);
   const status = payload.status ?? 'ok';
   if (typeof status !== 'string' || !['ok', 'exited', 'crashed', 'abnormal', 'errored'].includes(status)) {
@@ -27,7 +46,8 @@ export function sessionUpdateCounts(payload: Json, projectId: number, receivedMs
   }
   const started = payload.init === true ? 1 : 0;
   const errors = count(payload.errors);
-  const final = status === 'exited' && errors > 0 ? 'errored' : status;
+  let final = status === 'exited' && errors > 0 ? 'errored' : status;
+  if (final !== 'ok' && typeof payload.sid === 'string' && !ended.add(`${projectId}\0${payload.sid}`)) final = 'ok';
   if (started === 0 && final === 'ok') return null;
   return {
     projectId,
