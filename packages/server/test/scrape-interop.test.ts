@@ -15,7 +15,11 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { scrapeConfigSchema } from '../src/config/schema.js';
 import { formatLabels, labelsFromRecord } from '../src/model/labels.js';
 import { isStaleNaN } from '../src/model/samples.js';
+import { registerTargetsApi } from '../src/api/prometheus/targets-api.js';
+import { AccessControl } from '../src/api/auth.js';
+import { createHttpServer } from '../src/api/http-server.js';
 import { ScrapeManager } from '../src/scrape/index.js';
+import { createSelfMetrics } from '../src/selfobs/metrics.js';
 import { createLogger } from '../src/selfobs/logger.js';
 import { MemoryStorage } from '../src/storage/memory/memory-storage.js';
 
@@ -212,6 +216,26 @@ describe.skipIf(!available && !process.env.CI)('scrape interop with the real Pro
     expect(names.some((n) => n.includes('exported_job="exported"'))).toBe(true);
     expect(names.some((n) => n.startsWith('om_events_created'))).toBe(true);
     expect(names.some((n) => n.startsWith('drop_this'))).toBe(false);
+  });
+
+  it('answers /api/v1/targets like Prometheus', async () => {
+    const app = createHttpServer({ logger: createLogger('silent'), metrics: createSelfMetrics('test'), accessControl: () => new AccessControl([]), bodyLimitBytes: 1 << 20 });
+    registerTargetsApi(app, { scrapeManager: manager! });
+    await app.ready();
+    try {
+      type TargetJson = Record<string, unknown> & { scrapePool: string };
+      const ours = ((await app.inject({ method: 'GET', url: '/api/v1/targets' })).json() as { data: { activeTargets: TargetJson[] } }).data.activeTargets;
+      const theirs = ((await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: TargetJson[] } }).data.activeTargets;
+      const stable = (t: TargetJson) => {
+        const { lastScrape: _a, lastScrapeDuration: _b, ...rest } = t;
+        return rest;
+      };
+      const byPool = (list: TargetJson[]) => list.map(stable).sort((a, b) => String(a.scrapePool).localeCompare(String(b.scrapePool)));
+      expect(ours.map((t) => Object.keys(t))).toEqual(theirs.map((t) => Object.keys(t)));
+      expect(byPool(ours)).toEqual(byPool(theirs));
+    } finally {
+      await app.close();
+    }
   });
 
   it('records the same metric metadata per target', async () => {
