@@ -170,6 +170,10 @@ class AstBuilder {
     do {
       if (cursor.type.isError) {
         const at = cursor.from;
+        const call = /([a-zA-Z_:][\w:]*)\s*$/.exec(this.query.slice(0, at));
+        if (call && this.query[at] === '(' && !FUNCTIONS.has(call[1]!)) {
+          throw this.error({ start: call.index, end: at }, `unknown function with name ${JSON.stringify(call[1])}`);
+        }
         const text = this.query.slice(at, Math.max(cursor.to, at + 1)).trim();
         const reason = at >= this.query.trimEnd().length || text === '' ? 'unexpected end of input' : `unexpected character or token ${JSON.stringify(text)}`;
         throw this.error({ start: at, end: cursor.to }, reason);
