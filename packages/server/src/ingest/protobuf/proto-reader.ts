@@ -5,6 +5,7 @@
  * objects are built. Every malformed input raises a DecodeError naming what is wrong and where.
  */
 import { isUtf8 } from 'node:buffer';
+import type { StringInterner } from './string-interner.js';
 
 /** Wire types of the protobuf encoding. Groups (3, 4) are deprecated and rejected. */
 export const WIRE_VARINT = 0;
@@ -40,6 +41,8 @@ export class ProtoReader {
     bytes: Uint8Array,
     /** Prefix of error messages, e.g. "remote write". */
     readonly context: string,
+    /** Optional cache of repeated short strings (label names and values), shared across requests. */
+    private readonly interner: StringInterner | null = null,
   ) {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = 0;
@@ -225,6 +228,10 @@ export class ProtoReader {
   /** Decodes buf[start, end) as UTF-8, rejecting invalid sequences. */
   decodeUtf8(start: number, end: number): string {
     const buf = this.buf;
+    if (this.interner !== null) {
+      const interned = this.interner.ascii(buf, start, end);
+      if (interned !== null) return interned;
+    }
     for (let i = start; i < end; i++) {
       if (buf[i]! >= 0x80) {
         if (!isUtf8(buf.subarray(start, end))) throw this.error('invalid UTF-8 in string field', start);

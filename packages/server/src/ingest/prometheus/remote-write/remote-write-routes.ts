@@ -12,10 +12,12 @@ import type { Registry } from 'prom-client';
 import { ApiError, badData, tooManyRequests } from '../../../api/errors.js';
 import type { Appendable } from '../../../storage/interfaces.js';
 import { DecodeError } from '../../protobuf/proto-reader.js';
+import { StringInterner } from '../../protobuf/string-interner.js';
 import { InFlightBudget } from '../../in-flight-budget.js';
 import { ingestMetricsFor } from '../../ingest-metrics.js';
 import { Rejections } from '../../rejections.js';
 import { snappyDeclaredLength } from './snappy-header.js';
+import { SeriesCache } from './series-cache.js';
 import { decodeWriteRequest } from './write-request-decoder.js';
 
 export interface RemoteWriteRouteOptions {
@@ -40,7 +42,8 @@ export function registerRemoteWriteRoutes(app: FastifyInstance, opts: RemoteWrit
   const log = opts.logger.child({ component: 'remote-write' });
   const maxDecompressed = opts.maxDecompressedBytes ?? 64 * 1024 * 1024;
   const budget = new InFlightBudget(opts.maxInFlightBytes ?? 256 * 1024 * 1024);
-  const limits = { maxSeriesPerRequest: opts.maxSeriesPerRequest ?? 1_000_000 };
+  const seriesCache = new SeriesCache();
+  const limits = { maxSeriesPerRequest: opts.maxSeriesPerRequest ?? 1_000_000, interner: new StringInterner(), seriesCache };
 
   app.post('/api/v1/write', { config: { scope: 'ingest' } }, async (req, reply) => {
     let code = 500;
@@ -69,10 +72,16 @@ export function registerRemoteWriteRoutes(app: FastifyInstance, opts: RemoteWrit
           result = decodeWriteRequest(raw, appender, limits, rejections);
         } catch (err) {
           appender.rollback();
+          seriesCache.clearRefs();
           if (err instanceof DecodeError) throw badData(err.message);
           throw err;
         }
-        await appender.commit();
+        try {
+          await appender.commit();
+        } catch (err) {
+          seriesCache.clearRefs();
+          throw err;
+        }
         metrics.samples.inc({ protocol: PROTOCOL }, result.samplesAppended);
         if (result.exemplarsDropped > 0) metrics.exemplarsDropped.inc(result.exemplarsDropped);
         for (const [reason, n] of rejections.byReason) metrics.rejectedSamples.inc({ protocol: PROTOCOL, reason }, n);

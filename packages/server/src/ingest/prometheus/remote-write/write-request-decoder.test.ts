@@ -5,6 +5,8 @@ import { AppendError, type Appender } from '../../../storage/interfaces.js';
 import { DecodeError } from '../../protobuf/proto-reader.js';
 import { Rejections } from '../../rejections.js';
 import { encodeWriteRequest, WriteRequestType, type TestSeries } from '../../../../test/support/remote-write-proto.js';
+import { StringInterner } from '../../protobuf/string-interner.js';
+import { SeriesCache } from './series-cache.js';
 import { decodeWriteRequest } from './write-request-decoder.js';
 
 /** Records what the decoder appends. */
@@ -37,6 +39,7 @@ function rng(seed: number): () => number {
 }
 
 const LIMITS = { maxSeriesPerRequest: 1000 };
+const tinyCaches = { maxSeriesPerRequest: 1000, interner: new StringInterner(2), seriesCache: new SeriesCache(2) };
 
 describe('decodeWriteRequest', () => {
   it('appends what protobufjs decodes, for random requests', () => {
@@ -46,9 +49,9 @@ describe('decodeWriteRequest', () => {
       const timeseries: TestSeries[] = [];
       const nSeries = Math.floor(rand() * 6);
       for (let s = 0; s < nSeries; s++) {
-        const labels = [{ name: '__name__', value: `m${Math.floor(rand() * 100)}` }];
+        const labels = [{ name: '__name__', value: `m${Math.floor(rand() * 10)}` }];
         const extra = Math.floor(rand() * 4);
-        for (let l = 0; l < extra; l++) labels.push({ name: `l${l}`, value: `v${Math.floor(rand() * 1e6)}é` });
+        for (let l = 0; l < extra; l++) labels.push({ name: `l${l}`, value: `v${Math.floor(rand() * 4)}${rand() < 0.2 ? 'é' : ''}` });
         const samples = Array.from({ length: Math.floor(rand() * 5) }, () => ({
           value: rand() < 0.2 ? specials[Math.floor(rand() * specials.length)]! : (rand() - 0.5) * 1e6,
           timestamp: Math.floor((rand() - 0.1) * 2 ** 45),
@@ -58,6 +61,12 @@ describe('decodeWriteRequest', () => {
       const body = encodeWriteRequest({ timeseries });
       const app = recordingAppender();
       const result = decodeWriteRequest(body, app, LIMITS, new Rejections());
+      // Tiny caches force collisions and evictions; results must not change, on first sight or repeated.
+      for (let pass = 0; pass < 2; pass++) {
+        const cached = recordingAppender();
+        decodeWriteRequest(body, cached, tinyCaches, new Rejections());
+        expect(cached.rows).toEqual(app.rows);
+      }
 
       const decoded = WriteRequestType.toObject(WriteRequestType.decode(body), { longs: Number, arrays: true }) as {
         timeseries: { labels: { name: string; value: string }[]; samples: { value: number; timestamp: number }[] }[];

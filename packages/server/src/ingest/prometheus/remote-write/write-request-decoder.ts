@@ -13,7 +13,9 @@ import { type Label, type Labels, METRIC_NAME } from '../../../model/labels.js';
 import type { MetricType } from '../../../model/samples.js';
 import { AppendError, type Appender, type SeriesRef } from '../../../storage/interfaces.js';
 import { ProtoReader, WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT, expectWireType } from '../../protobuf/proto-reader.js';
+import type { StringInterner } from '../../protobuf/string-interner.js';
 import type { Rejections } from '../../rejections.js';
+import { hashLabelRanges, type SeriesCache } from './series-cache.js';
 
 const TIMESERIES = (1 << 3) | WIRE_LENGTH_DELIMITED;
 const METADATA = (3 << 3) | WIRE_LENGTH_DELIMITED;
@@ -28,6 +30,10 @@ const METRIC_TYPES: readonly MetricType[] = ['unknown', 'counter', 'gauge', 'his
 export interface WriteRequestLimits {
   /** Series per request above which the whole request is refused. */
   readonly maxSeriesPerRequest: number;
+  /** Cache of label strings shared across requests (see StringInterner). */
+  readonly interner?: StringInterner;
+  /** Cache of recently seen series shared across requests (see SeriesCache). */
+  readonly seriesCache?: SeriesCache;
 }
 
 /** What one request delivered to the appender (valid until the next decode). */
@@ -44,8 +50,9 @@ export interface WriteRequestResult {
  * DecodeError, after which the caller must roll the appender back.
  */
 export function decodeWriteRequest(body: Uint8Array, app: Appender, limits: WriteRequestLimits, rejections: Rejections): WriteRequestResult {
-  const r = new ProtoReader(body, 'remote write');
+  const r = new ProtoReader(body, 'remote write', limits.interner ?? null);
   const result: WriteRequestResult = { series: 0, samplesAppended: 0, exemplarsDropped: 0, metadata: 0 };
+  const state: DecodeState = { ranges: new Int32Array(64), cache: limits.seriesCache ?? null };
   const end = r.length;
   while (r.pos < end) {
     const key = r.tag(end);
@@ -53,7 +60,7 @@ export function decodeWriteRequest(body: Uint8Array, app: Appender, limits: Writ
       if (++result.series > limits.maxSeriesPerRequest) {
         throw r.error(`more than ${limits.maxSeriesPerRequest} series in one request`);
       }
-      decodeTimeSeries(r, r.messageEnd(end), app, rejections, result);
+      decodeTimeSeries(r, r.messageEnd(end), app, rejections, result, state);
     } else if (key === METADATA) {
       decodeMetadata(r, r.messageEnd(end), app);
       result.metadata++;
@@ -64,16 +71,28 @@ export function decodeWriteRequest(body: Uint8Array, app: Appender, limits: Writ
   return result;
 }
 
-function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections: Rejections, result: WriteRequestResult): void {
+/** Per-request decoding state: scratch label ranges (reused across series) and the shared series cache. */
+interface DecodeState {
+  ranges: Int32Array;
+  readonly cache: SeriesCache | null;
+}
+
+function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections: Rejections, result: WriteRequestResult, state: DecodeState): void {
   const start = r.pos;
-  const labels: Label[] = [];
+  let count = 0;
   let samples = 0;
   let histograms = 0;
-  // Pass 1: labels (fields may come in any order), counting the rest.
+  // Pass 1: label byte ranges (fields may come in any order), counting the rest.
   while (r.pos < end) {
     const key = r.tag(end);
     if (key === TS_LABEL) {
-      labels.push(decodeLabel(r, r.messageEnd(end)));
+      if (4 * count + 4 > state.ranges.length) {
+        const grown = new Int32Array(state.ranges.length * 2);
+        grown.set(state.ranges);
+        state.ranges = grown;
+      }
+      readLabelRanges(r, r.messageEnd(end), state.ranges, 4 * count);
+      count++;
     } else {
       if (key === TS_SAMPLE) samples++;
       else if (key === TS_EXEMPLAR) result.exemplarsDropped++;
@@ -84,10 +103,34 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
   }
   r.expectEnd(end, 'time series');
 
-  const problem = normaliseLabels(labels);
-  if (problem !== null) {
-    rejections.add('invalid_labels', samples + histograms, `${problem} in series ${describe(labels)}`);
-    return;
+  const { ranges, cache } = state;
+  let labels: Labels;
+  let slot = -1;
+  let hash = 0;
+  if (cache !== null) {
+    hash = hashLabelRanges(r.buf, ranges, count);
+    slot = cache.find(r.buf, ranges, count, hash);
+  }
+  if (slot >= 0) {
+    labels = cache!.labelsAt(slot);
+  } else {
+    const decoded: Label[] = [];
+    let canonical = true;
+    for (let i = 0; i < count; i++) {
+      const name = r.decodeUtf8(ranges[4 * i]!, ranges[4 * i + 1]!);
+      const value = r.decodeUtf8(ranges[4 * i + 2]!, ranges[4 * i + 3]!);
+      // Cached entries are compared byte for byte with their strings, which needs ASCII; also sorted and without empty values.
+      if (name.length !== ranges[4 * i + 1]! - ranges[4 * i]! || value.length !== ranges[4 * i + 3]! - ranges[4 * i + 2]! || value === '') canonical = false;
+      if (i > 0 && decoded[i - 1]!.name >= name) canonical = false;
+      decoded.push({ name, value });
+    }
+    const problem = normaliseLabels(decoded);
+    if (problem !== null) {
+      rejections.add('invalid_labels', samples + histograms, `${problem} in series ${describe(decoded)}`);
+      return;
+    }
+    if (cache !== null && canonical) slot = cache.store(hash, decoded);
+    labels = decoded;
   }
   if (histograms > 0) {
     rejections.add('native_histograms_unsupported', histograms, `native histograms are not supported yet (series ${describe(labels)})`);
@@ -96,7 +139,7 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
 
   // Pass 2: samples, appended as they are read.
   r.pos = start;
-  let ref: SeriesRef = 0;
+  let ref: SeriesRef = slot >= 0 ? cache!.refAt(slot) : 0;
   while (r.pos < end) {
     const key = r.tag(end);
     if (key !== TS_SAMPLE) {
@@ -129,19 +172,25 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
       rejections.add(err.code, 1, `${err.message} for series ${describe(labels)} at timestamp ${t}`);
     }
   }
+  if (slot >= 0 && ref !== 0) cache!.setRef(slot, ref);
 }
 
-function decodeLabel(r: ProtoReader, end: number): Label {
-  let name = '';
-  let value = '';
+/** Records the byte ranges of a Label's name and value at ranges[at..at+3] (empty when absent). */
+function readLabelRanges(r: ProtoReader, end: number, ranges: Int32Array, at: number): void {
+  ranges[at] = ranges[at + 1] = ranges[at + 2] = ranges[at + 3] = end;
   while (r.pos < end) {
     const key = r.tag(end);
-    if (key === ((1 << 3) | WIRE_LENGTH_DELIMITED)) name = r.string(end);
-    else if (key === ((2 << 3) | WIRE_LENGTH_DELIMITED)) value = r.string(end);
-    else r.skip(key & 7);
+    if (key === ((1 << 3) | WIRE_LENGTH_DELIMITED) || key === ((2 << 3) | WIRE_LENGTH_DELIMITED)) {
+      const stringEnd = r.messageEnd(end);
+      const i = key === ((1 << 3) | WIRE_LENGTH_DELIMITED) ? at : at + 2;
+      ranges[i] = r.pos;
+      ranges[i + 1] = stringEnd;
+      r.pos = stringEnd;
+    } else {
+      r.skip(key & 7);
+    }
   }
   r.expectEnd(end, 'label');
-  return { name, value };
 }
 
 /**
