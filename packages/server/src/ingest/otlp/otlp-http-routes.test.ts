@@ -136,6 +136,23 @@ describe('POST /v1/metrics', () => {
     });
   }
 
+  it('answers 200 or 400, never 5xx, to randomly mutated protobuf requests', async () => {
+    const valid = encodeMetricsRequest(
+      request([
+        { name: 'fz', unit: 's', histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: T, count: '3', sum: 1, bucketCounts: ['1', '2'], explicitBounds: [1] }] } },
+        { name: 'fz.sum', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [{ timeUnixNano: T, asInt: '5', attributes: [{ key: 'k', value: { arrayValue: { values: [{ intValue: 1 }] } } }] }] } },
+      ]),
+    );
+    let seed = 99;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    for (let i = 0; i < 300; i++) {
+      const mutated = Buffer.from(valid);
+      for (let k = 0, n = 1 + Math.floor(rand() * 4); k < n; k++) mutated[Math.floor(rand() * mutated.length)] = Math.floor(rand() * 256);
+      const res = await h.app.inject({ method: 'POST', url: '/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, payload: mutated });
+      expect([200, 400], res.rawPayload.toString('latin1')).toContain(res.statusCode);
+    }
+  });
+
   it('counts requests and rejected points in the self metrics', async () => {
     const requests = await h.metrics.registry.getSingleMetricAsString('watchkeeper_ingest_requests_total');
     expect(requests).toMatch(/protocol="otlp_http",code="200"\} [1-9]/);

@@ -122,6 +122,27 @@ describe('POST /api/v1/write', () => {
     });
   }
 
+  it('answers 204 or 400, never 5xx, to randomly mutated requests', async () => {
+    const valid = encodeWriteRequest({
+      timeseries: [
+        { labels: [{ name: '__name__', value: 'fuzz' }, { name: 'job', value: 'j' }], samples: [{ value: 1.5, timestamp: 10_000 }, { value: 2, timestamp: 11_000 }] },
+        { labels: [{ name: '__name__', value: 'fuzz2' }], samples: [{ value: 3, timestamp: 10_000 }], exemplars: [{ labels: [{ name: 'trace_id', value: 'abc' }], value: 1, timestamp: 10_000 }] },
+      ],
+      metadata: [{ type: 1, metric_family_name: 'fuzz', help: 'h', unit: '' }],
+    });
+    let seed = 77;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const codes = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const mutated = Buffer.from(valid);
+      for (let k = 0, n = 1 + Math.floor(rand() * 4); k < n; k++) mutated[Math.floor(rand() * mutated.length)] = Math.floor(rand() * 256);
+      const res = await post(compressSync(mutated));
+      codes.add(res.statusCode);
+      expect([204, 400], res.body).toContain(res.statusCode);
+    }
+    expect(codes.has(400)).toBe(true);
+  });
+
   it('answers 429 with Retry-After when the in-flight budget is exhausted', async () => {
     const h2 = createIngestHarness();
     registerRemoteWriteRoutes(h2.app, { appendable: h2.storage, logger: h2.logger, registry: h2.metrics.registry, maxInFlightBytes: 1 });
