@@ -169,14 +169,16 @@ export class ScrapeLoop {
     this.nextDueMs = dueMs;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.scrapeAndReport().finally(() => {
-        this.running = null;
-        const interval = this.target.intervalMs;
-        let next = dueMs + interval;
-        const now = Date.now();
-        if (next <= now) next += Math.ceil((now - next + 1) / interval) * interval; // Skip missed ticks.
-        this.schedule(next);
-      });
+      this.running = this.scrapeAndReport()
+        .catch((err: unknown) => this.logger.error({ err, target: this.target.url }, 'scrape failed unexpectedly'))
+        .finally(() => {
+          this.running = null;
+          const interval = this.target.intervalMs;
+          let next = dueMs + interval;
+          const now = Date.now();
+          if (next <= now) next += Math.ceil((now - next + 1) / interval) * interval; // Skip missed ticks.
+          this.schedule(next);
+        });
     }, Math.max(0, dueMs - Date.now()));
   }
 
