@@ -59,8 +59,8 @@ export interface TraceSummary {
   readonly durationNs: bigint;
   readonly spanCount: number;
   readonly errorCount: number;
-  /** Services involved with their span counts, by name. */
-  readonly services: readonly { readonly service: string; readonly spanCount: number }[];
+  /** Services involved with their span and error counts, by name. */
+  readonly services: readonly { readonly service: string; readonly spanCount: number; readonly errorCount: number }[];
   /** Request ids carried by the trace's spans. */
   readonly requestIds: readonly string[];
   /** Spans that matched the search (empty outside search), earliest first. */

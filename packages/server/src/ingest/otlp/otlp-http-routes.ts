@@ -36,7 +36,7 @@ export interface OtlpHttpRouteOptions extends OtlpMetricsDeps {
 }
 
 /** An OTLP/HTTP failure, answered with a google.rpc.Status body in the request's encoding. */
-class OtlpHttpError extends Error {
+export class OtlpHttpError extends Error {
   constructor(
     readonly status: number,
     readonly grpcCode: number,
@@ -46,7 +46,7 @@ class OtlpHttpError extends Error {
   }
 }
 
-type Encoding = 'protobuf' | 'json';
+export type Encoding = 'protobuf' | 'json';
 
 /** Registers `POST /v1/metrics` (scope `ingest`) in its own plugin scope, which reads JSON bodies raw (they may be gzipped). */
 export function registerOtlpMetricsRoutes(app: FastifyInstance, opts: OtlpHttpRouteOptions): void {
@@ -94,14 +94,16 @@ export function registerOtlpMetricsRoutes(app: FastifyInstance, opts: OtlpHttpRo
   }
 }
 
-function requestEncoding(req: FastifyRequest): Encoding {
+/** The body encoding named by Content-Type; 415 for anything else. Shared with the traces routes. */
+export function requestEncoding(req: FastifyRequest): Encoding {
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType === 'application/x-protobuf' || contentType === 'application/protobuf') return 'protobuf';
   if (contentType === 'application/json') return 'json';
   throw new OtlpHttpError(415, GRPC_UNIMPLEMENTED, `otlp: unsupported Content-Type "${req.headers['content-type'] ?? ''}"; use application/x-protobuf or application/json`);
 }
 
-async function decompress(req: FastifyRequest, body: Buffer, maxBytes: number): Promise<Buffer> {
+/** The body after Content-Encoding (gzip or none), bounded by `maxBytes`. Shared with the traces routes. */
+export async function decompress(req: FastifyRequest, body: Buffer, maxBytes: number): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') return body;
   if (encoding !== 'gzip') throw new OtlpHttpError(415, GRPC_UNIMPLEMENTED, `otlp: unsupported Content-Encoding "${encoding}"; use gzip or none`);

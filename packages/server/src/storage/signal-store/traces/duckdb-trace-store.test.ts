@@ -128,8 +128,8 @@ describe('DuckDB trace store', () => {
     const a = all[1]!;
     expect(a).toMatchObject({ rootService: 'shop', rootName: 'GET /checkout', hasRoot: true, spanCount: 3, errorCount: 1, durationNs: 120n * MS, requestIds: ['req-1'] });
     expect(a.services).toEqual([
-      { service: 'payments', spanCount: 1 },
-      { service: 'shop', spanCount: 2 },
+      { service: 'payments', spanCount: 1, errorCount: 1 },
+      { service: 'shop', spanCount: 2, errorCount: 0 },
     ]);
 
     const byAttr = await traces.search({

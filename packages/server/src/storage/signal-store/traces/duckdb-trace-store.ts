@@ -218,6 +218,7 @@ function summarySql(t: string): string {
       arg_min(sp.name, (sp.parent_span_id <> '', sp.start_ns)) AS root_name,
       bool_or(sp.parent_span_id = '') AS has_root,
       histogram(sp.service) AS services,
+      histogram(sp.service) FILTER (WHERE sp.status_code = 2) AS error_services,
       list(DISTINCT sp.request_id) FILTER (WHERE sp.request_id <> '') AS request_ids
     FROM spans sp
     WHERE sp.trace_key IN (SELECT trace_key FROM ${t}) AND sp.trace_id IN (SELECT trace_id FROM ${t})
@@ -227,8 +228,9 @@ function summarySql(t: string): string {
 function toSummary(r: JsRow): TraceSummary {
   const start = r.start_ns as bigint;
   const end = r.end_ns as bigint;
+  const errors = new Map(((r.error_services as { key: string; value: bigint }[] | null) ?? []).map((e) => [e.key, Number(e.value)]));
   const services = ((r.services as { key: string; value: bigint }[] | null) ?? [])
-    .map((e) => ({ service: e.key, spanCount: Number(e.value) }))
+    .map((e) => ({ service: e.key, spanCount: Number(e.value), errorCount: errors.get(e.key) ?? 0 }))
     .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   const matched = ((r.matched as Record<string, unknown>[] | null) ?? []).map(
     (m): MatchedSpan => ({

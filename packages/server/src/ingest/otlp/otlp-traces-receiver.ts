@@ -1,0 +1,127 @@
+/**
+ * The protocol-independent part of OTLP trace ingestion, shared by OTLP/HTTP and OTLP/gRPC:
+ * sample by trace id, store (durable before the answer), then feed the span metrics, and count.
+ * Span metrics see every valid span, sampled out or not, so RED metrics stay exact under
+ * sampling; they are fed only after the store accepted the request, so a retried request is
+ * not counted twice.
+ */
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { DEFAULT_REQUEST_ID_ATTRIBUTES, type Span } from '../../model/span.js';
+import type { TraceStore } from '../../storage/trace-store.js';
+import type { PartialSuccess } from './otlp-responses.js';
+import type { OtlpProtocol } from './otlp-metrics-receiver.js';
+import type { DecodedTraces, TraceDecodeOptions } from './traces-model.js';
+
+/** Something that derives metrics from stored spans (the SpanMetricsGenerator). */
+export interface SpanObserver {
+  observe(spans: readonly Span[]): void;
+}
+
+/** Probabilistic sampling, consistent by trace id: a trace is kept or dropped whole. */
+export interface TraceSampling {
+  /** Fraction of traces kept for services not listed, 0..1. Default 1 (keep everything). */
+  readonly defaultRate?: number;
+  /** Fraction kept per service name (the span's resource service.name), 0..1. */
+  readonly perService?: Readonly<Record<string, number>>;
+}
+
+export interface OtlpTracesDeps {
+  readonly store: Pick<TraceStore, 'append'>;
+  readonly logger: Logger;
+  /** Registry for the watchkeeper_ingest_spans_* metrics. */
+  readonly registry: Registry;
+  readonly spanMetrics?: SpanObserver | null;
+  /** An extra attribute name carrying the request id, tried before the defaults. */
+  readonly requestIdAttribute?: string;
+  readonly sampling?: TraceSampling;
+}
+
+interface SpanIngestMetrics {
+  readonly spans: Counter<'protocol'>;
+  readonly rejected: Counter<'protocol' | 'reason'>;
+  readonly sampledOut: Counter<'protocol'>;
+  readonly requests: Counter<'protocol' | 'code'>;
+}
+
+const metricsByRegistry = new WeakMap<Registry, SpanIngestMetrics>();
+
+function spanIngestMetrics(registry: Registry): SpanIngestMetrics {
+  const existing = metricsByRegistry.get(registry);
+  if (existing) return existing;
+  const registers = [registry];
+  const m: SpanIngestMetrics = {
+    spans: new Counter({ name: 'watchkeeper_ingest_spans_total', help: 'Spans stored from OTLP, by protocol.', labelNames: ['protocol'], registers }),
+    rejected: new Counter({
+      name: 'watchkeeper_ingest_rejected_spans_total',
+      help: 'Spans rejected as invalid, by protocol and reason.',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    }),
+    sampledOut: new Counter({ name: 'watchkeeper_ingest_sampled_out_spans_total', help: 'Valid spans not stored because of trace sampling.', labelNames: ['protocol'], registers }),
+    requests: new Counter({
+      name: 'watchkeeper_ingest_trace_requests_total',
+      help: 'OTLP trace export requests answered, by protocol and status code.',
+      labelNames: ['protocol', 'code'],
+      registers,
+    }),
+  };
+  metricsByRegistry.set(registry, m);
+  return m;
+}
+
+/** 2^52: trace ids are compared by their low 52 bits, random in W3C trace ids. */
+const SAMPLE_SPACE = 4503599627370496;
+
+/** True when a trace with this id is kept at `rate` (0..1), the same answer for every span of it. */
+export function keepTrace(traceId: string, rate: number): boolean {
+  if (rate >= 1) return true;
+  if (rate <= 0) return false;
+  return Number.parseInt(traceId.slice(19), 16) < rate * SAMPLE_SPACE;
+}
+
+export class OtlpTracesReceiver {
+  /** What the decoders need: the request-id attribute names in order. */
+  readonly decodeOptions: TraceDecodeOptions;
+  private readonly metrics: SpanIngestMetrics;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: OtlpTracesDeps) {
+    const configured = deps.requestIdAttribute;
+    this.decodeOptions = {
+      requestIdAttributes: configured ? [configured, ...DEFAULT_REQUEST_ID_ATTRIBUTES.filter((n) => n !== configured)] : DEFAULT_REQUEST_ID_ATTRIBUTES,
+    };
+    this.metrics = spanIngestMetrics(deps.registry);
+    this.log = deps.logger.child({ component: 'otlp-traces' });
+  }
+
+  /**
+   * Stores the decoded spans that sampling keeps; resolves once durable with the partial success
+   * to report. Rejects with the store's StoreOverloadedError or StoreClosedError.
+   */
+  async export(decoded: DecodedTraces, protocol: OtlpProtocol): Promise<PartialSuccess> {
+    const kept = this.sample(decoded.spans);
+    await this.deps.store.append(kept);
+    this.deps.spanMetrics?.observe(decoded.spans);
+    this.metrics.spans.inc({ protocol }, kept.length);
+    if (kept.length < decoded.spans.length) this.metrics.sampledOut.inc({ protocol }, decoded.spans.length - kept.length);
+    const rejections = decoded.rejections;
+    for (const [reason, n] of rejections.byReason) this.metrics.rejected.inc({ protocol, reason }, n);
+    if (rejections.total === 0) return { rejected: 0, message: '' };
+    this.log.warn({ protocol, rejected: rejections.total, first: rejections.firstMessage }, 'OTLP spans rejected');
+    return { rejected: rejections.total, message: rejections.summary('spans') };
+  }
+
+  countRequest(protocol: OtlpProtocol, code: string): void {
+    this.metrics.requests.inc({ protocol, code });
+  }
+
+  private sample(spans: Span[]): Span[] {
+    const sampling = this.deps.sampling;
+    if (sampling === undefined) return spans;
+    const defaultRate = sampling.defaultRate ?? 1;
+    const perService = sampling.perService ?? {};
+    if (defaultRate >= 1 && Object.keys(perService).length === 0) return spans;
+    return spans.filter((s) => keepTrace(s.traceId, perService[s.service] ?? defaultRate));
+  }
+}
