@@ -38,7 +38,8 @@ export function normalizeMessageText(text: string): string {
     .replace(/\b\d{1,3}(\.\d{1,3}){3}\b/g, '<ip>')
     .replace(/\b0x[0-9a-f]+\b/gi, '<hex>')
     .replace(/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, '<hex>')
-    .replace(/-?\b\d+(\.\d+)?\b/g, '<int>');
+    // Numbers, also with a unit (30s, 3012ms), but not inside names (utf8, v2).
+    .replace(/(?<![A-Za-z_<])-?\d+(\.\d+)?/g, '<int>');
 }
 
 /** A file name without what changes between builds and hosts: URL origin, query, content hashes. */
