@@ -82,6 +82,12 @@ describe('POST /api/v1/write', () => {
       /"io.prometheus.write.v2.Request" is not supported/,
     ],
     [
+      'a remote write 2.0 version header',
+      () => post(snappyWriteRequest({ timeseries: [] }), { ...HEADERS, 'x-prometheus-remote-write-version': '2.0.0' }),
+      415,
+      /protocol version 2.0.0 is not supported/,
+    ],
+    [
       'duplicate label names',
       () => post(snappyWriteRequest({ timeseries: [{ labels: [{ name: '__name__', value: 'd' }, { name: 'a', value: '1' }, { name: 'a', value: '2' }], samples: [{ value: 1, timestamp: 1 }] }] })),
       400,

@@ -119,8 +119,8 @@ function checkHeaders(req: FastifyRequest): void {
     }
   }
   const version = req.headers['x-prometheus-remote-write-version'];
-  if (typeof version === 'string' && !version.startsWith('0.1.')) {
-    throw new ApiError(415, 'unsupported_media_type', `remote write: protocol version ${version} is not supported; only 0.1.0 (remote write 1.0) is accepted`);
+  if (typeof version === 'string' && Number.parseInt(version, 10) >= 2) {
+    throw new ApiError(415, 'unsupported_media_type', `remote write: protocol version ${version} is not supported; only remote write 1.0 (version 0.1.0) is accepted`);
   }
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'snappy') {
