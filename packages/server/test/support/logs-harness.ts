@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { AccessControl } from '../../src/api/auth.js';
 import { createHttpServer } from '../../src/api/http-server.js';
 import { registerLokiApi } from '../../src/api/loki/index.js';
@@ -20,6 +20,7 @@ export interface LogsHarness {
   readonly app: FastifyInstance;
   readonly store: SignalStore;
   readonly metrics: SelfMetrics;
+  readonly logger: Logger;
   readonly dir: string;
   url: string;
   listen(): Promise<string>;
@@ -52,6 +53,7 @@ export async function createLogsHarness(opts: { maxQueuedRows?: number; bodyLimi
     app,
     store,
     metrics,
+    logger,
     dir,
     url: '',
     async listen() {
