@@ -298,11 +298,12 @@ class AstBuilder {
 
   private matrixSelector(node: SyntaxNode, c: SyntaxNode[]): Expr {
     const inner = this.expr(c[0]!);
-    if (inner.type !== 'vector') throw this.error(this.pos(c[0]!), 'ranges only allowed for vector selectors');
+    const bracket = this.query.indexOf('[', c[0]!.to);
+    if (inner.type !== 'vector') throw this.error({ start: bracket, end: node.to }, 'ranges only allowed for vector selectors');
     if (this.offsetSet.has(inner)) throw this.error(this.pos(c[0]!), 'no offset modifiers allowed before range');
     if (this.atSet.has(inner)) throw this.error(this.pos(c[0]!), 'no @ modifiers allowed before range');
     const rangeMs = this.duration(c[1]!);
-    if (rangeMs <= 0) throw this.error(this.pos(c[1]!), `range duration must be greater than 0`);
+    if (rangeMs <= 0) throw this.error(this.pos(c[1]!), 'duration must be greater than 0');
     return { type: 'matrix', vector: inner, rangeMs, pos: this.pos(node) };
   }
 
@@ -312,8 +313,8 @@ class AstBuilder {
     if (t !== 'vector') throw this.error(this.pos(c[0]!), `subquery is only allowed on instant vector, got ${typeName(t)} instead`);
     const rangeMs = this.duration(c[1]!);
     const stepMs = c[2] ? this.duration(c[2]) : 0;
-    if (rangeMs <= 0) throw this.error(this.pos(c[1]!), 'range duration must be greater than 0');
-    if (stepMs < 0) throw this.error(this.pos(c[2]!), 'step duration must be greater than 0');
+    if (rangeMs <= 0) throw this.error(this.pos(c[1]!), 'duration must be greater than 0');
+    if (c[2] && stepMs <= 0) throw this.error(this.pos(c[2]), 'duration must be greater than 0');
     return { type: 'subquery', expr: inner, rangeMs, stepMs, offsetMs: 0, at: null, pos: this.pos(node) };
   }
 
@@ -350,8 +351,8 @@ class AstBuilder {
       at = { kind: arg.firstChild!.name === 'AtStart' ? 'start' : 'end' };
     } else {
       const seconds = parseNumberLiteral(this.text(arg).replace(/\s+/g, ''));
-      if (seconds === null || !Number.isFinite(seconds)) {
-        throw this.error(this.pos(arg), `timestamp out of bounds for @ modifier: ${this.text(arg)}`);
+      if (seconds === null || !Number.isFinite(seconds) || Math.abs(seconds * 1000) > 9.223372036854776e18) {
+        throw this.error(this.pos(node), `timestamp out of bounds for @ modifier: ${seconds === null ? this.text(arg) : seconds.toFixed(6)}`);
       }
       at = { kind: 'time', ms: Math.round(seconds * 1000) };
     }
@@ -484,8 +485,18 @@ class AstBuilder {
   }
 
   private binary(node: SyntaxNode, c: SyntaxNode[]): Expr {
-    const lhs = this.expr(c[0]!);
-    const rhs = this.expr(c[c.length - 1]!);
+    const signed = c[1]?.name === 'Pow' && c[0]!.name === 'NumberDurationLiteral' ? /^\s*([+-])/.exec(this.text(c[0]!)) : null;
+    if (signed) {
+      // The grammar lexes `-1` as one literal; in PromQL unary minus binds weaker than `^`.
+      const literal = this.expr(c[0]!) as Extract<Expr, { type: 'number' }>;
+      const positive: Expr = { type: 'number', value: Math.abs(literal.value), pos: literal.pos };
+      const power = this.binaryFrom(node, c, positive, this.expr(c[c.length - 1]!));
+      return signed[1] === '-' ? { type: 'unary', op: '-', expr: power, pos: this.pos(node) } : power;
+    }
+    return this.binaryFrom(node, c, this.expr(c[0]!), this.expr(c[c.length - 1]!));
+  }
+
+  private binaryFrom(node: SyntaxNode, c: SyntaxNode[], lhs: Expr, rhs: Expr): Expr {
     const opNode = c[1]!;
     const op = BINARY_OPS[opNode.name];
     const pos = this.pos(node);
