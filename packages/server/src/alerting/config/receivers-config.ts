@@ -66,6 +66,9 @@ export interface SlackConfig {
   readonly text: string;
   readonly fallback: string;
   readonly footer: string;
+  readonly callbackId: string;
+  readonly imageUrl: string;
+  readonly thumbUrl: string;
   readonly iconEmoji: string;
   readonly iconUrl: string;
   readonly fields: readonly SlackField[];
@@ -161,7 +164,7 @@ export function parseHttpConfig(v: unknown, path: ConfigPath, baseDir: string, f
 const WEBHOOK_FIELDS = ['send_resolved', 'url', 'url_file', 'http_config', 'max_alerts'];
 const SLACK_FIELDS = [
   'send_resolved', 'api_url', 'api_url_file', 'channel', 'username', 'color', 'title', 'title_link', 'pretext', 'text', 'fallback', 'footer',
-  'icon_emoji', 'icon_url', 'image_url', 'thumb_url', 'fields', 'short_fields', 'link_names', 'mrkdwn_in', 'callback_id', 'actions', 'http_config',
+  'icon_emoji', 'icon_url', 'image_url', 'thumb_url', 'fields', 'short_fields', 'link_names', 'mrkdwn_in', 'callback_id', 'http_config',
 ];
 const PAGERDUTY_FIELDS = [
   'send_resolved', 'routing_key', 'routing_key_file', 'service_key', 'service_key_file', 'url', 'client', 'client_url', 'description', 'details',
@@ -205,6 +208,9 @@ function parseSlack(v: unknown, path: ConfigPath, g: GlobalConfig, baseDir: stri
     text: str('text', '{{ template "slack.default.text" . }}'),
     fallback: str('fallback', '{{ template "slack.default.fallback" . }}'),
     footer: str('footer', '{{ template "slack.default.footer" . }}'),
+    callbackId: str('callback_id', '{{ template "slack.default.callbackid" . }}'),
+    imageUrl: str('image_url', ''),
+    thumbUrl: str('thumb_url', ''),
     iconEmoji: str('icon_emoji', '{{ template "slack.default.iconemoji" . }}'),
     iconUrl: str('icon_url', '{{ template "slack.default.iconurl" . }}'),
     fields: readList(raw.fields, [...path, 'fields']).map((f, i) => {

@@ -30,17 +30,17 @@ export class SlackNotifier implements Notifier {
     const t = templateRenderer(n);
     const c = this.conf;
     const fields = await Promise.all(c.fields.map(async (f) => ({ title: await t(f.title), value: await t(f.value), short: f.short || c.shortFields })));
-    const attachment = omitEmpty({
-      title: truncateRunes(await t(c.title), MAX_TITLE_RUNES),
-      title_link: await t(c.titleLink),
-      pretext: await t(c.pretext),
+    // Field order and omission as Alertmanager's attachment struct: text, fallback, callback_id and
+    // footer are always present, the rest only when not empty.
+    const attachment = {
+      ...omitEmpty({ title: truncateRunes(await t(c.title), MAX_TITLE_RUNES), title_link: await t(c.titleLink), pretext: await t(c.pretext) }),
       text: await t(c.text),
-      fields,
-      footer: await t(c.footer),
       fallback: await t(c.fallback),
-      color: await t(c.color),
-      mrkdwn_in: c.mrkdwnIn.length > 0 ? c.mrkdwnIn : ['fallback', 'pretext', 'text'],
-    });
+      callback_id: await t(c.callbackId),
+      ...omitEmpty({ fields, image_url: await t(c.imageUrl), thumb_url: await t(c.thumbUrl) }),
+      footer: await t(c.footer),
+      ...omitEmpty({ color: await t(c.color), mrkdwn_in: c.mrkdwnIn.length > 0 ? c.mrkdwnIn : ['fallback', 'pretext', 'text'] }),
+    };
     return omitEmpty({
       channel: await t(c.channel),
       username: await t(c.username),
