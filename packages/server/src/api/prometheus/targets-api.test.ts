@@ -29,7 +29,7 @@ describe('targets API', () => {
       [
         scrapeConfigSchema.parse({
           job_name: 'node',
-          scrape_interval: '100ms',
+          scrape_interval: '250ms',
           static_configs: [{ targets: [address, 'skip.example:80'] }],
           relabel_configs: [{ source_labels: ['__address__'], regex: 'skip.*', action: 'drop' }],
         }),
@@ -62,8 +62,8 @@ describe('targets API', () => {
         __address__: address,
         __metrics_path__: '/metrics',
         __scheme__: 'http',
-        __scrape_interval__: '100ms',
-        __scrape_timeout__: '100ms',
+        __scrape_interval__: '250ms',
+        __scrape_timeout__: '250ms',
         job: 'node',
       },
       labels: { instance: address, job: 'node' },
@@ -71,8 +71,8 @@ describe('targets API', () => {
       scrapeUrl: `http://${address}/metrics`,
       lastError: '',
       health: 'up',
-      scrapeInterval: '100ms',
-      scrapeTimeout: '100ms',
+      scrapeInterval: '250ms',
+      scrapeTimeout: '250ms',
     });
     expect(target!.lastScrape).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(typeof target!.lastScrapeDuration).toBe('number');
@@ -83,8 +83,8 @@ describe('targets API', () => {
           __address__: 'skip.example:80',
           __metrics_path__: '/metrics',
           __scheme__: 'http',
-          __scrape_interval__: '100ms',
-          __scrape_timeout__: '100ms',
+          __scrape_interval__: '250ms',
+          __scrape_timeout__: '250ms',
           job: 'node',
         },
       },
