@@ -1,4 +1,5 @@
-import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { AccessControl, createToken } from '../../api/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestHarness, dumpStorage, type IngestHarness } from '../../../test/support/ingest-harness.js';
 import { encodeMetricsRequest, ExportMetricsServiceResponse } from '../../../test/support/otlp-root.js';
@@ -65,4 +66,36 @@ describe('OTLP/gRPC MetricsService/Export', () => {
       expect(await dumpStorage(h.storage)).toEqual(before);
     });
   }
+});
+
+describe('OTLP/gRPC with access tokens', () => {
+  it('requires a token with the ingest scope in the authorization metadata', async () => {
+    const ingest = createToken('collector', ['ingest']);
+    const reader = createToken('grafana', ['read']);
+    const secured = await startOtlpGrpcServer({
+      listen: '127.0.0.1:0',
+      appendable: h.storage,
+      logger: h.logger,
+      registry: h.metrics.registry,
+      accessControl: () => new AccessControl([ingest.entry, reader.entry]),
+    });
+    const securedClient = new Client(`127.0.0.1:${secured.port}`, credentials.createInsecure());
+    const send = (authorization: string | null) =>
+      new Promise<ServiceError | null>((resolve) => {
+        const md = new Metadata();
+        if (authorization !== null) md.set('authorization', authorization);
+        securedClient.makeUnaryRequest(METHOD, (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), md, (err) => resolve(err));
+      });
+    try {
+      expect((await send(null))?.code).toBe(status.UNAUTHENTICATED);
+      expect((await send('Bearer wrong'))?.code).toBe(status.UNAUTHENTICATED);
+      const denied = await send(`Bearer ${reader.token}`);
+      expect(denied?.code).toBe(status.PERMISSION_DENIED);
+      expect(denied?.details).toMatch(/lacks the "ingest" scope/);
+      expect(await send(`Bearer ${ingest.token}`)).toBeNull();
+    } finally {
+      securedClient.close();
+      await secured.close();
+    }
+  });
 });

@@ -14,6 +14,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { AccessControl } from '../../api/auth.js';
 import type { Appendable } from '../../storage/interfaces.js';
 import { DecodeError } from '../protobuf/proto-reader.js';
 import { InFlightBudget } from '../in-flight-budget.js';
@@ -94,6 +95,24 @@ export function otlpMetricsGrpcService(receiver: OtlpMetricsReceiver, budget: In
   };
 }
 
+/** Wraps every unary handler so it first checks the caller's token for the `ingest` scope. */
+function withIngestScope(implementation: UntypedServiceImplementation, accessControl: () => AccessControl): UntypedServiceImplementation {
+  const wrapped: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(implementation)) {
+    const unary = handler as (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void;
+    wrapped[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const authorization = call.metadata.get('authorization')[0];
+      const result = accessControl().check('ingest', typeof authorization === 'string' ? authorization : undefined);
+      if (!result.ok) {
+        callback({ code: result.status === 401 ? status.UNAUTHENTICATED : status.PERMISSION_DENIED, details: result.message });
+        return;
+      }
+      unary(call, callback);
+    };
+  }
+  return wrapped;
+}
+
 export interface OtlpGrpcServerOptions {
   /** host:port to listen on, e.g. "127.0.0.1:4317" (port 0 picks a free port). */
   readonly listen: string;
@@ -107,6 +126,11 @@ export interface OtlpGrpcServerOptions {
   readonly maxReceiveMessageBytes?: number;
   /** Bytes of requests that may be processed at once; beyond it RESOURCE_EXHAUSTED. Default 256 MiB. */
   readonly maxInFlightBytes?: number;
+  /**
+   * Checked per call (so reloads apply) against the `authorization` metadata ("Bearer <token>" or
+   * basic auth) with the `ingest` scope; every call is allowed when omitted.
+   */
+  readonly accessControl?: () => AccessControl;
 }
 
 export interface OtlpGrpcServerHandle {
@@ -124,7 +148,8 @@ export async function startOtlpGrpcServer(opts: OtlpGrpcServerOptions): Promise<
   const budget = new InFlightBudget(opts.maxInFlightBytes ?? 256 * 1024 * 1024);
   const receiver = new OtlpMetricsReceiver({ appendable: opts.appendable, logger: opts.logger, registry: opts.registry });
   for (const service of [otlpMetricsGrpcService(receiver, budget, logger), ...(opts.services ?? [])]) {
-    server.addService(service.definition, service.implementation);
+    const implementation = opts.accessControl ? withIngestScope(service.implementation, opts.accessControl) : service.implementation;
+    server.addService(service.definition, implementation);
   }
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(opts.listen, ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
