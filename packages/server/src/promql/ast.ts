@@ -131,7 +131,14 @@ export interface BinaryExpr {
   /** Null unless both sides are vectors. */
   readonly matching: VectorMatching | null;
   readonly returnBool: boolean;
+  /** Values that stand in for a missing left/right sample (the experimental fill modifiers). */
+  readonly fill: BinaryFill | null;
   readonly pos: PosRange;
+}
+
+export interface BinaryFill {
+  readonly left: number | null;
+  readonly right: number | null;
 }
 
 export interface UnaryExpr {

@@ -214,20 +214,33 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
 
   const outs = new Map<string, StepSeries>();
   const order: StepSeries[] = [];
+  const output = (labels: Labels, dropName: boolean): StepSeries => {
+    const key = labelsKey(labels);
+    let out = outs.get(key);
+    if (!out) {
+      out = newStepSeries(labels, n, dropName);
+      outs.set(key, out);
+      order.push(out);
+    }
+    return out;
+  };
+  // fill_left/fill_right stand in for a missing sample of the "one" or the "many" side.
+  const fillOne = e.fill ? (swapped ? e.fill.left : e.fill.right) : null;
+  const fillMany = e.fill ? (swapped ? e.fill.right : e.fill.left) : null;
   const usedBySig = new Map<string, Uint8Array>();
   for (const ms of manySide) {
     ev.checkDeadline();
     const sig = signature(ms.labels, m);
-    const candidates = oneBySig.get(sig);
-    if (!candidates) continue;
+    const candidates = oneBySig.get(sig) ?? [];
+    if (candidates.length === 0 && fillOne === null) continue;
     let used = usedBySig.get(sig);
     if (!used) {
       used = new Uint8Array(n);
       usedBySig.set(sig, used);
     }
-    const pairOut = new Map<StepSeries, StepSeries>();
+    const pairOut = new Map<StepSeries | null, StepSeries>();
     for (let i = 0; i < n; i++) {
-      if (!ms.present[i] || !oneAny[i]) continue;
+      if (!ms.present[i] || (!oneAny[i] && fillOne === null)) continue;
       let os: StepSeries | null = null;
       for (const c of candidates) {
         if (c.present[i]) {
@@ -235,22 +248,16 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
           break;
         }
       }
-      if (!os) continue;
-      const l = swapped ? os.values[i]! : ms.values[i]!;
-      const r = swapped ? ms.values[i]! : os.values[i]!;
+      if (!os && fillOne === null) continue;
+      const oneValue = os ? os.values[i]! : fillOne!;
+      const l = swapped ? oneValue : ms.values[i]!;
+      const r = swapped ? ms.values[i]! : oneValue;
       let v = elemOp(e.op, l, r);
       if (e.returnBool) v = kept ? 1 : 0;
       else if (!kept) continue;
       let out = pairOut.get(os);
       if (!out) {
-        const labels = resultLabels(ms.labels, os.labels, e, m);
-        const key = labelsKey(labels);
-        out = outs.get(key);
-        if (!out) {
-          out = newStepSeries(labels, n, comparison && (e.returnBool || ms.dropName));
-          outs.set(key, out);
-          order.push(out);
-        }
+        out = output(resultLabels(ms.labels, os ? os.labels : [], e, m), comparison && (e.returnBool || ms.dropName));
         pairOut.set(os, out);
       }
       if (m.card === 'one-to-one') {
@@ -263,5 +270,36 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhs: StepSeries[], rhs: Step
       out.values[i] = v;
     }
   }
+  if (fillMany !== null) fillMissingMany(e, m, manySide, oneSide, fillMany, swapped, output, n);
   return order;
+}
+
+/** Outputs for "one"-side samples without a "many"-side partner, the many side filled in. */
+function fillMissingMany(
+  e: BinaryExpr,
+  m: VectorMatching,
+  manySide: StepSeries[],
+  oneSide: StepSeries[],
+  fill: number,
+  swapped: boolean,
+  output: (labels: Labels, dropName: boolean) => StepSeries,
+  n: number,
+): void {
+  const manyPresence = presenceBySignature(manySide, m, n);
+  for (const os of oneSide) {
+    const p = manyPresence.get(signature(os.labels, m));
+    let out: StepSeries | null = null;
+    for (let i = 0; i < n; i++) {
+      if (!os.present[i] || (p && p[i])) continue;
+      const l = swapped ? os.values[i]! : fill;
+      const r = swapped ? fill : os.values[i]!;
+      let v = elemOp(e.op, l, r);
+      if (e.returnBool) v = kept ? 1 : 0;
+      else if (!kept) continue;
+      // Without a sample of its own the filled side has no name to keep.
+      out ??= output(resultLabels(os.labels.filter((l) => l.name !== METRIC_NAME), os.labels, e, m), false);
+      out.present[i] = 1;
+      out.values[i] = v;
+    }
+  }
 }

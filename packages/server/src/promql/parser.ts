@@ -12,6 +12,7 @@ import {
   exprType,
   type AggregateOp,
   type AtModifier,
+  type BinaryFill,
   type BinaryOp,
   type Cardinality,
   type Expr,
@@ -503,10 +504,11 @@ class AstBuilder {
     if (!op) this.unsupported(`native histograms (the ${this.text(opNode)} operator)`, opNode);
     let returnBool = false;
     let clause: SyntaxNode | null = null;
+    let fill: BinaryFill | null = null;
     for (const k of c.slice(2, -1)) {
       if (k.name === 'BoolModifier') returnBool = true;
       else if (k.name === 'MatchingModifierClause') clause = k;
-      else if (k.name === 'FillModifier') this.unsupported('fill modifiers', k);
+      else if (k.name === 'FillModifier') fill = this.fillModifier(k);
     }
     const lt = exprType(lhs);
     const rt = exprType(rhs);
@@ -531,7 +533,21 @@ class AstBuilder {
     if (clause && !bothVectors) throw this.error(pos, 'vector matching only allowed between instant vectors');
     let matching: VectorMatching | null = null;
     if (bothVectors) matching = this.matching(clause, op, pos);
-    return { type: 'binary', op, lhs, rhs, matching, returnBool, pos };
+    if (fill && (!bothVectors || setOp)) throw this.error(pos, 'fill modifiers are only allowed between instant vectors with arithmetic or comparison operators');
+    return { type: 'binary', op, lhs, rhs, matching, returnBool, fill, pos };
+  }
+
+  private fillModifier(node: SyntaxNode): BinaryFill {
+    this.feature('fill modifiers');
+    let left: number | null = null;
+    let right: number | null = null;
+    for (const clause of kids(node)) {
+      const value = parseNumberLiteral(this.text(clause.lastChild!).replace(/\s+/g, ''));
+      if (value === null) throw this.error(this.pos(clause), `bad number in ${this.text(clause)}`);
+      if (clause.name !== 'FillRightClause') left = value;
+      if (clause.name !== 'FillLeftClause') right = value;
+    }
+    return { left, right };
   }
 
   private matching(clause: SyntaxNode | null, op: BinaryOp, pos: PosRange): VectorMatching {

@@ -64,7 +64,16 @@ export function formatExpr(e: Expr): string {
           matching += ` group_${m.card === 'many-to-one' ? 'left' : 'right'} (${joinLabels(m.include)})`;
         }
       }
-      return `${formatExpr(e.lhs)} ${e.op}${e.returnBool ? ' bool' : ''}${matching} ${formatExpr(e.rhs)}`;
+      let fill = '';
+      if (e.fill) {
+        const { left, right } = e.fill;
+        if (left !== null && right !== null && Object.is(left, right)) fill = ` fill(${formatFloat(left)})`;
+        else {
+          if (left !== null) fill += ` fill_left(${formatFloat(left)})`;
+          if (right !== null) fill += ` fill_right(${formatFloat(right)})`;
+        }
+      }
+      return `${formatExpr(e.lhs)} ${e.op}${e.returnBool ? ' bool' : ''}${matching}${fill} ${formatExpr(e.rhs)}`;
     }
   }
 }
