@@ -10,12 +10,12 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Labels } from '../model/labels.js';
 import type { HealthRegistry } from '../selfobs/health.js';
-import { alertmanagerFunctions, TemplateError, TemplateSet } from '../template/index.js';
+import { alertmanagerFunctions, TemplateSet } from '../template/index.js';
 import { acceptAlert, isResolvedAt, type Alert, type PostableAlert } from './alert.js';
 import { AlertStore } from './alert-store.js';
 import { createAlertingMetrics, type AlertingMetrics } from './alerting-metrics.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { AlertingConfigError, buildAmConfig, type AmConfig } from './config/am-config.js';
+import { buildAmConfig, type AmConfig } from './config/am-config.js';
 import type { IntegrationConfig } from './config/receivers-config.js';
 import { Dispatcher, type GroupView } from './dispatcher.js';
 import { Inhibitor } from './inhibitor.js';
@@ -73,18 +73,11 @@ function createNotifier(c: IntegrationConfig): Notifier {
   }
 }
 
-/** Builds the template set of a configuration: the defaults, then the user's template files. */
+/** Builds the template set of a configuration: the defaults, then the user's template files (checked at load). */
 export function buildTemplates(config: AmConfig, now: () => number): TemplateSet {
   const set = new TemplateSet(alertmanagerFunctions(now));
   set.parse('default.tmpl', DEFAULT_TEMPLATES);
-  for (const file of config.templateFiles) {
-    try {
-      set.parse(file.path, file.text);
-    } catch (err) {
-      if (err instanceof TemplateError) throw new AlertingConfigError([`${file.path}: ${err.message}`]);
-      throw err;
-    }
-  }
+  for (const file of config.templateFiles) set.parse(file.path, file.text);
   return set;
 }
 
@@ -121,10 +114,7 @@ export class AlertManagerService {
     this.scheduleMaintenance();
   }
 
-  /**
-   * Applies an Alertmanager configuration (null: none configured). Throws AlertingConfigError when
-   * its templates do not parse; the running configuration is then kept.
-   */
+  /** Applies an Alertmanager configuration (null: none configured), re-routing every known alert. */
   applyConfig(config: AmConfig | null): void {
     const next = config ?? EMPTY_CONFIG;
     const templates = buildTemplates(next, () => this.clock.now());

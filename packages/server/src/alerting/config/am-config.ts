@@ -8,6 +8,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, stringify, type Document } from 'yaml';
 import { isLegacyLabelName } from '../../model/labels.js';
 import { compileMatcher, MatcherError, type CompiledMatcher } from '../../model/matchers.js';
+import { alertmanagerFunctions, TemplateError, TemplateSet } from '../../template/index.js';
 import { parseAmMatchers } from '../am-matchers.js';
 import { parseTimeInterval, type TimeInterval } from '../time-intervals.js';
 import {
@@ -194,11 +195,19 @@ function readTemplateFiles(patterns: readonly string[], path: ConfigPath, baseDi
     } else names = [namePattern];
     for (const name of names) {
       const file = resolve(dir, name);
+      let text: string;
       try {
-        files.push({ path: file, text: readFileSync(file, 'utf8') });
+        text = readFileSync(file, 'utf8');
       } catch (err) {
         throw new ConfigProblem([...path, i], `cannot read template file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
+      try {
+        new TemplateSet(alertmanagerFunctions(() => 0)).parse(file, text);
+      } catch (err) {
+        if (err instanceof TemplateError) throw new ConfigProblem([...path, i], err.message);
+        throw err;
+      }
+      files.push({ path: file, text });
     }
   });
   return files;

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { alertmanagerFunctions, TemplateError, TemplateSet } from '../../template/index.js';
 import {
   ConfigProblem,
   readBool,
@@ -120,6 +121,20 @@ export interface ReceiverConfig {
   readonly integrations: readonly IntegrationConfig[];
 }
 
+/** Parses (without running) template text, so a bad template is a load error with its location. */
+const TEMPLATE_CHECKER = new TemplateSet(alertmanagerFunctions(() => 0));
+
+export function checkTemplate(text: string, path: ConfigPath): string {
+  if (!text.includes('{{')) return text;
+  try {
+    TEMPLATE_CHECKER.withFunctions({}).parse('field', text);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new ConfigProblem(path, err.message);
+    throw err;
+  }
+  return text;
+}
+
 const HTTP_CONFIG_FIELDS = ['basic_auth', 'authorization', 'bearer_token', 'bearer_token_file', 'tls_config', 'follow_redirects', 'enable_http2'];
 
 /** Reads `X` or `X_file` (a file holding the secret, relative to the configuration's folder). */
@@ -194,7 +209,7 @@ function parseSlack(v: unknown, path: ConfigPath, g: GlobalConfig, baseDir: stri
   const apiUrl = secret(raw, 'api_url', path, baseDir) ?? g.slackApiUrl;
   if (apiUrl === null) throw new ConfigProblem(path, 'no global Slack API URL set either inline or in a file');
   readUrl(apiUrl, [...path, 'api_url']);
-  const str = (key: string, def: string) => readString(raw[key], [...path, key]) ?? def;
+  const str = (key: string, def: string) => checkTemplate(readString(raw[key], [...path, key]) ?? def, [...path, key]);
   return {
     kind: 'slack',
     sendResolved: readBool(raw.send_resolved, [...path, 'send_resolved']) ?? false,
@@ -219,6 +234,8 @@ function parseSlack(v: unknown, path: ConfigPath, g: GlobalConfig, baseDir: stri
       const title = readString(r.title, [...p, 'title']);
       const value = readString(r.value, [...p, 'value']);
       if (!title || !value) throw new ConfigProblem(p, 'missing title or value in Slack field configuration');
+      checkTemplate(title, [...p, 'title']);
+      checkTemplate(value, [...p, 'value']);
       return { title, value, short: readBool(r.short, [...p, 'short']) ?? false };
     }),
     shortFields: readBool(raw.short_fields, [...path, 'short_fields']) ?? false,
@@ -243,7 +260,9 @@ function parsePagerduty(v: unknown, path: ConfigPath, g: GlobalConfig, baseDir: 
   const routingKey = secret(raw, 'routing_key', path, baseDir);
   if (!routingKey) throw new ConfigProblem(path, 'missing service or routing key in PagerDuty config');
   const url = readUrl(raw.url, [...path, 'url']) ?? g.pagerdutyUrl;
-  const str = (key: string, def: string) => readString(raw[key], [...path, key]) ?? def;
+  const str = (key: string, def: string) => checkTemplate(readString(raw[key], [...path, key]) ?? def, [...path, key]);
+  const details = readStringMap(raw.details, [...path, 'details']);
+  for (const [k, v] of Object.entries(details)) checkTemplate(v, [...path, 'details', k]);
   const client = str('client', '{{ template "pagerduty.default.client" . }}');
   return {
     kind: 'pagerduty',
@@ -253,7 +272,7 @@ function parsePagerduty(v: unknown, path: ConfigPath, g: GlobalConfig, baseDir: 
     client,
     clientUrl: str('client_url', '{{ template "pagerduty.default.clientURL" . }}'),
     description: str('description', '{{ template "pagerduty.default.description" .}}'),
-    details: { ...DEFAULT_PAGERDUTY_DETAILS, ...readStringMap(raw.details, [...path, 'details']) },
+    details: { ...DEFAULT_PAGERDUTY_DETAILS, ...details },
     severity: str('severity', 'error'),
     class: str('class', ''),
     component: str('component', ''),
@@ -277,13 +296,13 @@ function parseEmail(v: unknown, path: ConfigPath, g: GlobalConfig, baseDir: stri
     // Header names are case-insensitive; Alertmanager normalises them to canonical form.
     const canonical = k.toLowerCase().replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
     if (canonical in headers) throw new ConfigProblem([...path, 'headers'], `duplicate header "${canonical}" in email config`);
-    headers[canonical] = val;
+    headers[canonical] = checkTemplate(val, [...path, 'headers', k]);
   }
   headers.From ??= from;
   headers.To ??= to;
   headers.Subject ??= '{{ template "email.default.subject" . }}';
   const tls = readMap(raw.tls_config, [...path, 'tls_config'], ['insecure_skip_verify', 'ca_file', 'cert_file', 'key_file', 'server_name', 'min_version']);
-  const text = readString(raw.text, [...path, 'text']);
+  const text = checkTemplate(readString(raw.text, [...path, 'text']) ?? '', [...path, 'text']);
   return {
     kind: 'email',
     sendResolved: readBool(raw.send_resolved, [...path, 'send_resolved']) ?? false,
@@ -296,8 +315,8 @@ function parseEmail(v: unknown, path: ConfigPath, g: GlobalConfig, baseDir: stri
     requireTls: readBool(raw.require_tls, [...path, 'require_tls']) ?? g.smtpRequireTls,
     insecureSkipVerify: readBool(tls.insecure_skip_verify, [...path, 'tls_config', 'insecure_skip_verify']) ?? false,
     headers,
-    html: readString(raw.html, [...path, 'html']) ?? '{{ template "email.default.html" . }}',
-    text: text ?? '',
+    html: checkTemplate(readString(raw.html, [...path, 'html']) ?? '{{ template "email.default.html" . }}', [...path, 'html']),
+    text,
   };
 }
 
