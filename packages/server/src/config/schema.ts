@@ -160,6 +160,8 @@ export const projectConfigSchema = z
     rate_limit_per_minute: z.number().int().nonnegative().default(0),
     /** Field names scrubbed in addition to the built-in ones (passwords, secrets, tokens, keys). */
     scrub_fields: z.array(z.string().min(1)).default([]),
+    /** OpenTelemetry service names whose exception events and logs are grouped into this project (its name always matches). */
+    services: z.array(z.string().min(1)).default([]),
   })
   .strict();
 

@@ -11,6 +11,8 @@ export interface Project {
   readonly keys: ReadonlySet<string>;
   readonly rateLimitPerMinute: number;
   readonly scrubFields: readonly string[];
+  /** OpenTelemetry service names whose exceptions go to this project (besides its own name). */
+  readonly services: ReadonlySet<string>;
 }
 
 /** Outcome of checking a key against a project: the HTTP status to answer when it fails. */
@@ -23,13 +25,30 @@ export class ProjectRegistry {
     this.byId = new Map(
       projects.map((p) => [
         p.id,
-        { id: p.id, name: p.name, keys: new Set(p.keys), rateLimitPerMinute: p.rate_limit_per_minute, scrubFields: p.scrub_fields },
+        {
+          id: p.id,
+          name: p.name,
+          keys: new Set(p.keys),
+          rateLimitPerMinute: p.rate_limit_per_minute,
+          scrubFields: p.scrub_fields,
+          services: new Set(p.services),
+        },
       ]),
     );
   }
 
   get(id: number): Project | undefined {
     return this.byId.get(id);
+  }
+
+  /** The project an OpenTelemetry service's exceptions belong to: one listing it, else one named like it. */
+  forService(service: string): Project | null {
+    let named: Project | null = null;
+    for (const p of this.byId.values()) {
+      if (p.services.has(service)) return p;
+      if (p.name === service && named === null) named = p;
+    }
+    return named;
   }
 
   list(): Project[] {

@@ -16,9 +16,9 @@ import { ProjectRegistry } from '../../src/errors/projects.js';
 import { ProjectRateLimiter } from '../../src/errors/rate-limiter.js';
 import { registerSentryIngestRoutes } from '../../src/ingest/sentry/sentry-routes.js';
 import type { Issue } from '../../src/model/error-issue.js';
-import type { Span } from '../../src/model/span.js';
 import { createSelfMetrics, type SelfMetrics } from '../../src/selfobs/metrics.js';
 import { DuckDBErrorStore } from '../../src/storage/signal-store/errors/duckdb-error-store.js';
+import { DuckDBTraceStore } from '../../src/storage/signal-store/traces/duckdb-trace-store.js';
 import { openSignalStore, type SignalStore } from '../../src/storage/signal-store/signal-store.js';
 
 export interface ErrorsHarness {
@@ -26,8 +26,11 @@ export interface ErrorsHarness {
   readonly signals: SignalStore;
   readonly store: DuckDBErrorStore;
   readonly metrics: SelfMetrics;
-  /** Spans that `transaction` and `span` items turned into. */
-  readonly spans: Span[];
+  readonly ingestor: ErrorIngestor;
+  /** Where `transaction` and `span` items go. */
+  readonly traces: DuckDBTraceStore;
+  /** The current projects. */
+  projects(): ProjectRegistry;
   /** New-issue and regression notifications, in order. */
   readonly issueEvents: { kind: IssueEventKind; issue: Issue }[];
   /** Replaces the projects, as a configuration reload does. */
@@ -42,7 +45,7 @@ export interface ErrorsHarness {
 }
 
 export function project(id: number, name: string, keys: string[], extra: Partial<ProjectConfig> = {}): ProjectConfig {
-  return { id, name, keys, rate_limit_per_minute: 0, scrub_fields: [], ...extra };
+  return { id, name, keys, rate_limit_per_minute: 0, scrub_fields: [], services: [], ...extra };
 }
 
 export async function createErrorsHarness(projects: ProjectConfig[], opts: { bodyLimitBytes?: number; maxDecodedBytes?: number } = {}): Promise<ErrorsHarness> {
@@ -51,15 +54,13 @@ export async function createErrorsHarness(projects: ProjectConfig[], opts: { bod
   const metrics = createSelfMetrics('test');
   const signals = await openSignalStore({ dir, logger, registry: metrics.registry, retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 } });
   const store = await DuckDBErrorStore.open(signals, { retentionMs: 0 });
-  const spans: Span[] = [];
+  const traces = await DuckDBTraceStore.open(signals, { retentionMs: 0 });
   const issueEvents: { kind: IssueEventKind; issue: Issue }[] = [];
   const ingestor = new ErrorIngestor({
     store,
     registry: metrics.registry,
     logger,
-    appendSpans: async (s) => {
-      spans.push(...s);
-    },
+    appendSpans: (s) => traces.append(s),
   });
   ingestor.onIssueEvent((kind, issue) => issueEvents.push({ kind, issue }));
   let registry = new ProjectRegistry(projects);
@@ -76,7 +77,9 @@ export async function createErrorsHarness(projects: ProjectConfig[], opts: { bod
     signals,
     store,
     metrics,
-    spans,
+    ingestor,
+    traces,
+    projects: () => registry,
     issueEvents,
     url: '',
     setProjects(p) {

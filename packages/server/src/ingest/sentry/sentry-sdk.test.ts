@@ -175,8 +175,8 @@ describe('@sentry/node SDK → Watchkeeper', () => {
     const page2 = await api<{ events: { eventId: string }[]; next: string | null }>(`/api/v1/issues/${checkout!.id}/events?limit=1&cursor=${page1.next}`);
     expect(page2.next).toBeNull();
     expect(new Set([page1.events[0]!.eventId, page2.events[0]!.eventId]).size).toBe(2);
-    const root = h.spans.find((s) => s.traceId === traceId && s.name === 'POST /checkout');
-    expect(root).toMatchObject({ service: 'shop', parentSpanId: '' });
+    const spans = await h.traces.trace(traceId);
+    expect(spans.find((s) => s.name === 'POST /checkout')).toMatchObject({ service: 'shop', parentSpanId: '' });
   });
 
   it('scrubs secrets before anything is stored', async () => {
