@@ -48,7 +48,10 @@ export function project(id: number, name: string, keys: string[], extra: Partial
   return { id, name, keys, rate_limit_per_minute: 0, scrub_fields: [], services: [], ...extra };
 }
 
-export async function createErrorsHarness(projects: ProjectConfig[], opts: { bodyLimitBytes?: number; maxDecodedBytes?: number } = {}): Promise<ErrorsHarness> {
+export async function createErrorsHarness(
+  projects: ProjectConfig[],
+  opts: { bodyLimitBytes?: number; maxDecodedBytes?: number; accessControl?: AccessControl } = {},
+): Promise<ErrorsHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'wk-errors-'));
   const logger = pino({ level: 'silent' });
   const metrics = createSelfMetrics('test');
@@ -64,7 +67,7 @@ export async function createErrorsHarness(projects: ProjectConfig[], opts: { bod
   });
   ingestor.onIssueEvent((kind, issue) => issueEvents.push({ kind, issue }));
   let registry = new ProjectRegistry(projects);
-  const accessControl = new AccessControl([]);
+  const accessControl = opts.accessControl ?? new AccessControl([]);
   const app = createHttpServer({ logger, metrics, accessControl: () => accessControl, bodyLimitBytes: opts.bodyLimitBytes ?? 8 * 1024 * 1024 });
   registerSentryIngestRoutes(app, {
     ingestor,
