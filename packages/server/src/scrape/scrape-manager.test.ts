@@ -347,6 +347,15 @@ describe('ScrapeManager', () => {
     expect(target.requests.find((r) => r.headers.authorization !== undefined)!.headers.authorization).toBe('Bearer secret-token');
   });
 
+  it('lets a second manager share a registry (its target gauge takes over)', async () => {
+    const registry = new Registry();
+    const first = new ScrapeManager({ appendable: new MemoryStorage(), logger, registry, configDir: dir });
+    const second = new ScrapeManager({ appendable: new MemoryStorage(), logger, registry, configDir: dir });
+    second.applyConfig([job({ job_name: 'shared', static_configs: [{ targets: ['unreachable.invalid:1'] }] })], global);
+    expect(await registry.metrics()).toContain('watchkeeper_scrape_targets{job="shared",state="active"} 1');
+    await Promise.all([first.stop(), second.stop()]);
+  });
+
   it('sends basic auth and params, and reports the scrape URL with them', async () => {
     target.response.body = 'z 1\n';
     const storage = new MemoryStorage();

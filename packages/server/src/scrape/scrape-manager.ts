@@ -59,6 +59,8 @@ export class ScrapeManager {
     this.options = options;
     this.logger = options.logger.child({ component: 'scrape' });
     this.metrics = createScrapeMetrics(options.registry);
+    // The gauge reads this manager's pools, so a newer manager on the same registry takes it over.
+    options.registry.removeSingleMetric('watchkeeper_scrape_targets');
     this.targetsGauge = new Gauge({
       name: 'watchkeeper_scrape_targets',
       help: 'Scrape targets by job and state (active or dropped by relabeling).',

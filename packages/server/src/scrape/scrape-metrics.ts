@@ -1,5 +1,5 @@
 /** The scrape subsystem's own metrics (Prometheus's prometheus_target_* family, renamed). */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type CounterConfiguration, type Registry } from 'prom-client';
 
 export interface ScrapeMetrics {
   readonly scrapes: Counter<'job' | 'result'>;
@@ -10,39 +10,38 @@ export interface ScrapeMetrics {
   readonly fileSdReadErrors: Counter;
 }
 
+/** Returns the registry's counter of that name if one exists (a second manager on the same registry), else creates it. */
+function counter<L extends string>(registry: Registry, config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
+  return (registry.getSingleMetric(config.name) as Counter<L> | undefined) ?? new Counter({ ...config, registers: [registry] });
+}
+
 export function createScrapeMetrics(registry: Registry): ScrapeMetrics {
   return {
-    scrapes: new Counter({
+    scrapes: counter<'job' | 'result'>(registry, {
       name: 'watchkeeper_scrape_scrapes_total',
       help: 'Scrapes performed, by job and result (success or failure).',
       labelNames: ['job', 'result'],
-      registers: [registry],
     }),
-    exemplarsDropped: new Counter({
+    exemplarsDropped: counter(registry, {
       name: 'watchkeeper_scrape_exemplars_dropped_total',
       help: 'Exemplars found in scraped expositions and dropped (exemplar storage is not supported).',
-      registers: [registry],
     }),
-    samplesRejected: new Counter({
+    samplesRejected: counter<'reason'>(registry, {
       name: 'watchkeeper_scrape_samples_rejected_total',
       help: 'Scraped samples the storage rejected, by reason (out_of_order, duplicate_sample_for_timestamp, too_old, ...).',
       labelNames: ['reason'],
-      registers: [registry],
     }),
-    sampleLimitExceeded: new Counter({
+    sampleLimitExceeded: counter(registry, {
       name: 'watchkeeper_scrape_sample_limit_exceeded_total',
       help: 'Scrapes rejected because they exceeded the job sample_limit.',
-      registers: [registry],
     }),
-    commitFailures: new Counter({
+    commitFailures: counter(registry, {
       name: 'watchkeeper_scrape_commit_failures_total',
       help: 'Scrapes whose samples could not be committed to storage.',
-      registers: [registry],
     }),
-    fileSdReadErrors: new Counter({
+    fileSdReadErrors: counter(registry, {
       name: 'watchkeeper_scrape_file_sd_read_errors_total',
       help: 'file_sd files that could not be read or parsed (the last good targets are kept).',
-      registers: [registry],
     }),
   };
 }

@@ -92,6 +92,14 @@ describe('Prometheus text format 0.0.4', () => {
     expect(rows[2]!.series).toBe('{"x\\"y"}');
   });
 
+  it('handles many labels on a sample and its exemplar', () => {
+    const names = Array.from({ length: 40 }, (_, i) => `l${String(i).padStart(2, '0')}`);
+    const labels = names.map((n) => `${n}="${n}"`).join(',');
+    const rows = parseAll(`m{${labels}} 1 # {${labels}} 2\n# EOF\n`, om);
+    expect(rows[0]!.series).toBe(`m{${names.map((n) => `${n}="${n}"`).join(', ')}}`);
+    expect(rows[0]!.exemplar).toBe(`{${names.map((n) => `${n}="${n}"`).join(', ')}} 2 null`);
+  });
+
   it('gives the raw series text as the cache key, equal for equal series text', () => {
     const p = new ExpositionParser('m{a="1"} 1 5\nm{a="1"} 2\n', { format: 'prometheus-text' });
     p.next();
