@@ -4,7 +4,7 @@ import type { AggregateExpr } from './ast.js';
 import { executionError } from './errors.js';
 import type { Evaluator } from './evaluator.js';
 import { formatFloat, kahanInc, kahanOut, quantileOf } from './float-math.js';
-import { newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
+import { METRIC_IDENTITY_LABELS, newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
 
 interface Group {
   readonly labels: Labels;
@@ -15,8 +15,7 @@ interface Group {
 /** Labels of the group a series falls into. */
 function groupLabels(labels: Labels, e: AggregateExpr): Labels {
   if (e.without) {
-    const drop = new Set(e.grouping);
-    drop.add(METRIC_NAME);
+    const drop = new Set([...e.grouping, ...METRIC_IDENTITY_LABELS]);
     return labels.filter((l) => !drop.has(l.name));
   }
   const keep = new Set(e.grouping);

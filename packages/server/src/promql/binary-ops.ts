@@ -1,10 +1,10 @@
 /** Binary operators: scalar/vector arithmetic and comparisons, vector matching, set operators. */
-import { METRIC_NAME, labelsKey, setLabel, type Labels } from '../model/labels.js';
+import { labelsKey, setLabel, type Labels } from '../model/labels.js';
 import { COMPARISON_OPS, type BinaryExpr, type BinaryOp, type VectorMatching } from './ast.js';
 import { executionError } from './errors.js';
 import type { Evaluator } from './evaluator.js';
 import { goPow } from './float-math.js';
-import { newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
+import { METRIC_IDENTITY_LABELS, newStepSeries, withoutMetricIdentity, type EvalValue, type Grid, type StepSeries } from './value.js';
 
 /** Result slot of elemOp: whether a comparison kept the sample. */
 let kept = true;
@@ -112,12 +112,12 @@ function vectorScalar(e: BinaryExpr, vec: StepSeries[], scalar: Float64Array, sc
 /** Signature of a series for matching: on() labels, or all but ignoring() labels and the name. */
 function signature(labels: Labels, m: VectorMatching): string {
   if (m.on) return labelsKey(labels.filter((l) => m.labels.includes(l.name)));
-  return labelsKey(labels.filter((l) => l.name !== METRIC_NAME && !m.labels.includes(l.name)));
+  return labelsKey(labels.filter((l) => !METRIC_IDENTITY_LABELS.has(l.name) && !m.labels.includes(l.name)));
 }
 
 function matchedLabels(labels: Labels, m: VectorMatching): Labels {
   if (m.on) return labels.filter((l) => m.labels.includes(l.name));
-  return labels.filter((l) => l.name !== METRIC_NAME && !m.labels.includes(l.name));
+  return labels.filter((l) => !METRIC_IDENTITY_LABELS.has(l.name) && !m.labels.includes(l.name));
 }
 
 /** Per signature, whether any series with it has a sample at each step. */
@@ -169,7 +169,7 @@ function or(lhs: StepSeries[], rhs: StepSeries[], m: VectorMatching, g: Grid): S
 /** Output labels of a matched pair, from the "many" side, as Prometheus's resultMetric. */
 function resultLabels(many: Labels, one: Labels, e: BinaryExpr, m: VectorMatching): Labels {
   let labels: Labels = many;
-  if (!COMPARISON_OPS.has(e.op)) labels = labels.filter((l) => l.name !== METRIC_NAME);
+  if (!COMPARISON_OPS.has(e.op)) labels = withoutMetricIdentity(labels);
   if (m.card === 'one-to-one') {
     labels = m.on ? labels.filter((l) => m.labels.includes(l.name)) : labels.filter((l) => !m.labels.includes(l.name));
   }
@@ -297,7 +297,7 @@ function fillMissingMany(
       if (e.returnBool) v = kept ? 1 : 0;
       else if (!kept) continue;
       // Without a sample of its own the filled side has no name to keep.
-      out ??= output(resultLabels(os.labels.filter((l) => l.name !== METRIC_NAME), os.labels, e, m), false);
+      out ??= output(resultLabels(withoutMetricIdentity(os.labels), os.labels, e, m), false);
       out.present[i] = 1;
       out.values[i] = v;
     }

@@ -12,7 +12,7 @@ import { Annotations } from './annotations.js';
 import { QueryError } from './errors.js';
 import { Evaluator, atTime, finalizeNames, sortByLabels, subqueryGrid, type EvalContext } from './evaluator.js';
 import { ParseError, parseExpr, typeName } from './parser.js';
-import type { Grid } from './value.js';
+import { withoutMetricIdentity, type Grid } from './value.js';
 
 export interface EngineOptions {
   /** How far back an instant selector looks for a sample, ms (default 5m). */
@@ -249,7 +249,7 @@ export class Engine {
           let hi = lo;
           while (hi < s.timestamps.length && s.timestamps[hi]! <= end) hi++;
           if (hi === lo) continue;
-          const labels = s.dropName ? s.labels.filter((l) => l.name !== '__name__') : s.labels;
+          const labels = s.dropName ? withoutMetricIdentity(s.labels) : s.labels;
           series.push({ metric: labels, timestamps: s.timestamps.slice(lo, hi), values: s.values.slice(lo, hi) });
         }
         return { resultType: 'matrix', result: series.sort((a, b) => compareLabels(a.metric, b.metric)) };

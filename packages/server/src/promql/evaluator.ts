@@ -13,6 +13,7 @@ import { evalCall } from './functions.js';
 import { QueryError, TOO_MANY_SAMPLES, executionError } from './errors.js';
 import {
   gridTime,
+  withoutMetricIdentity,
   newStepSeries,
   type EvalValue,
   type Grid,
@@ -279,7 +280,7 @@ export class Evaluator {
 export function finalizeNames(series: StepSeries[], n: number): StepSeries[] {
   for (const s of series) {
     if (s.dropName) {
-      s.labels = s.labels.filter((l) => l.name !== '__name__');
+      s.labels = withoutMetricIdentity(s.labels);
       s.dropName = false;
     }
   }

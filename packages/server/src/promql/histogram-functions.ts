@@ -2,7 +2,7 @@
 import { METRIC_NAME, getLabel, labelsKey, type Labels } from '../model/labels.js';
 import type { Call } from './ast.js';
 import { mergeSameLabels, type Evaluator } from './evaluator.js';
-import { newStepSeries, type Grid, type StepSeries } from './value.js';
+import { newStepSeries, withoutMetricIdentity, type Grid, type StepSeries } from './value.js';
 
 const BUCKET_LABEL = 'le';
 /** Relative difference below which adjacent bucket counts are treated as equal. */
@@ -51,7 +51,7 @@ function bucketGroups(ev: Evaluator, input: StepSeries[], call: Call): BucketGro
     const key = labelsKey(s.labels.filter((l) => l.name !== BUCKET_LABEL));
     let g = groups.get(key);
     if (!g) {
-      g = { labels: s.labels.filter((l) => l.name !== BUCKET_LABEL && l.name !== METRIC_NAME), name, bounds: [], members: [] };
+      g = { labels: withoutMetricIdentity(s.labels).filter((l) => l.name !== BUCKET_LABEL), name, bounds: [], members: [] };
       groups.set(key, g);
     }
     g.bounds.push(bound);

@@ -5,6 +5,17 @@
  */
 import type { Labels } from '../model/labels.js';
 
+/**
+ * Labels that name a metric: __name__ and, with type-and-unit labels, __type__ and __unit__.
+ * Whatever drops the name drops them too.
+ */
+export const METRIC_IDENTITY_LABELS: ReadonlySet<string> = new Set(['__name__', '__type__', '__unit__']);
+
+/** Labels without the metric-identity labels. */
+export function withoutMetricIdentity(labels: Labels): Labels {
+  return labels.filter((l) => !METRIC_IDENTITY_LABELS.has(l.name));
+}
+
 /** The evaluation times of a node: start, start+step, … (n points, ms). */
 export interface Grid {
   readonly start: number;

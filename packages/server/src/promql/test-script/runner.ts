@@ -79,7 +79,6 @@ export class ScriptRunner {
   /** Series that hold native histograms in the reference setup (not loadable here). */
   private histogramSeries: Labels[] = [];
   private startTimestamps = false;
-  private typeAndUnit = false;
   private readonly engine = new Engine({ lookbackDeltaMs: 300_000, maxSamples: 10_000, timeoutMs: 100_000 });
 
   async run(commands: Command[]): Promise<EvalOutcome[]> {
@@ -89,7 +88,6 @@ export class ScriptRunner {
         this.storage = new MemoryStorage();
         this.histogramSeries = [];
         this.startTimestamps = false;
-        this.typeAndUnit = false;
       } else if (c.kind === 'load') {
         await this.load(c);
       } else {
@@ -105,7 +103,6 @@ export class ScriptRunner {
     for (const s of c.series) bySeries.set(labelsKey(s.labels), s);
     const app = this.storage.appender();
     for (const s of bySeries.values()) {
-      if (s.labels.some((l) => l.name === '__type__' || l.name === '__unit__')) this.typeAndUnit = true;
       if (s.values.some((v) => v.kind === 'histogram')) this.histogramSeries.push(s.labels);
       if (c.withNhcb) {
         const name = getLabel(s.labels, '__name__') ?? '';
@@ -126,7 +123,6 @@ export class ScriptRunner {
   /** The unsupported feature an eval needs, or null. */
   private unsupportedFeature(c: EvalCommand, expr: Expr): string | null {
     if (this.startTimestamps) return 'start timestamps (@st)';
-    if (this.typeAndUnit || /__type__|__unit__/.test(c.expr)) return '__type__/__unit__ labels';
     if (c.series.some((s) => s.values.some((v) => v.kind === 'histogram'))) return 'native histograms';
     if (this.histogramSeries.length > 0) {
       let hit = false;
