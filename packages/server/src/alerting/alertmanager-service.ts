@@ -168,20 +168,26 @@ export class AlertManagerService {
 
   /** Every known alert with its silencing, inhibition and receivers. */
   listAlerts(): AlertView[] {
-    return [...this.store.values()].map((a) => this.view(a));
+    const view = this.viewer();
+    return [...this.store.values()].map(view);
   }
 
   /** The dispatcher's aggregation groups. */
   alertGroups(): { group: GroupView; alerts: AlertView[] }[] {
-    return (this.dispatcher?.groupViews() ?? []).map((g) => ({ group: g, alerts: g.alerts.map((a) => this.view(this.store.get(a.fingerprint) ?? a)) }));
+    const view = this.viewer();
+    return (this.dispatcher?.groupViews() ?? []).map((g) => ({ group: g, alerts: g.alerts.map((a) => view(this.store.get(a.fingerprint) ?? a)) }));
   }
 
-  private view(a: Alert): AlertView {
+  /** Builds views of alerts as of now (inhibition sources are found once per viewer). */
+  private viewer(): (a: Alert) => AlertView {
     const now = this.clock.now();
-    const silencedBy = this.silences.mutedBy(a.labels, now);
-    const inhibitor = this.inhibitor.inhibitedBy(a.labels, this.store.values(), now);
-    const inhibitedBy = inhibitor === null ? [] : [inhibitor];
-    return { alert: a, state: silencedBy.length > 0 || inhibitedBy.length > 0 ? 'suppressed' : 'active', silencedBy, inhibitedBy, receivers: this.receiversFor(a.labels) };
+    const inhibitedBy = this.inhibitor.checker(this.store.values(), now);
+    return (a) => {
+      const silencedBy = this.silences.mutedBy(a.labels, now);
+      const inhibitor = inhibitedBy(a.labels);
+      const suppressed = silencedBy.length > 0 || inhibitor !== null;
+      return { alert: a, state: suppressed ? 'suppressed' : 'active', silencedBy, inhibitedBy: inhibitor === null ? [] : [inhibitor], receivers: this.receiversFor(a.labels) };
+    };
   }
 
   /** The receivers an alert with these labels reaches, in routing order, without repeats. */
@@ -205,11 +211,12 @@ export class AlertManagerService {
 
   private countAlerts(): { active: number; suppressed: number } {
     const now = this.clock.now();
+    const view = this.viewer();
     let active = 0;
     let suppressed = 0;
     for (const a of this.store.values()) {
       if (isResolvedAt(a, now)) continue;
-      if (this.view(a).state === 'suppressed') suppressed++;
+      if (view(a).state === 'suppressed') suppressed++;
       else active++;
     }
     return { active, suppressed };

@@ -2,7 +2,6 @@
  * Alertmanager's matcher syntax (`severity="critical"`, `{a=~"x|y", b!=z}`), its ordering and its
  * printing (used in route keys and hence in group keys, which receivers see).
  */
-import type { Labels } from '../model/labels.js';
 import { compileMatcher, MatcherError, type CompiledMatcher, type MatchType } from '../model/matchers.js';
 
 const MATCHER_RE = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*([\s\S]*?)\s*$/;
@@ -97,17 +96,3 @@ export function formatAmMatchers(ms: readonly CompiledMatcher[]): string {
   return `{${ms.map(formatAmMatcher).join(',')}}`;
 }
 
-/** True when every matcher accepts the labels (an absent label is the empty string). */
-export function matchesLabels(ms: readonly CompiledMatcher[], labels: Labels): boolean {
-  for (const m of ms) {
-    let v = '';
-    for (const l of labels) {
-      if (l.name === m.name) {
-        v = l.value;
-        break;
-      }
-    }
-    if (!m.matches(v)) return false;
-  }
-  return true;
-}

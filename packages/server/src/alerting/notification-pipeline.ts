@@ -85,8 +85,8 @@ export class NotificationPipeline {
   readonly flush = async (f: GroupFlush): Promise<boolean> => {
     const o = this.opts;
     const { route } = f;
-    const all = [...o.alerts.values()];
-    let alerts = f.alerts.filter((a) => o.inhibitor.inhibitedBy(a.labels, all, f.now) === null);
+    const inhibitedBy = o.inhibitor.checker(o.alerts.values(), f.now);
+    let alerts = f.alerts.filter((a) => inhibitedBy(a.labels) === null);
     const intervals = (names: readonly string[]) => names.flatMap((n) => o.timeIntervals.get(n) ?? []);
     if (alerts.length > 0 && route.opts.activeTimeIntervals.length > 0 && !anyIntervalContains(intervals(route.opts.activeTimeIntervals), f.now)) {
       o.logger.debug({ group_key: f.groupKey }, 'outside active time intervals; not notifying');

@@ -5,8 +5,8 @@
  * group_wait 30s, group_interval 5m, repeat_interval 4h and no grouping.
  */
 import type { Labels } from '../model/labels.js';
-import type { CompiledMatcher } from '../model/matchers.js';
-import { formatAmMatchers, matchesLabels, sortMatchers } from './am-matchers.js';
+import { matchesAll, type CompiledMatcher } from '../model/matchers.js';
+import { formatAmMatchers, sortMatchers } from './am-matchers.js';
 import type { RouteConfig } from './config/am-config.js';
 
 export interface RouteOptions {
@@ -63,7 +63,7 @@ export class Route {
 
   /** The routes an alert with these labels reaches, in Alertmanager's (depth-first) order. */
   match(labels: Labels): Route[] {
-    if (!matchesLabels(this.matchers, labels)) return [];
+    if (!matchesAll(this.matchers, labels)) return [];
     const all: Route[] = [];
     for (const child of this.routes) {
       const matches = child.match(labels);

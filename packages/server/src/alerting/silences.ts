@@ -6,8 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Labels } from '../model/labels.js';
-import { compileMatcher, MatcherError, type CompiledMatcher } from '../model/matchers.js';
-import { matchesLabels } from './am-matchers.js';
+import { compileMatcher, matchesAll, MatcherError, type CompiledMatcher } from '../model/matchers.js';
 import type { Clock } from './clock.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 
@@ -173,7 +172,7 @@ export class SilenceStore {
     const ids: string[] = [];
     for (const s of this.silences.values()) {
       if (silenceState(s, now) !== 'active') continue;
-      if (matchesLabels(this.compiled.get(s.id)!, labels)) ids.push(s.id);
+      if (matchesAll(this.compiled.get(s.id)!, labels)) ids.push(s.id);
     }
     return ids;
   }

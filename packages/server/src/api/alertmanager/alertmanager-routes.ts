@@ -3,12 +3,12 @@
  * use Watchkeeper as its Alertmanager and amtool-style clients can list alerts and manage silences.
  */
 import type { FastifyInstance } from 'fastify';
-import { matchesLabels, parseAmMatchers } from '../../alerting/am-matchers.js';
+import { parseAmMatchers } from '../../alerting/am-matchers.js';
 import type { PostableAlert } from '../../alerting/alert.js';
 import type { AlertManagerService, AlertView } from '../../alerting/alertmanager-service.js';
 import { SilenceError, silenceState, type Silence, type SilenceMatcher } from '../../alerting/silences.js';
 import { labelsFromRecord, labelsToRecord } from '../../model/labels.js';
-import { compileAnchoredRegex, type CompiledMatcher } from '../../model/matchers.js';
+import { compileAnchoredRegex, matchesAll, type CompiledMatcher } from '../../model/matchers.js';
 import { ApiError, badData, notFound } from '../errors.js';
 
 export interface AlertmanagerApiDeps {
@@ -78,7 +78,7 @@ function alertFilter(q: Query, now: number): (v: AlertView) => boolean {
   return (v) => {
     if (v.alert.endsAt <= now) return false;
     if (receiver && !v.receivers.some((r) => receiver.test(r))) return false;
-    if (!matchesLabels(matchers, v.alert.labels)) return false;
+    if (!matchesAll(matchers, v.alert.labels)) return false;
     if (!active && v.state === 'active') return false;
     if (!silenced && v.silencedBy.length > 0) return false;
     if (!inhibited && v.inhibitedBy.length > 0) return false;
@@ -214,7 +214,7 @@ export function registerAlertmanagerApi(app: FastifyInstance, deps: Alertmanager
     const now = service.now();
     return service.silences
       .list()
-      .filter((s) => matchesLabels(matchers, labelsFromRecord(Object.fromEntries(s.matchers.map((m) => [m.name, m.value])))))
+      .filter((s) => matchesAll(matchers, labelsFromRecord(Object.fromEntries(s.matchers.map((m) => [m.name, m.value])))))
       .filter((s) => creators.length === 0 || creators.includes(s.createdBy))
       .sort((a, b) => compareSilences(a, b, now))
       .map((s) => gettableSilence(s, now));
