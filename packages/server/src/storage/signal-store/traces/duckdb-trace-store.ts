@@ -3,7 +3,7 @@
  * queue (durable before they resolve); reads use its read pool. A trace is fetched by scanning the
  * trace_key column (one BIGINT per span, a few milliseconds per million spans) and re-checking
  * the full id; searches filter spans by time range (zone maps), intrinsic columns and the
- * flattened tags, then summarise the matching traces in the same query.
+ * flattened tags, pick the newest matching traces, and only then summarise those few.
  */
 import type { Span } from '../../../model/span.js';
 import { isValidHexId } from '../../../model/span.js';
@@ -97,35 +97,83 @@ export class DuckDBTraceStore implements TraceStore {
   }
 
   async search(q: TraceSearchQuery): Promise<TraceSummary[]> {
+    // 1. The newest traces with a matching span (measured first when the trace duration is bounded).
     const params = new SqlParams();
+    const where = this.matchWhere(q, params);
+    const limit = params.add(Math.max(1, Math.floor(q.limit)));
+    const candidates = `SELECT trace_key, trace_id, max(start_ns) AS last_ns, count(*) AS matched_count FROM spans WHERE ${where} GROUP BY trace_key, trace_id`;
+    let sql: string;
+    if (q.minDurationNs === undefined && q.maxDurationNs === undefined) {
+      sql = `${candidates} ORDER BY last_ns DESC LIMIT ${limit}`;
+    } else {
+      const bounds: string[] = [];
+      if (q.minDurationNs !== undefined) bounds.push(`d.end_ns - d.start_ns >= ${params.add(q.minDurationNs)}`);
+      if (q.maxDurationNs !== undefined) bounds.push(`d.end_ns - d.start_ns <= ${params.add(q.maxDurationNs)}`);
+      sql = `WITH c AS (${candidates}),
+        d AS (SELECT trace_key, trace_id, min(start_ns) AS start_ns, max(end_ns) AS end_ns FROM spans
+              WHERE trace_key IN (SELECT trace_key FROM c) GROUP BY trace_key, trace_id)
+        SELECT c.trace_id, c.last_ns, c.matched_count FROM c JOIN d USING (trace_key, trace_id)
+        WHERE ${bounds.join(' AND ')} ORDER BY c.last_ns DESC LIMIT ${limit}`;
+    }
+    const top = await this.readObjects(sql, params);
+    if (top.length === 0) return [];
+    const ids = top.map((r) => r.trace_id as string);
+    // 2. Their summaries and first matching spans.
+    const [summaries, matched] = await Promise.all([this.summaries(ids), this.matchedSpans(q, ids)]);
+    const byId = new Map(summaries.map((s) => [s.traceId, s]));
+    const out: TraceSummary[] = [];
+    for (const r of top) {
+      const s = byId.get(r.trace_id as string);
+      if (s !== undefined) out.push({ ...s, matched: matched.get(s.traceId) ?? [], matchedCount: Number(r.matched_count) });
+    }
+    return out;
+  }
+
+  private matchWhere(q: TraceSearchQuery, params: SqlParams): string {
     const where = [`start_ns >= ${params.add(q.startNs)}`, `start_ns < ${params.add(q.endNs)}`];
     if (q.condition !== null) where.push(conditionSql(q.condition, params));
-    const durationFilter: string[] = [];
-    if (q.minDurationNs !== undefined) durationFilter.push(`s.end_ns - s.start_ns >= ${params.add(q.minDurationNs)}`);
-    if (q.maxDurationNs !== undefined) durationFilter.push(`s.end_ns - s.start_ns <= ${params.add(q.maxDurationNs)}`);
-    const limit = params.add(Math.max(1, Math.floor(q.limit)));
-    const perTrace = Math.max(0, Math.floor(q.spansPerTrace));
-    // Without a trace-duration bound the newest matching traces are known before summarising,
-    // so only those are summarised; with one, every candidate must be measured first.
-    const matched = `SELECT trace_key, trace_id, max(start_ns) AS last_ns, count(*) AS matched_count,
-        list({'span_id': span_id, 'name': name, 'service': service, 'start_ns': start_ns, 'duration_ns': duration_ns} ORDER BY start_ns)[1:${perTrace}] AS matched
-      FROM spans WHERE ${where.join(' AND ')} GROUP BY trace_key, trace_id
-      ${durationFilter.length === 0 ? `ORDER BY last_ns DESC LIMIT ${limit}` : ''}`;
-    const sql = `WITH t AS (${matched}), s AS (${summarySql('t')})
-      SELECT s.*, t.matched, t.matched_count FROM s JOIN t USING (trace_id)
-      ${durationFilter.length > 0 ? `WHERE ${durationFilter.join(' AND ')}` : ''}
-      ORDER BY t.last_ns DESC LIMIT ${limit}`;
-    const rows = await this.readObjects(sql, params);
-    return rows.map(toSummary);
+    return where.join(' AND ');
+  }
+
+  /** The first `spansPerTrace` matching spans of each listed trace, earliest first. */
+  private async matchedSpans(q: TraceSearchQuery, traceIds: readonly string[]): Promise<Map<string, MatchedSpan[]>> {
+    const out = new Map<string, MatchedSpan[]>();
+    if (q.spansPerTrace <= 0) return out;
+    const params = new SqlParams();
+    const keys = traceIds.map((id) => params.add(traceKeyOf(id))).join(', ');
+    const sql = `SELECT trace_id, span_id, name, service, start_ns, duration_ns FROM spans
+      WHERE trace_key IN (${keys}) AND ${this.matchWhere(q, params)} ORDER BY start_ns, span_id`;
+    for (const r of await this.readObjects(sql, params)) {
+      const id = r.trace_id as string;
+      let list = out.get(id);
+      if (list === undefined) {
+        list = [];
+        out.set(id, list);
+      }
+      if (list.length < q.spansPerTrace) {
+        list.push({ spanId: r.span_id as string, name: r.name as string, service: r.service as string, startNs: r.start_ns as bigint, durationNs: r.duration_ns as bigint });
+      }
+    }
+    return out;
   }
 
   async summaries(traceIds: readonly string[]): Promise<TraceSummary[]> {
     const ids = [...new Set(traceIds)].filter((id) => isValidHexId(id, 32));
     if (ids.length === 0) return [];
     const params = new SqlParams();
-    const values = ids.map((id) => `(${params.add(traceKeyOf(id))}, ${params.add(id)})`).join(', ');
-    const sql = `WITH t AS (SELECT * FROM (VALUES ${values}) v(trace_key, trace_id)), s AS (${summarySql('t')})
-      SELECT s.*, [] AS matched, 0 AS matched_count FROM s ORDER BY s.start_ns DESC`;
+    const keys = ids.map((id) => params.add(traceKeyOf(id))).join(', ');
+    const idList = ids.map((id) => params.add(id)).join(', ');
+    const sql = `SELECT trace_id,
+        min(start_ns) AS start_ns, max(end_ns) AS end_ns, count(*) AS span_count,
+        count(*) FILTER (WHERE status_code = 2) AS error_count,
+        arg_min(service, (parent_span_id <> '', start_ns)) AS root_service,
+        arg_min(name, (parent_span_id <> '', start_ns)) AS root_name,
+        bool_or(parent_span_id = '') AS has_root,
+        histogram(service) AS services,
+        histogram(service) FILTER (WHERE status_code = 2) AS error_services,
+        list(DISTINCT request_id) FILTER (WHERE request_id <> '') AS request_ids
+      FROM spans WHERE trace_key IN (${keys}) AND trace_id IN (${idList})
+      GROUP BY trace_id ORDER BY start_ns DESC`;
     const rows = await this.readObjects(sql, params);
     return rows.map(toSummary);
   }
@@ -168,10 +216,11 @@ export class DuckDBTraceStore implements TraceStore {
 
   async tagValues(field: SpanField, startNs: bigint, endNs: bigint, limit: number): Promise<string[]> {
     const params = new SqlParams();
-    const { present, value } = fieldValueSql(field);
+    const { present, value } = fieldValueSql(field, params);
+    const from = params.add(startNs);
+    const to = params.add(endNs);
     const sql = `SELECT DISTINCT v FROM (
-        SELECT ${value} AS v FROM spans
-        WHERE start_ns >= ${params.add(startNs)} AND start_ns < ${params.add(endNs)} AND ${present} LIMIT ${TAG_SAMPLE_SPANS})
+        SELECT ${value} AS v FROM spans WHERE start_ns >= ${from} AND start_ns < ${to} AND ${present} LIMIT ${TAG_SAMPLE_SPANS})
       ORDER BY v LIMIT ${params.add(Math.max(1, Math.floor(limit)))}`;
     const rows = await this.readObjects(sql, params);
     return rows.map((r) => r.v as string);
@@ -209,22 +258,6 @@ export class DuckDBTraceStore implements TraceStore {
   }
 }
 
-/** Per-trace aggregates over every span of the traces listed in CTE `t` (trace_key, trace_id). */
-function summarySql(t: string): string {
-  return `SELECT sp.trace_id,
-      min(sp.start_ns) AS start_ns, max(sp.end_ns) AS end_ns, count(*) AS span_count,
-      count(*) FILTER (WHERE sp.status_code = 2) AS error_count,
-      arg_min(sp.service, (sp.parent_span_id <> '', sp.start_ns)) AS root_service,
-      arg_min(sp.name, (sp.parent_span_id <> '', sp.start_ns)) AS root_name,
-      bool_or(sp.parent_span_id = '') AS has_root,
-      histogram(sp.service) AS services,
-      histogram(sp.service) FILTER (WHERE sp.status_code = 2) AS error_services,
-      list(DISTINCT sp.request_id) FILTER (WHERE sp.request_id <> '') AS request_ids
-    FROM spans sp
-    WHERE sp.trace_key IN (SELECT trace_key FROM ${t}) AND sp.trace_id IN (SELECT trace_id FROM ${t})
-    GROUP BY sp.trace_id`;
-}
-
 function toSummary(r: JsRow): TraceSummary {
   const start = r.start_ns as bigint;
   const end = r.end_ns as bigint;
@@ -232,15 +265,6 @@ function toSummary(r: JsRow): TraceSummary {
   const services = ((r.services as { key: string; value: bigint }[] | null) ?? [])
     .map((e) => ({ service: e.key, spanCount: Number(e.value), errorCount: errors.get(e.key) ?? 0 }))
     .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
-  const matched = ((r.matched as Record<string, unknown>[] | null) ?? []).map(
-    (m): MatchedSpan => ({
-      spanId: m.span_id as string,
-      name: m.name as string,
-      service: m.service as string,
-      startNs: m.start_ns as bigint,
-      durationNs: m.duration_ns as bigint,
-    }),
-  );
   return {
     traceId: r.trace_id as string,
     rootService: r.root_service as string,
@@ -252,7 +276,7 @@ function toSummary(r: JsRow): TraceSummary {
     errorCount: Number(r.error_count),
     services,
     requestIds: ((r.request_ids as string[] | null) ?? []).slice().sort(),
-    matched,
-    matchedCount: Number(r.matched_count ?? 0),
+    matched: [],
+    matchedCount: 0,
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Translates a SpanCondition into a DuckDB WHERE expression over the span table. Intrinsics map to
- * columns; attributes are read from the flattened `tags` column with RE2 (an attribute compares
- * only when present, as in TraceQL). User values travel as parameters; attribute keys are
- * escaped into the pattern literal.
+ * columns; attributes are read from the flattened `tags` column (an attribute compares only when
+ * present, as in TraceQL; an unscoped `.key` matches the span's or the resource's). Every user
+ * value and key travels as a parameter.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { SpanCondition, SpanField } from '../../trace-store.js';
@@ -29,33 +29,32 @@ const INTRINSIC_COLUMNS = {
 
 const NUMERIC_INTRINSICS = new Set(['status', 'kind', 'duration']);
 
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
+/** SQL of one scoped attribute: the tags entry prefix (`\x1fspan.key=`) and its text value. */
+interface ScopedAttribute {
+  /** The service column stands for resource.service.name, which the tags leave out. */
+  readonly column: string | null;
+  readonly entry: string;
 }
 
-function escapeRegex(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+function scoped(prefix: 'span.' | 'resource.', key: string): ScopedAttribute {
+  if (prefix === 'resource.' && key === 'service.name') return { column: 'service', entry: '' };
+  return { column: null, entry: `${TAG_SEPARATOR}${prefix}${key}=` };
 }
 
-/** SQL of one scoped attribute: its presence test and its text value. */
-function scopedAttribute(prefix: 'span.' | 'resource.', key: string): { present: string; value: string } {
-  if (prefix === 'resource.' && key === 'service.name') return { present: 'TRUE', value: 'service' };
-  const entry = `${TAG_SEPARATOR}${prefix}${key}=`;
-  return {
-    present: `contains(tags, ${sqlString(entry)})`,
-    value: `regexp_extract(tags, ${sqlString(`${escapeRegex(entry)}([^${TAG_SEPARATOR}]*)`)}, 1)`,
-  };
+function scopesOf(field: SpanField & { kind: 'attribute' }): ScopedAttribute[] {
+  if (field.scope === 'span') return [scoped('span.', field.key)];
+  if (field.scope === 'resource') return [scoped('resource.', field.key)];
+  return [scoped('span.', field.key), scoped('resource.', field.key)];
 }
 
-function attributeSql(field: SpanField & { kind: 'attribute' }): { present: string; value: string } {
-  if (field.scope === 'span') return scopedAttribute('span.', field.key);
-  if (field.scope === 'resource') return scopedAttribute('resource.', field.key);
-  const span = scopedAttribute('span.', field.key);
-  const resource = scopedAttribute('resource.', field.key);
-  return {
-    present: `(${span.present} OR ${resource.present})`,
-    value: `(CASE WHEN ${span.present} THEN ${span.value} ELSE ${resource.value} END)`,
-  };
+function presentSql(a: ScopedAttribute, params: SqlParams): string {
+  return a.column !== null ? 'TRUE' : `contains(tags, ${params.add(a.entry)})`;
+}
+
+/** The attribute's text value; only meaningful where presentSql holds. */
+function valueSql(a: ScopedAttribute, params: SqlParams): string {
+  if (a.column !== null) return a.column;
+  return `split_part(split_part(tags, ${params.add(a.entry)}, 2), '${TAG_SEPARATOR}', 1)`;
 }
 
 /** The WHERE expression of `c`, adding its values to `params`. */
@@ -65,40 +64,53 @@ export function conditionSql(c: SpanCondition, params: SqlParams): string {
     case 'or':
       return `(${conditionSql(c.left, params)} ${c.op === 'and' ? 'AND' : 'OR'} ${conditionSql(c.right, params)})`;
     case 'exists':
-      return attributeSql(c.field).present;
+      return `(${scopesOf(c.field).map((a) => presentSql(a, params)).join(' OR ')})`;
     case 'cmp':
-      return comparisonSql(c, params);
+      if (c.field.kind === 'intrinsic') return intrinsicSql(c, c.field.name, params);
+      return `(${scopesOf(c.field).map((a) => attributeComparisonSql(a, c, params)).join(' OR ')})`;
   }
 }
 
-function comparisonSql(c: Extract<SpanCondition, { op: 'cmp' }>, params: SqlParams): string {
-  let present = 'TRUE';
-  let value: string;
-  let numericColumn = false;
-  if (c.field.kind === 'intrinsic') {
-    value = INTRINSIC_COLUMNS[c.field.name];
-    numericColumn = NUMERIC_INTRINSICS.has(c.field.name);
-  } else {
-    const a = attributeSql(c.field);
-    present = a.present;
-    value = a.value;
-  }
-  let expr: string;
+type Comparison = Extract<SpanCondition, { op: 'cmp' }>;
+
+function intrinsicSql(c: Comparison, name: keyof typeof INTRINSIC_COLUMNS, params: SqlParams): string {
+  const column = INTRINSIC_COLUMNS[name];
+  const numeric = NUMERIC_INTRINSICS.has(name);
   if (c.cmp === '=~' || c.cmp === '!~') {
-    const match = `regexp_full_match(CAST(${value} AS VARCHAR), ${params.add(String(c.value))})`;
-    expr = c.cmp === '=~' ? match : `NOT ${match}`;
-  } else if (typeof c.value === 'number') {
-    const operand = numericColumn ? value : `TRY_CAST(${value} AS DOUBLE)`;
-    expr = `${operand} ${c.cmp} ${params.add(c.value)}`;
-  } else {
-    const text = String(c.value);
-    expr = numericColumn ? `CAST(${value} AS VARCHAR) ${c.cmp} ${params.add(text)}` : `${value} ${c.cmp} ${params.add(text)}`;
+    const match = `regexp_full_match(CAST(${column} AS VARCHAR), ${params.add(String(c.value))})`;
+    return c.cmp === '=~' ? `(${match})` : `(NOT ${match})`;
   }
-  return present === 'TRUE' ? `(${expr})` : `(${present} AND ${expr})`;
+  if (typeof c.value === 'number') return `(${column} ${c.cmp} ${params.add(c.value)})`;
+  return `(${numeric ? `CAST(${column} AS VARCHAR)` : column} ${c.cmp} ${params.add(String(c.value))})`;
 }
 
-/** The column expression listing distinct values of a field (tag values). */
-export function fieldValueSql(field: SpanField): { present: string; value: string } {
+/** An attribute comparison; the attribute must be present (TraceQL semantics). */
+function attributeComparisonSql(a: ScopedAttribute, c: Comparison, params: SqlParams): string {
+  const text = String(c.value);
+  if (a.column !== null) {
+    if (c.cmp === '=~' || c.cmp === '!~') return `(${c.cmp === '!~' ? 'NOT ' : ''}regexp_full_match(${a.column}, ${params.add(text)}))`;
+    if (typeof c.value === 'number') return `(TRY_CAST(${a.column} AS DOUBLE) ${c.cmp} ${params.add(c.value)})`;
+    return `(${a.column} ${c.cmp} ${params.add(text)})`;
+  }
+  // Exact text equality is a substring test of the whole entry: far cheaper than extracting the value.
+  if (c.cmp === '=' && typeof c.value !== 'number') return `contains(tags, ${params.add(a.entry + text + TAG_SEPARATOR)})`;
+  const present = presentSql(a, params);
+  if (c.cmp === '!=' && typeof c.value !== 'number') return `(${present} AND NOT contains(tags, ${params.add(a.entry + text + TAG_SEPARATOR)}))`;
+  const value = valueSql(a, params);
+  if (c.cmp === '=~' || c.cmp === '!~') return `(${present} AND ${c.cmp === '!~' ? 'NOT ' : ''}regexp_full_match(${value}, ${params.add(text)}))`;
+  if (typeof c.value === 'number') return `(${present} AND TRY_CAST(${value} AS DOUBLE) ${c.cmp} ${params.add(c.value)})`;
+  return `(${present} AND ${value} ${c.cmp} ${params.add(text)})`;
+}
+
+/** The text value of a field and the condition under which it is present (tag values). */
+export function fieldValueSql(field: SpanField, params: SqlParams): { present: string; value: string } {
   if (field.kind === 'intrinsic') return { present: 'TRUE', value: `CAST(${INTRINSIC_COLUMNS[field.name]} AS VARCHAR)` };
-  return attributeSql(field);
+  const scopes = scopesOf(field);
+  if (scopes.length === 1) return { present: presentSql(scopes[0]!, params), value: valueSql(scopes[0]!, params) };
+  const [span, resource] = scopes as [ScopedAttribute, ScopedAttribute];
+  const spanPresent = presentSql(span, params);
+  return {
+    present: `(${spanPresent} OR ${presentSql(resource, params)})`,
+    value: `(CASE WHEN ${spanPresent} THEN ${valueSql(span, params)} ELSE ${valueSql(resource, params)} END)`,
+  };
 }
