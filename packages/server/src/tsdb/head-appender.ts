@@ -89,11 +89,7 @@ export class HeadAppender implements Appender {
     } else if (t < head.maxT - head.outOfOrderWindowMs) {
       this.rejectSample('too_old', 'too old sample: outside the out-of-order window', s, t);
     }
-    this.push(s, t, hi, lo);
-    return s.ref;
-  }
-
-  private push(s: MemSeries, t: number, hi: number, lo: number): void {
+    // Inlined push: a helper call would box the timestamp (a heap number) for every sample.
     const n = this.n;
     if (n === this.ts.length) {
       const ts = new Float64Array(n * 2);
@@ -109,6 +105,7 @@ export class HeadAppender implements Appender {
     this.bits[2 * n + HI_WORD] = hi;
     this.bits[2 * n + LO_WORD] = lo;
     this.n = n + 1;
+    return s.ref;
   }
 
   private validateLabels(labels: Labels): void {
@@ -160,7 +157,7 @@ export class HeadAppender implements Appender {
       let s = series[i]!;
       // The series may have left the head (truncation) between append and commit.
       if (s.deleted) s = head.getOrCreate(s.labels);
-      const r = head.apply(s, ts[i]!, bits[2 * i + HI_WORD]!, bits[2 * i + LO_WORD]!, this.vs, i);
+      const r = head.apply(s, ts, this.vs, bits, i);
       if (r === ApplyResult.Appended || r === ApplyResult.AppendedOutOfOrder) {
         if (!s.walLogged) {
           s.walLogged = true;

@@ -10,7 +10,9 @@ export class HeadReplayer {
   private readonly head: Head;
   /** WAL refs that map to a series created under another ref (same labels logged twice). */
   private readonly aliases = new Map<number, MemSeries>();
+  private readonly time = new Float64Array(1);
   private readonly value = new Float64Array(1);
+  private readonly valueBits = new Uint32Array(this.value.buffer);
   samples = 0;
   unknownRefs = 0;
 
@@ -38,13 +40,14 @@ export class HeadReplayer {
         });
         break;
       case RecordType.Samples:
-        decodeSamples(r, this.value, (ref, t, hi, lo) => {
+        decodeSamples(r, this.value, (ref, t) => {
           const s = this.lookup(ref);
           if (s === undefined) {
             this.unknownRefs++;
             return;
           }
-          head.apply(s, t, hi, lo, this.value, 0);
+          this.time[0] = t;
+          head.apply(s, this.time, this.value, this.valueBits, 0);
           this.samples++;
         });
         break;

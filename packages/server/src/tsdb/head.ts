@@ -9,7 +9,9 @@ import type { MetricMetadata } from '../model/samples.js';
 import type { AppendErrorCode, TsdbStatus } from '../storage/interfaces.js';
 import { labelsHash } from './labels-hash.js';
 import { MemSeries, OooBuffer } from './mem-series.js';
+import { HI_WORD, LO_WORD } from './xor-chunk.js';
 import { MemPostings, postingsForMatchers } from './postings.js';
+import { SeriesTable } from './series-table.js';
 
 /** Outcome of applying one sample to the head. */
 export const ApplyResult = {
@@ -46,7 +48,7 @@ export class Head {
   readonly outOfOrderWindowMs: number;
   /** Series by label hash; a colliding hash holds an array. */
   private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
-  private readonly byRef = new Map<number, MemSeries>();
+  private readonly byRef = new SeriesTable();
   readonly postings = new MemPostings();
   readonly metadata = new Map<string, MetricMetadata>();
   private nextRef = 1;
@@ -101,22 +103,25 @@ export class Head {
   }
 
   /**
-   * Applies one sample whose value bits are hi/lo (and whose value is also at `vArr[vIndex]`, for
-   * exact copies into the out-of-order buffer), following Prometheus's ingest rules.
+   * Applies sample `i` of the arrays (time ts[i], value vs[i] whose bits are vBits[2i..2i+1],
+   * a Uint32Array view of vs) following Prometheus's ingest rules.
    */
-  apply(s: MemSeries, t: number, hi: number, lo: number, vArr: Float64Array, vIndex: number): ApplyResult {
+  apply(s: MemSeries, ts: Float64Array, vs: Float64Array, vBits: Uint32Array, i: number): ApplyResult {
+    const t = ts[i]!;
     if (t < this.minValidTime) return ApplyResult.OutOfBounds;
     if (t > s.lastT) {
-      s.appendInOrder(t, hi, lo, this.blockDurationMs);
+      s.appendInOrder(ts, vBits, i, this.blockDurationMs);
       if (t > this.maxT) this.maxT = t;
       if (t < this.minT) this.minT = t;
       return ApplyResult.Appended;
     }
-    if (t === s.lastT) return hi === s.lastHi && lo === s.lastLo ? ApplyResult.Duplicate : ApplyResult.DuplicateTimestamp;
+    if (t === s.lastT) {
+      return vBits[2 * i + HI_WORD] === s.lastHi && vBits[2 * i + LO_WORD] === s.lastLo ? ApplyResult.Duplicate : ApplyResult.DuplicateTimestamp;
+    }
     if (this.outOfOrderWindowMs <= 0) return ApplyResult.OutOfOrder;
     if (t < this.maxT - this.outOfOrderWindowMs && !this.replaying) return ApplyResult.TooOld;
     if (s.ooo === null) s.ooo = new OooBuffer();
-    if (!s.ooo.insert(t, vArr, vIndex)) return ApplyResult.Duplicate;
+    if (!s.ooo.insert(t, vs, i)) return ApplyResult.Duplicate;
     if (t < this.minT) this.minT = t;
     return ApplyResult.AppendedOutOfOrder;
   }

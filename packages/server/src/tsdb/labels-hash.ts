@@ -4,7 +4,7 @@
  */
 import type { Labels } from '../model/labels.js';
 
-/** FNV-1a over UTF-16 code units with separators between names and values, then a final mix. */
+/** FNV-1a over UTF-16 code units with separators between names and values, then a final mix; an int32. */
 export function labelsHash(labels: Labels): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < labels.length; i++) {
@@ -19,5 +19,6 @@ export function labelsHash(labels: Labels): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return h >>> 0;
+  // A signed 32-bit result stays a small integer (no heap number) as a Map key.
+  return h | 0;
 }

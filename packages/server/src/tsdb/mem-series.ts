@@ -109,8 +109,12 @@ export class MemSeries {
     this.deleted = false;
   }
 
-  /** Appends an in-order sample (t > lastT), cutting a chunk at 120 samples or a block boundary. */
-  appendInOrder(t: number, hi: number, lo: number, blockDurationMs: number): void {
+  /**
+   * Appends in-order sample `i` (time ts[i] > lastT, value bits at bits[2i..2i+1]), cutting a
+   * chunk at 120 samples or a block boundary.
+   */
+  appendInOrder(ts: Float64Array, bits: Uint32Array, i: number, blockDurationMs: number): void {
+    const t = ts[i]!;
     let open = this.open;
     if (open === null || open.count >= SAMPLES_PER_CHUNK || t >= this.openBoundary) {
       this.closeOpenChunk();
@@ -118,10 +122,10 @@ export class MemSeries {
       this.open = open;
       this.openBoundary = (Math.floor(t / blockDurationMs) + 1) * blockDurationMs;
     }
-    open.appendBits(t, hi, lo);
+    open.appendAt(ts, bits, i);
     this.lastT = t;
-    this.lastHi = hi;
-    this.lastLo = lo;
+    this.lastHi = bits[2 * i + HI_WORD]!;
+    this.lastLo = bits[2 * i + LO_WORD]!;
   }
 
   /** Adds an already-encoded closed chunk (checkpoint restore); chunks must arrive in time order. */

@@ -57,11 +57,11 @@ export function encodeSamples(
   }
 }
 
-/** Decodes samples; `visit` gets the value as raw bits and also in `value[0]` (bit-exact). */
+/** Decodes samples; each value is placed bit-exactly in `value[0]` before `visit` is called. */
 export function decodeSamples(
   r: ByteReader,
   value: Float64Array,
-  visit: (ref: number, t: number, hi: number, lo: number) => void,
+  visit: (ref: number, t: number) => void,
 ): void {
   const n = r.uvarint();
   if (n === 0) return;
@@ -73,7 +73,7 @@ export function decodeSamples(
     r.f64bits();
     vb[HI_WORD] = r.hi;
     vb[LO_WORD] = r.lo;
-    visit(ref, t, r.hi, r.lo);
+    visit(ref, t);
   }
 }
 

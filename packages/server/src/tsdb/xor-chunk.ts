@@ -13,6 +13,7 @@ const TWO_32 = 0x1_0000_0000;
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
+const scratchT = new Float64Array(1);
 /** Index of the low 32-bit word of a float64 in a Uint32Array view (platform endianness). */
 export const LO_WORD = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
 /** Index of the high 32-bit word of a float64 in a Uint32Array view. */
@@ -70,11 +71,19 @@ export class XorAppender {
 
   append(t: number, v: number): void {
     f64[0] = v;
-    this.appendBits(t, u32[HI_WORD]!, u32[LO_WORD]!);
+    scratchT[0] = t;
+    this.appendAt(scratchT, u32, 0);
   }
 
-  /** Appends a sample whose value is given as its raw 64-bit pattern. */
-  appendBits(t: number, hi: number, lo: number): void {
+  /**
+   * Appends sample `i` of the arrays: time `ts[i]`, value bits at `bits[2i..2i+1]`. Taking
+   * arrays rather than numbers keeps timestamps (beyond small-integer range) from being boxed
+   * on every call in the hot path.
+   */
+  appendAt(ts: Float64Array, bits: Uint32Array, i: number): void {
+    const t = ts[i]!;
+    const hi = bits[2 * i + HI_WORD]!;
+    const lo = bits[2 * i + LO_WORD]!;
     const w = this.w;
     const n = this.count;
     if (n === 0) {
