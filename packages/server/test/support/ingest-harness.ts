@@ -3,10 +3,10 @@
  * receivers' routes, backed by MemoryStorage, plus a dump of everything stored.
  */
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { AccessControl } from '../../src/api/auth.js';
 import { createHttpServer } from '../../src/api/http-server.js';
 import { formatLabels } from '../../src/model/labels.js';
+import { createLogger, type Logger } from '../../src/selfobs/logger.js';
 import { createSelfMetrics, type SelfMetrics } from '../../src/selfobs/metrics.js';
 import { MemoryStorage } from '../../src/storage/memory/memory-storage.js';
 
@@ -14,7 +14,7 @@ export interface IngestHarness {
   readonly app: FastifyInstance;
   readonly storage: MemoryStorage;
   readonly metrics: SelfMetrics;
-  readonly logger: ReturnType<typeof pino>;
+  readonly logger: Logger;
   /** Base URL once `listen()` resolved. */
   url: string;
   listen(): Promise<string>;
@@ -22,7 +22,7 @@ export interface IngestHarness {
 }
 
 export function createIngestHarness(opts: { accessControl?: AccessControl; bodyLimitBytes?: number } = {}): IngestHarness {
-  const logger = pino({ level: 'silent' });
+  const logger = createLogger('silent');
   const metrics = createSelfMetrics('test');
   const accessControl = opts.accessControl ?? new AccessControl([]);
   const app = createHttpServer({ logger, metrics, accessControl: () => accessControl, bodyLimitBytes: opts.bodyLimitBytes ?? 8 * 1024 * 1024 });
