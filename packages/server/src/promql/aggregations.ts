@@ -47,8 +47,6 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, g: Grid): EvalVal
       return { kind: 'vector', series: selectK(ev, e, g, input) };
     case 'count_values':
       return { kind: 'vector', series: countValues(ev, e, g, input) };
-    case 'limit_ratio':
-      throw executionError('limit_ratio is not supported');
     default:
       return { kind: 'vector', series: reduce(ev, e, g, input) };
   }

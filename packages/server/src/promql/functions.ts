@@ -3,7 +3,7 @@ import { METRIC_NAME, compareLabels, getLabel, labelsFromPairs, EMPTY_LABELS, ty
 import type { Call, Expr, MatrixSelector, SubqueryExpr } from './ast.js';
 import { executionError } from './errors.js';
 import { mergeSameLabels, unwrapParens, type Evaluator } from './evaluator.js';
-import { histogramFraction, histogramQuantile } from './histogram-functions.js';
+import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram-functions.js';
 import { labelJoiner, labelReplacer, naturalCompare } from './label-functions.js';
 import { NAME_KEEPING_WINDOW_FUNCTIONS, WINDOW_FUNCTIONS, type WindowContext } from './range-functions.js';
 import { newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
@@ -173,6 +173,8 @@ export function evalCall(ev: Evaluator, call: Call, g: Grid): EvalValue {
     }
     case 'histogram_quantile':
       return vec(histogramQuantile(ev, call, g));
+    case 'histogram_quantiles':
+      return vec(histogramQuantiles(ev, call, g));
     case 'histogram_fraction':
       return vec(histogramFraction(ev, call, g));
     default:

@@ -1,5 +1,6 @@
 /** histogram_quantile and histogram_fraction over classic (`le`-labelled) bucket series. */
-import { METRIC_NAME, getLabel, labelsKey, type Labels } from '../model/labels.js';
+import { METRIC_NAME, getLabel, labelsKey, setLabel, type Label, type Labels } from '../model/labels.js';
+import { formatFloat } from './float-math.js';
 import type { Call } from './ast.js';
 import { mergeSameLabels, type Evaluator } from './evaluator.js';
 import { newStepSeries, withoutMetricIdentity, type Grid, type StepSeries } from './value.js';
@@ -39,7 +40,7 @@ interface BucketGroup {
 
 function bucketGroups(ev: Evaluator, input: StepSeries[], call: Call): BucketGroup[] {
   const groups = new Map<string, BucketGroup>();
-  const pos = call.args[call.args.length - 1]!.pos;
+  const pos = call.args[call.func === 'histogram_quantiles' ? 0 : call.args.length - 1]!.pos;
   for (const s of input) {
     const le = getLabel(s.labels, BUCKET_LABEL) ?? '';
     const bound = parseGoFloat(le);
@@ -169,19 +170,17 @@ function bucketFraction(lower: number, upper: number, bounds: Float64Array, coun
   return (upperRank - lowerRank) / count;
 }
 
-/** histogram_quantile(q, buckets). */
-export function histogramQuantile(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
-  const q = ev.scalar(call.args[0]!, g);
+/** Quantiles of every bucket group at each step; warns about quantiles outside [0, 1]. */
+function quantileSeries(ev: Evaluator, call: Call, groups: BucketGroup[], q: Float64Array, qPos: Call['pos'], g: Grid, extra: Label | null): StepSeries[] {
   for (let i = 0; i < g.n; i++) {
     const v = q[i]!;
-    if (v !== v || v < 0 || v > 1) ev.annotations.warn(`quantile value should be between 0 and 1, got ${String(v)}`, call.args[0]!.pos);
+    if (v !== v || v < 0 || v > 1) ev.annotations.warn(`quantile value should be between 0 and 1, got ${String(v)}`, qPos);
   }
-  const input = ev.vector(call.args[1]!, g);
   const out: StepSeries[] = [];
-  for (const grp of bucketGroups(ev, input, call)) {
+  for (const grp of groups) {
     const bounds = new Float64Array(grp.members.length);
     const counts = new Float64Array(grp.members.length);
-    const res = newStepSeries(grp.labels, g.n, false);
+    const res = newStepSeries(extra ? setLabel(grp.labels, extra.name, extra.value) : grp.labels, g.n, false);
     let any = false;
     for (let i = 0; i < g.n; i++) {
       const n = bucketsAt(grp, i, bounds, counts);
@@ -192,11 +191,38 @@ export function histogramQuantile(ev: Evaluator, call: Call, g: Grid): StepSerie
       if (forcedMonotonic) {
         ev.annotations.info(
           `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(grp.name)}`,
-          call.args[1]!.pos,
+          call.args[call.func === 'histogram_quantile' ? 1 : 0]!.pos,
         );
       }
     }
     if (any) out.push(res);
+  }
+  return out;
+}
+
+/** histogram_quantile(q, buckets). */
+export function histogramQuantile(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
+  const q = ev.scalar(call.args[0]!, g);
+  const input = ev.vector(call.args[1]!, g);
+  return mergeSameLabels(quantileSeries(ev, call, bucketGroups(ev, input, call), q, call.args[0]!.pos, g, null), g.n);
+}
+
+/** Label value of a quantile in histogram_quantiles: Go's shortest form, with ".0" on whole numbers. */
+function quantileLabel(q: number): string {
+  const text = formatFloat(q);
+  return /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
+/** histogram_quantiles(buckets, label, q…): one output series per quantile, told apart by `label`. */
+export function histogramQuantiles(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
+  const input = ev.vector(call.args[0]!, g);
+  const labelValue = ev.eval(call.args[1]!, g);
+  const label = labelValue.kind === 'string' ? labelValue.value : '';
+  const groups = bucketGroups(ev, input, call);
+  const out: StepSeries[] = [];
+  for (const qExpr of call.args.slice(2)) {
+    const q = ev.scalar(qExpr, g);
+    out.push(...quantileSeries(ev, call, groups, q, qExpr.pos, g, { name: label, value: quantileLabel(q[0]!) }));
   }
   return mergeSameLabels(out, g.n);
 }

@@ -104,7 +104,7 @@ const BINARY_OPS: Record<string, BinaryOp> = {
 const MATCH_OPS: Record<string, MatchType> = { EqlSingle: '=', Neq: '!=', EqlRegex: '=~', NeqRegex: '!~' };
 
 /** Functions that need data this engine does not have (metadata joins, start timestamps). */
-const UNSUPPORTED_FUNCTIONS = new Set(['info', 'start_timestamp', 'histogram_quantiles']);
+const UNSUPPORTED_FUNCTIONS = new Set(['info', 'start_timestamp']);
 
 const PARAM_AGGREGATIONS = new Set<AggregateOp>(['topk', 'bottomk', 'quantile', 'count_values', 'limitk', 'limit_ratio']);
 const EXPERIMENTAL_AGGREGATIONS = new Set<AggregateOp>(['limitk', 'limit_ratio']);
@@ -455,6 +455,8 @@ class AstBuilder {
     const op = this.text(c[0]!).toLowerCase() as AggregateOp;
     const pos = this.pos(node);
     if (EXPERIMENTAL_AGGREGATIONS.has(op)) this.feature(`experimental aggregation ${op}`);
+    // limit_ratio samples by Prometheus's xxhash of the labels, which this engine does not reproduce.
+    if (op === 'limit_ratio') this.unsupported('the limit_ratio aggregation', node);
     let grouping: string[] = [];
     let without = false;
     let hasGrouping = false;
