@@ -70,6 +70,21 @@ const REPORT_NAMES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped',
 /** Cache entries unseen for this many scrapes are forgotten. */
 const CACHE_MAX_IDLE_ITERATIONS = 10;
 
+/** How far a scrape may start from its scheduled time and still be stamped with it. */
+const TIMESTAMP_TOLERANCE_MS = 10;
+
+/**
+ * The timestamp of a scrape's samples. Like Prometheus (scrape timestamp alignment), a scrape
+ * that fires within a small tolerance of its schedule is stamped with the scheduled time, so
+ * consecutive timestamps are exactly one interval apart and compress to almost nothing in the
+ * TSDB. Node timers fire a few milliseconds late, more under load, hence a tolerance larger than
+ * Prometheus's 2 ms. Short intervals are not aligned: the tolerance would be a visible share.
+ */
+export function scrapeTimestamp(nowMs: number, scheduledMs: number, intervalMs: number): number {
+  if (intervalMs < 100 * TIMESTAMP_TOLERANCE_MS) return nowMs;
+  return Math.abs(nowMs - scheduledMs) <= TIMESTAMP_TOLERANCE_MS ? scheduledMs : nowMs;
+}
+
 export class ScrapeLoop {
   readonly target: Target;
   /** Metric family metadata from the latest scrapes, for the targets metadata API. */
@@ -169,7 +184,7 @@ export class ScrapeLoop {
     this.nextDueMs = dueMs;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.scrapeAndReport()
+      this.running = this.scrapeAndReport(dueMs)
         .catch((err: unknown) => this.logger.error({ err, target: this.target.url }, 'scrape failed unexpectedly'))
         .finally(() => {
           this.running = null;
@@ -182,11 +197,12 @@ export class ScrapeLoop {
     }, Math.max(0, dueMs - Date.now()));
   }
 
-  /** One scrape: fetch, append samples, staleness markers and report series, commit. Never throws. */
-  async scrapeAndReport(): Promise<void> {
+  /** One scrape (scheduled for `scheduledMs`): fetch, append samples, staleness markers and report series, commit. */
+  async scrapeAndReport(scheduledMs: number): Promise<void> {
     const target = this.target;
     const settings = this.settings;
-    const startMs = Date.now();
+    const fetchStartMs = Date.now();
+    const startMs = scrapeTimestamp(fetchStartMs, scheduledMs, target.intervalMs);
     this.iter++;
     let response: ScrapeResponse | null = null;
     let scrapeError: string | null = null;
@@ -196,7 +212,7 @@ export class ScrapeLoop {
       scrapeError = (err as Error).message;
     }
     if (this.stopped) return;
-    const durationMs = Date.now() - startMs;
+    const durationMs = Date.now() - fetchStartMs;
     let app = this.appendable.appender();
     let outcome: AppendOutcome = { total: 0, added: 0, seriesAdded: 0, error: null };
     try {
