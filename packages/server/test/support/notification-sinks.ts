@@ -73,12 +73,15 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A real SMTP server with STARTTLS (its built-in self-signed certificate) and optional AUTH. */
-export async function startSmtpSink(auth?: { user: string; pass: string }): Promise<SmtpSink> {
+/**
+ * A real SMTP server with STARTTLS (its built-in self-signed certificate, unless `noStartTls`) and
+ * optional AUTH.
+ */
+export async function startSmtpSink(auth?: { user: string; pass: string }, opts: { noStartTls?: boolean } = {}): Promise<SmtpSink> {
   const received: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: !auth,
-    disabledCommands: auth ? [] : ['AUTH'],
+    disabledCommands: [...(auth ? [] : ['AUTH']), ...(opts.noStartTls ? ['STARTTLS'] : [])],
     logger: false,
     onAuth(a, _session, cb) {
       if (auth && a.username === auth.user && a.password === auth.pass) cb(null, { user: a.username });

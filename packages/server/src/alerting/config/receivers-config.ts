@@ -93,6 +93,8 @@ export interface PagerdutyConfig {
   readonly component: string;
   readonly group: string;
   readonly source: string;
+  readonly images: readonly { readonly src: string; readonly alt: string; readonly href: string }[];
+  readonly links: readonly { readonly href: string; readonly text: string }[];
   readonly httpConfig: HttpClientConfig;
 }
 
@@ -278,6 +280,18 @@ function parsePagerduty(v: unknown, path: ConfigPath, g: GlobalConfig, baseDir: 
     component: str('component', ''),
     group: str('group', ''),
     source: str('source', client),
+    images: readList(raw.images, [...path, 'images']).map((v, i) => {
+      const p = [...path, 'images', i];
+      const r = readMap(v, p, ['src', 'alt', 'href']);
+      const field = (k: string) => checkTemplate(readString(r[k], [...p, k]) ?? '', [...p, k]);
+      return { src: field('src'), alt: field('alt'), href: field('href') };
+    }),
+    links: readList(raw.links, [...path, 'links']).map((v, i) => {
+      const p = [...path, 'links', i];
+      const r = readMap(v, p, ['href', 'text']);
+      const field = (k: string) => checkTemplate(readString(r[k], [...p, k]) ?? '', [...p, k]);
+      return { href: field('href'), text: field('text') };
+    }),
     httpConfig: parseHttpConfig(raw.http_config, [...path, 'http_config'], baseDir, g.httpConfig),
   };
 }

@@ -29,6 +29,17 @@ export class PagerdutyNotifier implements Notifier {
     const details: Record<string, string> = {};
     for (const [k, v] of Object.entries(c.details)) details[k] = await t(v);
     const summary = [...(await t(c.description))];
+    // Alertmanager drops images without a src and links without an href, and omits empty lists.
+    const images = [];
+    for (const img of c.images) {
+      const [src, alt, href] = [await t(img.src), await t(img.alt), await t(img.href)];
+      if (src) images.push({ src, ...(alt ? { alt } : {}), ...(href ? { href } : {}) });
+    }
+    const links = [];
+    for (const l of c.links) {
+      const link = { href: await t(l.href), text: await t(l.text) };
+      if (link.href) links.push(link);
+    }
     return {
       routing_key: await t(c.routingKey),
       dedup_key: groupKeyHash(n.groupKey),
@@ -44,6 +55,8 @@ export class PagerdutyNotifier implements Notifier {
       },
       client: await t(c.client),
       client_url: await t(c.clientUrl),
+      ...(images.length > 0 ? { images } : {}),
+      ...(links.length > 0 ? { links } : {}),
     };
   }
 
