@@ -255,6 +255,33 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    traces: z
+      .object({
+        /** A span attribute carrying the request id, tried before http.request.header.x-request-id and request_id. */
+        request_id_attribute: z.string().min(1).optional(),
+        sampling: z
+          .object({
+            /** Fraction of traces kept (consistently by trace id) for services not listed. */
+            default_rate: z.number().min(0).max(1).default(1),
+            /** Fraction kept per service name. */
+            services: z.record(z.number().min(0).max(1)).default({}),
+          })
+          .strict()
+          .default({}),
+        span_metrics: z
+          .object({
+            enabled: z.boolean().default(true),
+            flush_interval: duration('15s'),
+            /** How long a client or server span waits for its other half (service graph). */
+            service_graph_wait: duration('10s'),
+            service_graph_max_items: z.number().int().positive().default(10_000),
+            max_series: z.number().int().positive().default(10_000),
+          })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({}),
     /**
      * Alertmanager configuration: inline (route, receivers, inhibit_rules, time_intervals, templates,
      * global) or `{ config_file: FILE }` relative to this file. Checked by alerting/config/am-config.ts,
