@@ -47,6 +47,8 @@ route:
     - matchers: [team="biz"]
       receiver: biz
       active_time_intervals: [business-hours]
+    - matchers: [team="ops"]
+      mute_time_intervals: [business-hours]
 inhibit_rules:
   - source_matchers: [severity="critical"]
     target_matchers: [severity="warning"]
@@ -185,6 +187,18 @@ describe('AlertManagerService with a controllable clock', () => {
     expect(sink.received.at(-1)!.path).toBe('/biz');
   });
 
+  it('mutes a route during its mute time interval and notifies once it ends', async () => {
+    // Monday 17:50 in Berlin (CET): inside business hours, which mute team=ops.
+    const clock = new ManualClock(Date.UTC(2026, 10, 23, 16, 50, 0));
+    const { service } = start(clock);
+    service.pushAlerts([firing(clock, { alertname: 'Batch', team: 'ops' }, 5 * 3600_000)]);
+    expect(await step(clock, service, 30 * S)).toEqual([]);
+    expect(await step(clock, service, 5 * M)).toEqual([]);
+    // The 18:00:30 tick is outside the interval.
+    const sent = await step(clock, service, 5 * M);
+    expect(sent.map((b) => b.groupKey)).toEqual(['{}/{team="ops"}:{alertname="Batch"}']);
+  });
+
   it('after a restart sends neither a duplicate nor loses a pending notification', async () => {
     const clock = new ManualClock(MONDAY_0800_BERLIN);
     const first = start(clock);
@@ -192,10 +206,13 @@ describe('AlertManagerService with a controllable clock', () => {
     expect(await step(clock, first.service, 30 * S)).toHaveLength(1);
     // Pending: received, but group_wait has not passed when the process stops.
     first.service.pushAlerts([firing(clock, { alertname: 'Pending' }, 3 * 3600_000)]);
+    const silenceId = first.service.silences.upsert({ matchers: [{ name: 'alertname', value: 'Quiet', isRegex: false, isEqual: true }], startsAt: clock.now(), endsAt: clock.now() + 3600_000, createdBy: 't', comment: 'c' });
     clock.advance(10 * S);
     await first.service.stop();
 
     const second = start(clock, first.dataDir);
+    expect(second.service.silences.get(silenceId)?.comment).toBe('c');
+    second.service.pushAlerts([firing(clock, { alertname: 'Quiet' }, 3 * 3600_000)]);
     const sent = await step(clock, second.service, 30 * S);
     expect(sent.map((b) => b.groupKey)).toEqual(['{}:{alertname="Pending"}']);
     // Sources resend (Prometheus every resend delay): still no duplicate.
