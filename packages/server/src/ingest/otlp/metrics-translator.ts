@@ -30,9 +30,12 @@ export interface TranslateResult {
   exemplarsDropped: number;
 }
 
-/** Appends every translatable point of `req`; rejected points are tallied in `rejections`. */
-export function translateMetrics(req: MetricsRequest, app: Appender, rejections: Rejections): TranslateResult {
-  const t = new Translation(app, rejections);
+/**
+ * Appends every translatable point of `req`; rejected points are tallied in `rejections`. Points
+ * later than `maxTime` (ms) are rejected as out of bounds.
+ */
+export function translateMetrics(req: MetricsRequest, app: Appender, rejections: Rejections, maxTime = Infinity): TranslateResult {
+  const t = new Translation(app, rejections, maxTime);
   for (const rm of req.resourceMetrics) {
     const resourceLabels = identifyingLabels(rm.resource);
     t.maxTime = 0;
@@ -55,6 +58,7 @@ class Translation {
   constructor(
     private readonly app: Appender,
     private readonly rejections: Rejections,
+    private readonly timeLimit: number,
   ) {}
 
   private reject(m: OtlpMetric, points: number, reason: string, detail: string): void {
@@ -122,6 +126,10 @@ class Translation {
   private beginPoint(m: OtlpMetric, timeMs: number): boolean {
     if (timeMs <= 0) {
       this.reject(m, 1, 'invalid_timestamp', 'data point without time_unix_nano');
+      return false;
+    }
+    if (timeMs > this.timeLimit) {
+      this.reject(m, 1, 'out_of_bounds', `data point time ${timeMs} is too far in the future`);
       return false;
     }
     if (timeMs > this.maxTime) this.maxTime = timeMs;

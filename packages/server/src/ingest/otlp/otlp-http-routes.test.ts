@@ -91,11 +91,13 @@ describe('POST /v1/metrics', () => {
         { name: 'deltas', sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ timeUnixNano: T, asInt: '1' }, { timeUnixNano: T, asInt: '2' }] } },
         { name: 'exp', exponentialHistogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: T, count: '1' }] } },
         { name: 'kept', gauge: { dataPoints: [{ timeUnixNano: T, asDouble: 5 }] } },
+        { name: 'future', gauge: { dataPoints: [{ timeUnixNano: String(BigInt(Date.now() + 3_600_000) * 1_000_000n), asDouble: 5 }] } },
       ]),
     );
     expect(res.statusCode).toBe(200);
     const partial = res.json().partialSuccess;
-    expect(partial.rejectedDataPoints).toBe('3');
+    expect(partial.rejectedDataPoints).toBe('4');
+    expect(partial.errorMessage).toMatch(/out_of_bounds: 1/);
     expect(partial.errorMessage).toMatch(/metric "deltas": delta temporality is not supported; configure the exporter for cumulative temporality/);
     expect(partial.errorMessage).toMatch(/exponential_histogram_unsupported: 1/);
     expect(await dumpStorage(h.storage)).toContain(`kept{${ID}} ${T_MS}=5`);

@@ -17,9 +17,14 @@ export interface OtlpMetricsDeps {
   readonly logger: Logger;
   /** Registry for the watchkeeper_ingest_* metrics. */
   readonly registry: Registry;
+  /** Clock in ms, for the "too far in the future" check (10 minutes ahead, as Prometheus). Default Date.now. */
+  readonly now?: () => number;
 }
 
 export type OtlpProtocol = 'otlp_http' | 'otlp_grpc';
+
+/** How far ahead of the receiver's clock a point may be, as in Prometheus's OTLP receiver. */
+const MAX_AHEAD_MS = 10 * 60 * 1000;
 
 export class OtlpMetricsReceiver {
   private readonly metrics: IngestMetrics;
@@ -36,7 +41,7 @@ export class OtlpMetricsReceiver {
     const app = this.deps.appendable.appender();
     let result;
     try {
-      result = translateMetrics(req, app, rejections);
+      result = translateMetrics(req, app, rejections, (this.deps.now ?? Date.now)() + MAX_AHEAD_MS);
     } catch (err) {
       app.rollback();
       throw err;

@@ -4,13 +4,15 @@ import { createIngestHarness, dumpStorage, type IngestHarness } from '../../../.
 import { encodeWriteRequest, snappyWriteRequest } from '../../../../test/support/remote-write-proto.js';
 import { registerRemoteWriteRoutes } from './remote-write-routes.js';
 
+/** The receiver's clock in these tests, ms. */
+const NOW = 1_000_000;
 const HEADERS = { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' };
 
 let h: IngestHarness;
 
 beforeAll(async () => {
   h = createIngestHarness({ bodyLimitBytes: 64 * 1024 });
-  registerRemoteWriteRoutes(h.app, { appendable: h.storage, logger: h.logger, registry: h.metrics.registry, maxDecompressedBytes: 256 * 1024 });
+  registerRemoteWriteRoutes(h.app, { appendable: h.storage, logger: h.logger, registry: h.metrics.registry, maxDecompressedBytes: 256 * 1024, now: () => NOW });
   await h.app.ready();
   const seed = snappyWriteRequest({
     timeseries: [{ labels: [{ name: '__name__', value: 'seed' }], samples: [{ value: 1, timestamp: 1000 }] }],
@@ -110,6 +112,12 @@ describe('POST /api/v1/write', () => {
       () => post(snappyWriteRequest({ timeseries: [{ labels: [{ name: '__name__', value: 'late' }], samples: [{ value: 1, timestamp: '9223372036854775807' as unknown as number }] }] })),
       400,
       /sample timestamp .* is out of range/,
+    ],
+    [
+      'a sample more than 10 minutes ahead of the clock',
+      () => post(snappyWriteRequest({ timeseries: [{ labels: [{ name: '__name__', value: 'future' }], samples: [{ value: 1, timestamp: NOW + 600_001 }] }] })),
+      400,
+      /out_of_bounds: 1\); first error: sample timestamp 1600001 is too far in the future for series \{__name__="future"\}/,
     ],
     [
       'a native histogram',

@@ -31,9 +31,13 @@ export interface RemoteWriteRouteOptions {
   readonly maxInFlightBytes?: number;
   /** Series per request above which the request is refused with 400. Default 1,000,000. */
   readonly maxSeriesPerRequest?: number;
+  /** Clock in ms, for the "too far in the future" check. Default Date.now. */
+  readonly now?: () => number;
 }
 
 const PROTOCOL = 'remote_write';
+/** How far ahead of the receiver's clock a sample may be, as in Prometheus's receiver. */
+export const MAX_AHEAD_MS = 10 * 60 * 1000;
 const V1_PROTO = 'prometheus.WriteRequest';
 
 /** Registers `POST /api/v1/write` (scope `ingest`). */
@@ -43,7 +47,9 @@ export function registerRemoteWriteRoutes(app: FastifyInstance, opts: RemoteWrit
   const maxDecompressed = opts.maxDecompressedBytes ?? 64 * 1024 * 1024;
   const budget = new InFlightBudget(opts.maxInFlightBytes ?? 256 * 1024 * 1024);
   const seriesCache = new SeriesCache();
-  const limits = { maxSeriesPerRequest: opts.maxSeriesPerRequest ?? 1_000_000, interner: new StringInterner(), seriesCache };
+  const now = opts.now ?? Date.now;
+  const maxSeriesPerRequest = opts.maxSeriesPerRequest ?? 1_000_000;
+  const interner = new StringInterner();
 
   app.post('/api/v1/write', { config: { scope: 'ingest' } }, async (req, reply) => {
     let code = 500;
@@ -69,7 +75,7 @@ export function registerRemoteWriteRoutes(app: FastifyInstance, opts: RemoteWrit
         const appender = opts.appendable.appender();
         let result;
         try {
-          result = decodeWriteRequest(raw, appender, limits, rejections);
+          result = decodeWriteRequest(raw, appender, { maxSeriesPerRequest, interner, seriesCache, maxTime: now() + MAX_AHEAD_MS }, rejections);
         } catch (err) {
           appender.rollback();
           seriesCache.clearRefs();

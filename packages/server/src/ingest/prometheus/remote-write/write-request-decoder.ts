@@ -30,6 +30,8 @@ const METRIC_TYPES: readonly MetricType[] = ['unknown', 'counter', 'gauge', 'his
 export interface WriteRequestLimits {
   /** Series per request above which the whole request is refused. */
   readonly maxSeriesPerRequest: number;
+  /** Latest acceptable sample time, ms (Prometheus's receiver allows 10 minutes ahead of its clock); later samples are rejected. */
+  readonly maxTime?: number;
   /** Cache of label strings shared across requests (see StringInterner). */
   readonly interner?: StringInterner;
   /** Cache of recently seen series shared across requests (see SeriesCache). */
@@ -52,7 +54,7 @@ export interface WriteRequestResult {
 export function decodeWriteRequest(body: Uint8Array, app: Appender, limits: WriteRequestLimits, rejections: Rejections): WriteRequestResult {
   const r = new ProtoReader(body, 'remote write', limits.interner ?? null);
   const result: WriteRequestResult = { series: 0, samplesAppended: 0, exemplarsDropped: 0, metadata: 0 };
-  const state: DecodeState = { ranges: new Int32Array(64), cache: limits.seriesCache ?? null };
+  const state: DecodeState = { ranges: new Int32Array(64), cache: limits.seriesCache ?? null, maxTime: limits.maxTime ?? Infinity };
   const end = r.length;
   while (r.pos < end) {
     const key = r.tag(end);
@@ -75,6 +77,7 @@ export function decodeWriteRequest(body: Uint8Array, app: Appender, limits: Writ
 interface DecodeState {
   ranges: Int32Array;
   readonly cache: SeriesCache | null;
+  readonly maxTime: number;
 }
 
 function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections: Rejections, result: WriteRequestResult, state: DecodeState): void {
@@ -164,6 +167,10 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
       }
     }
     r.expectEnd(sampleEnd, 'sample');
+    if (t > state.maxTime) {
+      rejections.add('out_of_bounds', 1, `sample timestamp ${t} is too far in the future for series ${describe(labels)}`);
+      continue;
+    }
     try {
       ref = app.append(ref, labels, t, value);
       result.samplesAppended++;
