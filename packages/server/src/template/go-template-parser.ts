@@ -65,17 +65,14 @@ interface Action {
 
 type Piece = { kind: 'text'; text: string } | { kind: 'action'; action: Action };
 
-function lineAt(text: string, pos: number): number {
-  let line = 1;
-  for (let i = 0; i < pos; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
-
 /** Splits the source into text and tokenised actions, applying `{{-` and `-}}` trimming. */
 function scan(name: string, text: string): Piece[] {
   const pieces: Piece[] = [];
   let pos = 0;
   let trimNext = false;
+  // Line numbers are counted incrementally: `line` is the line of `counted`.
+  let line = 1;
+  let counted = 0;
   while (pos < text.length) {
     const open = text.indexOf('{{', pos);
     let chunk = text.slice(pos, open < 0 ? text.length : open);
@@ -90,7 +87,7 @@ function scan(name: string, text: string): Piece[] {
       start += 1;
     }
     if (chunk) pieces.push({ kind: 'text', text: chunk });
-    const line = lineAt(text, open);
+    for (; counted < open; counted++) if (text.charCodeAt(counted) === 10) line++;
     const body = /^\s*\/\*/.exec(text.slice(start, start + 64));
     if (body) {
       const endComment = text.indexOf('*/', start);
