@@ -15,7 +15,7 @@ import { SCRAPE_ACCEPT_HEADER } from '../ingest/prometheus/exposition/index.js';
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
 
-/** Largest (decompressed) exposition accepted; beyond it the scrape fails rather than exhaust memory. */
+/** Default largest (decompressed) exposition accepted; beyond it the scrape fails rather than exhaust memory. */
 export const MAX_SCRAPE_BODY_BYTES = 256 * 1024 * 1024;
 
 const USER_AGENT = 'Watchkeeper-Scraper';
@@ -41,6 +41,8 @@ export class ScrapeHttpClient {
     private readonly config: ScrapeConfigInput,
     /** Base directory for relative credential and certificate file names. */
     private readonly configDir: string,
+    /** Largest body accepted, compressed or decompressed. */
+    private readonly bodyLimitBytes: number = MAX_SCRAPE_BODY_BYTES,
   ) {
     const tls = config.tls_config;
     let tlsOptions: https.AgentOptions = { keepAlive: true, maxSockets: 64 };
@@ -87,9 +89,9 @@ export class ScrapeHttpClient {
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > MAX_SCRAPE_BODY_BYTES) {
+          if (size > this.bodyLimitBytes) {
             res.destroy();
-            fail(`body size limit exceeded (${MAX_SCRAPE_BODY_BYTES} bytes)`);
+            fail(`body size limit exceeded (${this.bodyLimitBytes} bytes)`);
             return;
           }
           chunks.push(chunk);
@@ -101,7 +103,7 @@ export class ScrapeHttpClient {
         });
         res.on('end', () => {
           const contentType = res.headers['content-type'];
-          decodeBody(Buffer.concat(chunks), res.headers['content-encoding']).then(
+          decodeBody(Buffer.concat(chunks), res.headers['content-encoding'], this.bodyLimitBytes).then(
             (body) => resolvePromise({ body, contentType }),
             (err: Error) => fail(err.message),
           );
@@ -145,8 +147,8 @@ function describeError(err: Error, signal: AbortSignal, timeoutMs: number): stri
   return err.message;
 }
 
-async function decodeBody(raw: Buffer, encoding: string | undefined): Promise<string> {
-  const options = { maxOutputLength: MAX_SCRAPE_BODY_BYTES };
+async function decodeBody(raw: Buffer, encoding: string | undefined, limitBytes: number): Promise<string> {
+  const options = { maxOutputLength: limitBytes };
   try {
     if (encoding === 'gzip' || encoding === 'x-gzip') return (await gunzip(raw, options)).toString('utf8');
     if (encoding === 'deflate') return (await inflate(raw, options)).toString('utf8');
