@@ -20,19 +20,25 @@ import {
 } from '../../../model/span.js';
 import { TAG_SEPARATOR } from './trace-tables.js';
 
-type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-function encodeValue(v: AttributeValue): JsonValue {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return { d: Number.isFinite(v) ? v : String(v) };
-  if (typeof v === 'bigint') return { i: v.toString() };
-  if (v instanceof Uint8Array) return { b: Buffer.from(v).toString('base64') };
-  if (isAttributeArray(v)) return { a: v.map(encodeValue) };
-  return { kv: v.values.map((kv) => [kv.key, encodeValue(kv.value)]) };
+/** The JSON text of one value, built directly (this runs once per attribute on the ingest path). */
+function encodeValue(v: AttributeValue): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (v === null) return 'null';
+  if (typeof v === 'number') return Number.isFinite(v) ? `{"d":${v}}` : `{"d":"${v}"}`;
+  if (typeof v === 'bigint') return `{"i":"${v}"}`;
+  if (v instanceof Uint8Array) return `{"b":"${Buffer.from(v).toString('base64')}"}`;
+  if (isAttributeArray(v)) return `{"a":[${v.map(encodeValue).join(',')}]}`;
+  return `{"kv":${encodeAttributes(v.values)}}`;
 }
 
-function encodeAttributes(attributes: readonly Attribute[]): JsonValue[] {
-  return attributes.map((a) => [a.key, encodeValue(a.value)]);
+function encodeAttributes(attributes: readonly Attribute[]): string {
+  let out = '[';
+  for (let i = 0; i < attributes.length; i++) {
+    const a = attributes[i]!;
+    out += `${i === 0 ? '' : ','}[${JSON.stringify(a.key)},${encodeValue(a.value)}]`;
+  }
+  return `${out}]`;
 }
 
 function decodeValue(v: unknown): AttributeValue {
@@ -51,23 +57,29 @@ function decodeAttributes(v: unknown): Attribute[] {
 
 /** The span fields not held in columns of their own, as JSON. */
 export function encodeSpanBody(s: Span): string {
-  const body: Record<string, JsonValue> = { a: encodeAttributes(s.attributes) };
-  if (s.traceState !== '') body.ts = s.traceState;
-  if (s.flags !== 0) body.f = s.flags;
-  if (s.droppedAttributesCount !== 0) body.da = s.droppedAttributesCount;
-  if (s.events.length > 0) body.e = s.events.map((e) => [e.timeNs.toString(), e.name, encodeAttributes(e.attributes), e.droppedAttributesCount]);
-  if (s.droppedEventsCount !== 0) body.de = s.droppedEventsCount;
-  if (s.links.length > 0) body.l = s.links.map((l) => [l.traceId, l.spanId, l.traceState, l.flags, encodeAttributes(l.attributes), l.droppedAttributesCount]);
-  if (s.droppedLinksCount !== 0) body.dl = s.droppedLinksCount;
-  return JSON.stringify(body);
+  let out = `{"a":${encodeAttributes(s.attributes)}`;
+  if (s.traceState !== '') out += `,"ts":${JSON.stringify(s.traceState)}`;
+  if (s.flags !== 0) out += `,"f":${s.flags}`;
+  if (s.droppedAttributesCount !== 0) out += `,"da":${s.droppedAttributesCount}`;
+  if (s.events.length > 0) {
+    out += `,"e":[${s.events.map((e) => `["${e.timeNs}",${JSON.stringify(e.name)},${encodeAttributes(e.attributes)},${e.droppedAttributesCount}]`).join(',')}]`;
+  }
+  if (s.droppedEventsCount !== 0) out += `,"de":${s.droppedEventsCount}`;
+  if (s.links.length > 0) {
+    out += `,"l":[${s.links
+      .map((l) => `["${l.traceId}","${l.spanId}",${JSON.stringify(l.traceState)},${l.flags},${encodeAttributes(l.attributes)},${l.droppedAttributesCount}]`)
+      .join(',')}]`;
+  }
+  if (s.droppedLinksCount !== 0) out += `,"dl":${s.droppedLinksCount}`;
+  return `${out}}`;
 }
 
 export function encodeResource(r: SpanResource): string {
-  return JSON.stringify({ a: encodeAttributes(r.attributes), d: r.droppedAttributesCount });
+  return `{"a":${encodeAttributes(r.attributes)},"d":${r.droppedAttributesCount}}`;
 }
 
 export function encodeScope(s: SpanScope): string {
-  return JSON.stringify({ n: s.name, v: s.version, a: encodeAttributes(s.attributes) });
+  return `{"n":${JSON.stringify(s.name)},"v":${JSON.stringify(s.version)},"a":${encodeAttributes(s.attributes)}}`;
 }
 
 function clean(text: string): string {
