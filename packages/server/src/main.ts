@@ -229,7 +229,13 @@ export class Watchkeeper {
     if (config.server.otlp_grpc.enabled && this.started.tsdb) {
       const where = config.server.otlp_grpc.listen;
       try {
-        this.started.otlpGrpc = await startOtlpGrpcServer({ listen: where, appendable: this.started.tsdb, logger: this.opts.logger, registry: this.metrics.registry });
+        this.started.otlpGrpc = await startOtlpGrpcServer({
+          listen: where,
+          appendable: this.started.tsdb,
+          logger: this.opts.logger,
+          registry: this.metrics.registry,
+          accessControl: () => this.accessControl,
+        });
       } catch (err) {
         const inUse = /EADDRINUSE|address already in use/i.test((err as Error).message);
         throw new StartupError(`cannot listen on ${where} for OTLP/gRPC: ${inUse ? 'the address is already in use' : (err as Error).message}`);
