@@ -102,7 +102,15 @@ export class Block implements PostingsReader {
     } catch (err) {
       throw new CorruptBlockError(`block ${dir} unreadable: ${(err as Error).message}`);
     }
-    if (meta.version !== 1 || typeof meta.minTime !== 'number' || typeof meta.maxTime !== 'number' || typeof meta.chunksBytes !== 'number') {
+    if (
+      meta.version !== 1 ||
+      typeof meta.minTime !== 'number' ||
+      typeof meta.maxTime !== 'number' ||
+      typeof meta.chunksBytes !== 'number' ||
+      typeof meta.indexBytes !== 'number' ||
+      typeof meta.compaction?.level !== 'number' ||
+      !Array.isArray(meta.compaction.sources)
+    ) {
       throw new CorruptBlockError(`block ${dir}: invalid meta.json`);
     }
     if (index.length < 20 || index.readUInt32BE(0) !== INDEX_MAGIC) throw new CorruptBlockError(`block ${dir}: index truncated or not an index`);

@@ -76,7 +76,10 @@ export class HeadAppender implements Appender {
     scratchF[0] = v;
     const hi = scratchU[HI_WORD]!;
     const lo = scratchU[LO_WORD]!;
-    if (t < head.minValidTime) this.rejectSample('out_of_bounds', 'out of bounds: older than the head', s, t);
+    if (t < head.appendableMinValidTime()) {
+      if (t >= head.minValidTime && head.outOfOrderWindowMs > 0) this.rejectSample('too_old', 'too old sample: outside the out-of-order window', s, t);
+      this.rejectSample('out_of_bounds', 'out of bounds: older than the head accepts', s, t);
+    }
     if (t > s.pendingT) {
       s.pendingT = t;
       s.pendingHi = hi;
@@ -152,12 +155,13 @@ export class HeadAppender implements Appender {
     const bits = this.bits;
     const n = this.n;
     const newSeries: MemSeries[] = [];
+    const minValid = head.appendableMinValidTime();
     let kept = 0;
     for (let i = 0; i < n; i++) {
       let s = series[i]!;
       // The series may have left the head (truncation) between append and commit.
       if (s.deleted) s = head.getOrCreate(s.labels);
-      const r = head.apply(s, ts, this.vs, bits, i);
+      const r = head.apply(s, ts, this.vs, bits, i, minValid);
       if (r === ApplyResult.Appended || r === ApplyResult.AppendedOutOfOrder) {
         if (!s.walLogged) {
           s.walLogged = true;

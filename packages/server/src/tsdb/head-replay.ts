@@ -47,7 +47,7 @@ export class HeadReplayer {
             return;
           }
           this.time[0] = t;
-          head.apply(s, this.time, this.value, this.valueBits, 0);
+          head.apply(s, this.time, this.value, this.valueBits, 0, head.minValidTime);
           this.samples++;
         });
         break;

@@ -103,12 +103,23 @@ export class Head {
   }
 
   /**
-   * Applies sample `i` of the arrays (time ts[i], value vs[i] whose bits are vBits[2i..2i+1],
-   * a Uint32Array view of vs) following Prometheus's ingest rules.
+   * The oldest time an append may have, as in Prometheus: never inside persisted blocks, and
+   * no older than half a block range (or the out-of-order window, if larger) before the newest
+   * sample. Replay is exempt from the second rule: those samples were accepted once.
    */
-  apply(s: MemSeries, ts: Float64Array, vs: Float64Array, vBits: Uint32Array, i: number): ApplyResult {
+  appendableMinValidTime(): number {
+    if (this.replaying || this.maxT === -Infinity) return this.minValidTime;
+    return Math.max(this.minValidTime, this.maxT - Math.max(this.blockDurationMs / 2, this.outOfOrderWindowMs));
+  }
+
+  /**
+   * Applies sample `i` of the arrays (time ts[i], value vs[i] whose bits are vBits[2i..2i+1],
+   * a Uint32Array view of vs) following Prometheus's ingest rules. `minValid` is
+   * appendableMinValidTime() taken once per batch, before any of it was applied.
+   */
+  apply(s: MemSeries, ts: Float64Array, vs: Float64Array, vBits: Uint32Array, i: number, minValid: number): ApplyResult {
     const t = ts[i]!;
-    if (t < this.minValidTime) return ApplyResult.OutOfBounds;
+    if (t < minValid) return t < this.minValidTime || this.outOfOrderWindowMs <= 0 ? ApplyResult.OutOfBounds : ApplyResult.TooOld;
     if (t > s.lastT) {
       s.appendInOrder(ts, vBits, i, this.blockDurationMs);
       if (t > this.maxT) this.maxT = t;

@@ -180,6 +180,28 @@ describe('TSDB ingest rules', () => {
     await db.close();
   });
 
+  it('rejects samples older than half a block before the newest sample (or the out-of-order window)', async () => {
+    const db = await open(undefined);
+    const first = db.appender();
+    first.append(0, labelsFromRecord({ a: '1' }), 10 * HOUR, 1);
+    await first.commit();
+    const app = db.appender();
+    expect(() => app.append(0, labelsFromRecord({ a: '2' }), 8 * HOUR, 1)).toThrow(/out of bounds/);
+    app.append(0, labelsFromRecord({ a: '3' }), 9.5 * HOUR, 1);
+    await app.commit();
+    await db.close();
+    const ooo = await open(undefined, { outOfOrderWindowMs: 2 * HOUR });
+    const a1 = ooo.appender();
+    a1.append(0, labelsFromRecord({ a: '1' }), 10 * HOUR, 1);
+    await a1.commit();
+    const a2 = ooo.appender();
+    a2.append(0, labelsFromRecord({ a: '2' }), 8.5 * HOUR, 1);
+    expect(() => a2.append(0, labelsFromRecord({ a: '3' }), 7 * HOUR, 1)).toThrow(/too old/);
+    await a2.commit();
+    expect(await ooo.querier(0, 11 * HOUR).labelValues('a', [{ name: 'a', type: '=~', value: '.+' }])).toEqual(['1', '2']);
+    await ooo.close();
+  });
+
   it('limits series per request', async () => {
     const db = await open(undefined, { maxSeriesPerRequest: 2 });
     const app = db.appender();

@@ -131,6 +131,25 @@ export class Tsdb implements MetricsStorage {
       }
     }
     this.blocks.sort((a, b) => a.minT - b.minT);
+    await this.dropMergedSources();
+  }
+
+  /**
+   * Deletes blocks already merged into a newer block (a crash between writing a compacted block
+   * and deleting its sources leaves both).
+   */
+  private async dropMergedSources(): Promise<void> {
+    const redundant = this.blocks.filter((b) =>
+      this.blocks.some(
+        (c) => c !== b && c.meta.compaction.level > b.meta.compaction.level && b.meta.compaction.sources.every((u) => c.meta.compaction.sources.includes(u)),
+      ),
+    );
+    for (const b of redundant) {
+      this.logger.info({ block: b.dir }, 'deleting a block already merged into a newer one');
+      await b.close();
+      await rm(b.dir, { recursive: true, force: true });
+    }
+    this.blocks = this.blocks.filter((b) => !redundant.includes(b));
   }
 
   private async quarantine(blockDir: string, err: Error): Promise<void> {
@@ -224,6 +243,9 @@ export class Tsdb implements MetricsStorage {
     for (let i = 0; i < 1000 && this.head.maxT - this.head.minT > bd * 1.5; i++) {
       const mint = Math.floor(this.head.minT / bd) * bd;
       const maxt = mint + bd;
+      // Close the range to appends first: a sample landing in it while the block is written
+      // would be in neither the block nor, after truncation, the head.
+      if (maxt > this.head.minValidTime) this.head.minValidTime = maxt;
       const end = this.metrics.compactionDuration.startTimer();
       const meta = await writeHeadBlock(dir, this.head, mint, maxt, this.now());
       end();
