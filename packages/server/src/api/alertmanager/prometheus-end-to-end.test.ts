@@ -30,6 +30,9 @@ if (!hasPrometheus) console.warn('skipping the Prometheus end-to-end test: /usr/
 
 const GROUP_WAIT_MS = 1000;
 
+/** LateStarter's condition turns true at this Unix second, after Prometheus has discovered Watchkeeper. */
+const LATE_START_S = Math.ceil(Date.now() / 1000) + 12;
+
 const RULES = `groups:
   - name: e2e
     interval: 1s
@@ -49,6 +52,9 @@ const RULES = `groups:
       - alert: SilencedOne
         expr: vector(1) > 0
         labels: {severity: info, team: x}
+      - alert: LateStarter
+        expr: vector(time()) > ${LATE_START_S}
+        for: 0s
 `;
 
 function amConfig(sink: string, smtpPort: number): string {
@@ -166,13 +172,15 @@ describe.skipIf(!hasPrometheus)('a real Prometheus using Watchkeeper as its Aler
         `--web.listen-address=127.0.0.1:${promPort}`,
         '--rules.alert.resend-delay=1s',
       ],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    let promLog = '';
+    prometheus.stderr!.on('data', (d: Buffer) => (promLog = (promLog + d.toString()).slice(-4000)));
     const deadline = Date.now() + 15_000;
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.ok, () => false);
       if (ok) break;
-      if (Date.now() > deadline) throw new Error('Prometheus did not become ready');
+      if (Date.now() > deadline) throw new Error(`Prometheus did not become ready:\n${promLog}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   });
@@ -235,9 +243,9 @@ describe.skipIf(!hasPrometheus)('a real Prometheus using Watchkeeper as its Aler
   });
 
   it('inhibits the warning of the same job, holds back the silenced alert, and sends it once the silence expires', async () => {
-    // Let two more group intervals pass: nothing new and no duplicate reaches the webhook.
+    // Let two more group intervals pass: no duplicate and nothing inhibited or silenced reaches the webhook.
     await new Promise((r) => setTimeout(r, 4500));
-    expect(webhooks().map((w) => w.groupKey)).toEqual(['{}:{alertname="WarnOtherJob"}']);
+    expect(webhooks().map((w) => w.groupKey).filter((k) => !k.includes('LateStarter'))).toEqual(['{}:{alertname="WarnOtherJob"}']);
     const listed = await app.inject({ method: 'GET', url: '/api/v2/alerts' });
     const states = Object.fromEntries(
       (listed.json() as { labels: Record<string, string>; status: { state: string; silencedBy: string[]; inhibitedBy: string[] } }[]).map((a) => [a.labels.alertname, a.status]),
@@ -252,5 +260,16 @@ describe.skipIf(!hasPrometheus)('a real Prometheus using Watchkeeper as its Aler
     expect(released.alerts.map((a) => a.labels.alertname)).toEqual(['SilencedOne']);
     expect(webhooks().filter((w) => w.groupKey.includes('WarnSameJob'))).toEqual([]);
     expect(webhooks().filter((w) => w.groupKey.includes('WarnOtherJob'))).toHaveLength(1);
+  });
+
+  it('delivers an alert whose condition turns true later within group_wait plus an evaluation interval (logged)', async () => {
+    const delivered = await until('the LateStarter webhook', () => sink.received.find((r) => r.path === '/hook' && (r.body as Webhook).groupKey.includes('LateStarter')), 30_000);
+    const alert = (delivered.body as { alerts: { startsAt: string }[] }).alerts[0]!;
+    // Measured, not asserted: condition true (the evaluation that found it) -> webhook received.
+    const fromConditionTrue = delivered.at - LATE_START_S * 1000;
+    const fromActive = delivered.at - Date.parse(alert.startsAt);
+    console.log(
+      `condition true -> webhook delivery: ${fromConditionTrue} ms (alert startsAt -> delivery ${fromActive} ms); bound: evaluation interval 1000 ms + group_wait ${GROUP_WAIT_MS} ms + 1000 ms`,
+    );
   });
 });
