@@ -57,10 +57,19 @@ function equalsIgnoreCase(text: string, start: number, end: number, word: string
   return true;
 }
 
+/** Exact powers of ten: every 10^k for k <= 22 is representable in a double. */
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+const TWO_53 = 2 ** 53;
+
 /**
  * Parses a float as Go's strconv.ParseFloat does for the forms exporters use: decimal with an
  * optional sign, fraction and exponent, or (case-insensitively, optionally signed) `Inf`,
  * `Infinity` and `NaN`. Returns undefined when the text is not a number.
+ *
+ * Most values take Clinger's fast path without creating a substring: when the digits form an
+ * integer below 2^53 and the decimal exponent is within ±22, one exact multiplication or division
+ * by an exact power of ten is correctly rounded, so the result equals Number(text). Others fall
+ * back to Number().
  */
 export function parseFloatRange(text: string, start: number, end: number): number | undefined {
   if (start >= end) return undefined;
@@ -76,27 +85,45 @@ export function parseFloatRange(text: string, start: number, end: number): numbe
     if (equalsIgnoreCase(text, i, end, 'nan')) return NaN;
     return undefined;
   }
-  // Fast path: plain integers of up to 15 digits are exact in a double.
-  let n = 0;
-  const digitsStart = i;
-  while (i < end && isDigit(text.charCodeAt(i))) n = n * 10 + (text.charCodeAt(i++) - 48);
-  if (i === end && i > digitsStart && i - digitsStart <= 15) return negative ? -n : n;
-  let digits = i - digitsStart;
+  let mantissa = 0;
+  let digits = 0;
+  let c = 0;
+  while (i < end && isDigit((c = text.charCodeAt(i)))) {
+    mantissa = mantissa * 10 + (c - 48);
+    digits++;
+    i++;
+  }
+  let fractionDigits = 0;
   if (i < end && text.charCodeAt(i) === CH_DOT) {
     i++;
-    const fracStart = i;
-    while (i < end && isDigit(text.charCodeAt(i))) i++;
-    digits += i - fracStart;
+    while (i < end && isDigit((c = text.charCodeAt(i)))) {
+      mantissa = mantissa * 10 + (c - 48);
+      fractionDigits++;
+      i++;
+    }
   }
-  if (digits === 0) return undefined;
+  if (digits + fractionDigits === 0) return undefined;
+  let exponent = 0;
   if (i < end && lower(text.charCodeAt(i)) === 101) {
     i++;
-    if (i < end && (text.charCodeAt(i) === CH_PLUS || text.charCodeAt(i) === CH_MINUS)) i++;
+    let negativeExponent = false;
+    if (i < end && (text.charCodeAt(i) === CH_PLUS || text.charCodeAt(i) === CH_MINUS)) negativeExponent = text.charCodeAt(i++) === CH_MINUS;
     const expStart = i;
-    while (i < end && isDigit(text.charCodeAt(i))) i++;
+    while (i < end && isDigit((c = text.charCodeAt(i))) && exponent < 100_000) {
+      exponent = exponent * 10 + (c - 48);
+      i++;
+    }
     if (i === expStart) return undefined;
+    while (i < end && isDigit(text.charCodeAt(i))) i++; // Beyond any double's range either way.
+    if (negativeExponent) exponent = -exponent;
   }
   if (i !== end) return undefined;
+  const scale = exponent - fractionDigits;
+  // The mantissa accumulated exactly only while below 2^53.
+  if (mantissa < TWO_53 && scale >= -22 && scale <= 22) {
+    const value = scale < 0 ? mantissa / POW10[-scale]! : mantissa * POW10[scale]!;
+    return negative ? -value : value;
+  }
   return Number(text.slice(start, end));
 }
 
