@@ -30,6 +30,31 @@ export function formatGoTime(d: Date): string {
   return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}${frac} +0000 UTC`;
 }
 
+/** A Go time.Duration value: prints as Go does (`1h2m3.5s`, `250ms`, `0s`). */
+export class GoDuration {
+  constructor(readonly ms: number) {}
+
+  String(): string {
+    return formatGoDuration(this.ms);
+  }
+}
+
+/** Go's Duration.String() for a duration in milliseconds. */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const sign = ms < 0 ? '-' : '';
+  let rest = Math.abs(ms);
+  if (rest < 1000) return `${sign}${formatGoFloat(rest)}ms`;
+  const h = Math.floor(rest / 3600_000);
+  rest -= h * 3600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const s = formatGoFloat(Math.round(rest) / 1000);
+  if (h > 0) return `${sign}${h}h${m}m${s}s`;
+  if (m > 0) return `${sign}${m}m${s}s`;
+  return `${sign}${s}s`;
+}
+
 /** Go's `%v` of a value; undefined (a missing value) prints as `<no value>`. */
 export function formatGoValue(v: unknown): string {
   if (v === undefined) return '<no value>';

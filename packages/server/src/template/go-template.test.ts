@@ -47,6 +47,12 @@ describe('Go template language', () => {
     expect(await render(text, { Labels: KV.of({ job: 'api' }), Value: 0.0532 })).toBe('api at 5.32%; 0.25 api');
   });
 
+  it('prints since() as a Go duration and humanizes it', async () => {
+    const set = new TemplateSet(alertmanagerFunctions(() => Date.UTC(2026, 0, 1, 1, 2, 3, 500)));
+    const data = { T: new Date(Date.UTC(2026, 0, 1)) };
+    expect(await set.executeText('t', '{{ .T | since }} {{ .T | since | humanizeDuration }}', data)).toBe('1h2m3.5s 1h 2m 3s');
+  });
+
   it('reads Alertmanager KV methods', async () => {
     const set = new TemplateSet(alertmanagerFunctions(() => 0));
     const text = '{{ .L.SortedPairs.Values | join " " }}|{{ with .L.Remove (stringSlice "a") }}{{ .Names | join "," }}{{ end }}|{{ range .L.SortedPairs }}{{ .Name }}={{ .Value }} {{ end }}';

@@ -3,7 +3,7 @@
  * `humanizePercentage`, `humanizeTimestamp`), producing the same text as Prometheus's Go code,
  * whose output is `%.4g` formatting plus an SI or IEC prefix.
  */
-import { formatGoTime } from './go-format.js';
+import { formatGoTime, GoDuration } from './go-format.js';
 
 /** Go's `%.<prec>g`: `prec` significant digits, exponent form when exp < -4 or exp >= prec, no trailing zeros. */
 export function formatG(v: number, prec = 4): string {
@@ -22,9 +22,10 @@ export function formatG(v: number, prec = 4): string {
   return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
 }
 
-/** Prometheus's convertToFloat: numbers pass, strings are parsed, anything else is an error. */
+/** Prometheus's convertToFloat: numbers pass, strings are parsed, durations are seconds, anything else is an error. */
 export function toFloat(v: unknown): number {
   if (typeof v === 'number') return v;
+  if (v instanceof GoDuration) return v.ms / 1000;
   if (typeof v === 'string') {
     const t = v.trim();
     const lower = t.toLowerCase();

@@ -3,7 +3,7 @@
  * and the ones Alertmanager offers in notification templates.
  */
 import { compileAnchoredRegex } from '../model/matchers.js';
-import { formatGoValue, goSprintf } from './go-format.js';
+import { formatGoValue, goSprintf, GoDuration } from './go-format.js';
 import { isTrue, type TemplateFunction } from './go-template-exec.js';
 import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, toFloat } from './humanize.js';
 import { KV } from './kv.js';
@@ -187,7 +187,9 @@ export function alertmanagerFunctions(now: () => number): Record<string, Templat
     join: (sep, items) => (Array.isArray(items) ? items.map(formatGoValue).join(String(sep)) : formatGoValue(items)),
     trimSpace: (s) => String(s).trim(),
     stringSlice: (...s) => s.map(String),
-    since: (t) => (t instanceof Date ? (now() - t.getTime()) / 1000 : 0),
-    toJson: (v) => JSON.stringify(v instanceof Map ? Object.fromEntries(v) : v),
+    since: (t) => {
+      if (!(t instanceof Date)) throw new Error(`since: expected a time, got ${formatGoValue(t)}`);
+      return new GoDuration(now() - t.getTime());
+    },
   };
 }
