@@ -6,8 +6,7 @@
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Labels } from '../../model/labels.js';
-import { labelsKey } from '../../model/labels.js';
-import type { LogRecord, StoredLogRecord } from '../../model/log-record.js';
+import { UNKNOWN_SERVICE, type LogRecord, type StoredLogRecord } from '../../model/log-record.js';
 import { compileMatcher, matchesAll, type CompiledMatcher, type Matcher } from '../../model/matchers.js';
 import type {
   LogBucketCounts,
@@ -18,9 +17,10 @@ import type {
   LogStoreStats,
   LogTailListener,
 } from '../log-store.js';
-import { LOG_SELECT_COLUMNS, LOG_STREAMS_TABLE, LOGS_TABLE } from './log-tables.js';
+import { InternedTable } from './interned-table.js';
+import { LOG_RESOURCES_TABLE, LOG_SELECT_COLUMNS, LOG_STREAMS_TABLE, LOGS_TABLE } from './log-tables.js';
 import type { ReadPool } from './read-pool.js';
-import { hash53, hashColumnValue } from './string-hash.js';
+import { hash53 } from './string-hash.js';
 import type { TableSchema } from './table-schema.js';
 import type { WriteQueue } from './write-queue.js';
 
@@ -40,26 +40,18 @@ interface Subscriber {
 const CONTEXT_WINDOW_NS = 86_400_000_000_000n;
 
 export class DuckDBLogStore implements LogStore {
-  /** Committed streams: id → labels and labels key → id. */
-  private readonly labelsById = new Map<bigint, Labels>();
-  private readonly idByKey = new Map<string, bigint>();
-  /** Streams referenced by writes not yet settled; retention must not delete their rows. */
-  private readonly pendingRefs = new Map<bigint, number>();
+  private readonly streams = new InternedTable<Labels>(LOG_STREAMS_TABLE, parseLabels);
+  private readonly resources = new InternedTable<Readonly<Record<string, unknown>>>(LOG_RESOURCES_TABLE, (t) => JSON.parse(t) as Record<string, unknown>);
   private readonly subscribers = new Set<Subscriber>();
   private nextSeq = 1n;
 
   private constructor(private readonly opts: DuckDBLogStoreOptions) {}
 
   static async open(opts: DuckDBLogStoreOptions): Promise<DuckDBLogStore> {
-    await opts.migrate(LOG_STREAMS_TABLE);
-    await opts.migrate(LOGS_TABLE);
+    for (const t of [LOG_STREAMS_TABLE, LOG_RESOURCES_TABLE, LOGS_TABLE]) await opts.migrate(t);
     const store = new DuckDBLogStore(opts);
-    const streams = await opts.writeConn.runAndReadAll('SELECT DISTINCT stream_id, labels FROM log_streams');
-    for (const [id, labels] of streams.getRows()) {
-      const parsed = parseLabels(labels as string);
-      store.labelsById.set(id as bigint, parsed);
-      store.idByKey.set(labelsKey(parsed), id as bigint);
-    }
+    await store.streams.load(opts.writeConn);
+    await store.resources.load(opts.writeConn);
     const maxSeq = await opts.writeConn.runAndReadAll('SELECT max(seq) FROM logs');
     const max = maxSeq.getRows()[0]?.[0];
     if (typeof max === 'bigint') store.nextSeq = max + 1n;
@@ -68,24 +60,14 @@ export class DuckDBLogStore implements LogStore {
 
   /** The tables this store owns (for retention registration). */
   tables(): TableSchema[] {
-    return [LOG_STREAMS_TABLE, LOGS_TABLE];
+    return [LOG_STREAMS_TABLE, LOG_RESOURCES_TABLE, LOGS_TABLE];
   }
 
-  /** Retention hook: drops stream rows no line refers to any more, unless a pending write needs them. */
+  /** Retention hook: drops stream and resource rows no line refers to any more. */
   retentionHook(): (conn: DuckDBConnection) => Promise<void> {
     return async (conn) => {
-      const orphans = await conn.runAndReadAll('SELECT DISTINCT stream_id FROM log_streams WHERE stream_id NOT IN (SELECT DISTINCT stream_id FROM logs)');
-      const ids = orphans
-        .getRows()
-        .map((r) => r[0] as bigint)
-        .filter((id) => !this.pendingRefs.has(id));
-      if (ids.length === 0) return;
-      await conn.run(`DELETE FROM log_streams WHERE stream_id IN (${ids.join(',')})`);
-      for (const id of ids) {
-        const labels = this.labelsById.get(id);
-        if (labels) this.idByKey.delete(labelsKey(labels));
-        this.labelsById.delete(id);
-      }
+      await this.streams.dropOrphans(conn, 'logs', 'stream_id');
+      await this.resources.dropOrphans(conn, 'logs', 'resource_id');
     };
   }
 
@@ -93,109 +75,83 @@ export class DuckDBLogStore implements LogStore {
     const n = records.length;
     if (n === 0) return;
     const cols = LOGS_TABLE.columns.map(() => new Array<unknown>(n));
-    const [seqC, timeC, obsC, streamC, serviceC, levelC, sevTextC, sevC, bodyC, traceC, spanC, reqC, traceHashC, reqHashC, attrC, resC] = cols as [
-      unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[],
+    const [seqC, timeC, obsC, streamC, resC, levelC, sevTextC, sevC, bodyC, traceC, spanC, reqC, traceHashC, reqHashC, attrC] = cols as unknown[][] as [
+      unknown[], unknown[], unknown[], number[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[],
     ];
-    const idsByLabels = new Map<Labels, bigint>();
-    const resourceJson = new Map<object, string>();
-    const newStreams = new Map<bigint, { labels: Labels; key: string; firstNs: bigint }>();
-    const newIdByKey = new Map<string, bigint>();
-    const refs = new Map<bigint, number>();
+    const streamBatch = this.streams.batch();
+    const resourceBatch = this.resources.batch();
+    const streamIds = new Map<Labels, number>();
+    const resourceIds = new Map<object, number>();
     const firstSeq = this.nextSeq;
     this.nextSeq += BigInt(n);
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
-      let streamId = idsByLabels.get(r.stream);
+      let streamId = streamIds.get(r.stream);
       if (streamId === undefined) {
-        const key = labelsKey(r.stream);
-        streamId = this.idByKey.get(key);
-        streamId ??= newIdByKey.get(key);
-        if (streamId === undefined) {
-          streamId = this.freshStreamId(key, newStreams);
-          newStreams.set(streamId, { labels: r.stream, key, firstNs: r.timeNs });
-          newIdByKey.set(key, streamId);
-        }
-        idsByLabels.set(r.stream, streamId);
+        streamId = streamBatch.idOf(labelsJson(r.stream));
+        streamIds.set(r.stream, streamId);
       }
-      refs.set(streamId, (refs.get(streamId) ?? 0) + 1);
-      let res = resourceJson.get(r.resource);
-      if (res === undefined) {
-        res = JSON.stringify(r.resource);
-        resourceJson.set(r.resource, res);
+      let resourceId = resourceIds.get(r.resource);
+      if (resourceId === undefined) {
+        resourceId = resourceBatch.idOf(JSON.stringify(r.resource));
+        resourceIds.set(r.resource, resourceId);
       }
       seqC[i] = firstSeq + BigInt(i);
       timeC[i] = r.timeNs;
       obsC[i] = r.observedNs;
       streamC[i] = streamId;
-      serviceC[i] = r.service;
-      levelC[i] = r.level;
-      sevTextC[i] = r.severityText;
+      resC[i] = resourceId;
+      levelC[i] = r.level || null;
+      sevTextC[i] = r.severityText || null;
       sevC[i] = r.severity >= 0 && r.severity <= 24 ? r.severity : 0;
       bodyC[i] = r.body;
-      traceC[i] = r.traceId;
-      spanC[i] = r.spanId;
-      reqC[i] = r.requestId;
-      traceHashC[i] = hashColumnValue(r.traceId);
-      reqHashC[i] = hashColumnValue(r.requestId);
-      attrC[i] = JSON.stringify(r.attributes);
-      resC[i] = res;
+      traceC[i] = r.traceId || null;
+      spanC[i] = r.spanId || null;
+      reqC[i] = r.requestId || null;
+      traceHashC[i] = r.traceId ? hash53(r.traceId) : null;
+      reqHashC[i] = r.requestId ? hash53(r.requestId) : null;
+      attrC[i] = hasKeys(r.attributes) ? JSON.stringify(r.attributes) : null;
     }
-    const streamRows = [...newStreams].map(([id, s]) => [id, JSON.stringify(s.labels.map((l) => [l.name, l.value])), s.firstNs] as const);
-    for (const [id, c] of refs) this.pendingRefs.set(id, (this.pendingRefs.get(id) ?? 0) + c);
-    const release = (): void => {
-      for (const [id, c] of refs) {
-        const left = (this.pendingRefs.get(id) ?? 0) - c;
-        if (left > 0) this.pendingRefs.set(id, left);
-        else this.pendingRefs.delete(id);
-      }
-    };
     try {
       await this.opts.writes.submit({
-        batches: [
-          { table: LOG_STREAMS_TABLE, rowCount: streamRows.length, columns: [streamRows.map((r) => r[0]), streamRows.map((r) => r[1]), streamRows.map((r) => r[2])] },
-          { table: LOGS_TABLE, rowCount: n, columns: cols },
-        ],
+        batches: [streamBatch.rows(), resourceBatch.rows(), { table: LOGS_TABLE, rowCount: n, columns: cols }],
         afterCommit: () => {
-          for (const [id, s] of newStreams) {
-            this.labelsById.set(id, s.labels);
-            this.idByKey.set(s.key, id);
-          }
-          if (this.subscribers.size > 0) this.publish(records, firstSeq, streamC as bigint[]);
+          streamBatch.committed();
+          resourceBatch.committed();
+          if (this.subscribers.size > 0) this.publish(records, firstSeq, streamC);
         },
       });
     } finally {
-      release();
+      streamBatch.release();
+      resourceBatch.release();
     }
   }
 
-  /** A stream id for a new label set: its hash, probed past the (astronomically rare) collisions. */
-  private freshStreamId(key: string, pending: ReadonlyMap<bigint, unknown>): bigint {
-    let id = BigInt(hash53(key));
-    while (this.labelsById.has(id) || pending.has(id)) id += 1n;
-    return id;
-  }
-
-  private publish(records: readonly LogRecord[], firstSeq: bigint, streamIds: readonly bigint[]): void {
+  private publish(records: readonly LogRecord[], firstSeq: bigint, streamIds: readonly number[]): void {
     for (const sub of this.subscribers) {
       const matched: StoredLogRecord[] = [];
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
-        if (matchesAll(sub.matchers, r.stream)) matched.push({ ...r, seq: firstSeq + BigInt(i), stream: this.labelsById.get(streamIds[i]!) ?? r.stream });
+        if (matchesAll(sub.matchers, r.stream)) matched.push({ ...r, seq: firstSeq + BigInt(i), stream: this.streams.get(streamIds[i]!) ?? r.stream });
       }
       if (matched.length > 0) sub.listener(matched);
     }
   }
 
   /** Stream ids matching the matchers, or null when every stream matches (no stream condition needed). */
-  private matchingStreamIds(matchers: readonly Matcher[]): bigint[] | null {
+  private matchingStreamIds(matchers: readonly Matcher[]): number[] | null {
     if (matchers.length === 0) return null;
     const compiled = matchers.map(compileMatcher);
-    const ids: bigint[] = [];
-    for (const [id, labels] of this.labelsById) if (matchesAll(compiled, labels)) ids.push(id);
+    const ids: number[] = [];
+    for (const [id, labels] of this.streams.entries()) if (matchesAll(compiled, labels)) ids.push(id);
     return ids;
   }
 
-  /** SQL conditions for a filter (without time), or null when no stream can match. */
+  /**
+   * SQL conditions for a filter (without time), or null when no stream can match. Numbers are
+   * inlined as literals (they come from bigints and hashes, never from text): DuckDB binds
+   * untyped parameters in arithmetic and comparisons as wider types and runs several times slower.
+   */
   private conditions(f: Omit<LogFilter, 'startNs' | 'endNs'>, params: DuckDBValue[]): string[] | null {
     const where: string[] = [];
     const ids = this.matchingStreamIds(f.matchers);
@@ -214,30 +170,38 @@ export class DuckDBLogStore implements LogStore {
       else where.push(`NOT regexp_matches(body, ${p(lf.value)})`);
     }
     const fields = f.fields;
-    if (fields?.level !== undefined) where.push(`level = ${p(fields.level)}`);
-    if (fields?.requestId !== undefined) where.push(`request_hash = ${p(hashColumnValue(fields.requestId))} AND request_id = ${p(fields.requestId)}`);
-    if (fields?.traceId !== undefined) where.push(`trace_hash = ${p(hashColumnValue(fields.traceId))} AND trace_id = ${p(fields.traceId)}`);
-    if (fields?.spanId !== undefined) where.push(`span_id = ${p(fields.spanId)}`);
+    if (fields?.level !== undefined) where.push(fields.level === '' ? 'level IS NULL' : `level = ${p(fields.level)}`);
+    if (fields?.requestId !== undefined) where.push(fields.requestId === '' ? 'request_id IS NULL' : `request_hash = ${hash53(fields.requestId)} AND request_id = ${p(fields.requestId)}`);
+    if (fields?.traceId !== undefined) where.push(fields.traceId === '' ? 'trace_id IS NULL' : `trace_hash = ${hash53(fields.traceId)} AND trace_id = ${p(fields.traceId)}`);
+    if (fields?.spanId !== undefined) where.push(fields.spanId === '' ? 'span_id IS NULL' : `span_id = ${p(fields.spanId)}`);
     return where;
   }
 
   async select(q: LogSelectQuery): Promise<StoredLogRecord[]> {
-    const params: DuckDBValue[] = [q.startNs, q.endNs];
+    const params: DuckDBValue[] = [];
     const where = this.conditions(q, params);
     if (where === null || q.limit <= 0) return [];
-    where.unshift('time_ns >= $1', 'time_ns < $2');
+    where.unshift(`time_ns >= ${q.startNs}`, `time_ns < ${q.endNs}`);
     const desc = q.direction === 'backward';
-    if (q.after) {
-      params.push(q.after.timeNs, q.after.seq);
-      const a = params.length - 1;
-      where.push(desc ? `(time_ns, seq) < ($${a}, $${a + 1})` : `(time_ns, seq) > ($${a}, $${a + 1})`);
-    }
+    if (q.after) where.push(`(time_ns, seq) ${desc ? '<' : '>'} (${q.after.timeNs}, ${q.after.seq})`);
     const order = desc ? 'time_ns DESC, seq DESC' : 'time_ns ASC, seq ASC';
-    const sql = `SELECT ${LOG_SELECT_COLUMNS} FROM logs WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.floor(q.limit)}`;
-    return this.readRecords(sql, params);
+    // Two phases: find the page's sequence numbers reading only the filtered columns, then fetch
+    // those rows whole; seq grows with arrival, so the seq range prunes row groups by zone maps.
+    const keys = await this.opts.reads.use(async (conn) => {
+      const r = await conn.runAndReadAll(`SELECT seq FROM logs WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.floor(q.limit)}`, params);
+      return r.getColumns()[0] ?? [];
+    });
+    if (keys.length === 0) return [];
+    let min = keys[0] as bigint;
+    let max = min;
+    for (const k of keys as bigint[]) {
+      if (k < min) min = k;
+      if (k > max) max = k;
+    }
+    return this.readRecords(`SELECT ${LOG_SELECT_COLUMNS} FROM logs WHERE seq BETWEEN ${min} AND ${max} AND seq IN (${keys.join(',')}) ORDER BY ${order}`);
   }
 
-  private readRecords(sql: string, params: DuckDBValue[]): Promise<StoredLogRecord[]> {
+  private readRecords(sql: string, params: DuckDBValue[] = []): Promise<StoredLogRecord[]> {
     return this.opts.reads.use(async (conn) => {
       const reader = await conn.runAndReadAll(sql, params);
       return reader.getRows().map((row) => this.toRecord(row));
@@ -245,43 +209,46 @@ export class DuckDBLogStore implements LogStore {
   }
 
   private toRecord(row: readonly DuckDBValue[]): StoredLogRecord {
-    const [seq, timeNs, observedNs, streamId, service, level, severityText, severity, body, traceId, spanId, requestId, attributes, resource] = row;
+    const [seq, timeNs, observedNs, streamId, resourceId, level, severityText, severity, body, traceId, spanId, requestId, attributes] = row;
+    const stream = this.streams.get(streamId as number) ?? [];
     return {
       seq: seq as bigint,
       timeNs: timeNs as bigint,
       observedNs: observedNs as bigint,
-      service: service as string,
-      level: level as string,
-      severityText: severityText as string,
+      service: stream.find((l) => l.name === 'service_name')?.value ?? UNKNOWN_SERVICE,
+      level: (level as string | null) ?? '',
+      severityText: (severityText as string | null) ?? '',
       severity: severity as number,
       body: body as string,
-      traceId: traceId as string,
-      spanId: spanId as string,
-      requestId: requestId as string,
-      stream: this.labelsById.get(streamId as bigint) ?? [],
-      attributes: JSON.parse(attributes as string) as Record<string, unknown>,
-      resource: JSON.parse(resource as string) as Record<string, unknown>,
+      traceId: (traceId as string | null) ?? '',
+      spanId: (spanId as string | null) ?? '',
+      requestId: (requestId as string | null) ?? '',
+      stream,
+      attributes: attributes === null ? {} : (JSON.parse(attributes as string) as Record<string, unknown>),
+      resource: this.resources.get(resourceId as number) ?? {},
     };
   }
 
   async countBuckets(q: LogBucketQuery): Promise<LogBucketCounts> {
-    const params: DuckDBValue[] = [q.originNs, q.widthNs, q.originNs + q.widthNs * BigInt(q.bucketCount)];
+    const params: DuckDBValue[] = [];
     const where = this.conditions(q, params);
     const streams: Labels[] = [];
     if (where === null || q.bucketCount <= 0) return emptyBuckets(streams);
-    where.unshift('time_ns > $1', 'time_ns <= $3');
-    const sql = `SELECT stream_id, level, ((time_ns - $1 + $2 - 1) // $2)::INTEGER AS b, count(*)::DOUBLE, sum(strlen(body))::DOUBLE
-      FROM logs WHERE ${where.join(' AND ')} GROUP BY stream_id, level, b`;
+    const o = q.originNs;
+    const w = q.widthNs;
+    where.unshift(`time_ns > ${o}`, `time_ns <= ${o + w * BigInt(q.bucketCount)}`);
+    const sql = `SELECT stream_id, coalesce(level, ''), ((time_ns - ${o + 1n}) // ${w} + 1)::INTEGER AS b, count(*)::DOUBLE, sum(strlen(body))::DOUBLE
+      FROM logs WHERE ${where.join(' AND ')} GROUP BY ALL`;
     const columns = await this.opts.reads.use(async (conn) => (await conn.runAndReadAll(sql, params)).getColumns());
     const [ids = [], levels = [], buckets = [], counts = [], bytes = []] = columns;
-    const indexById = new Map<bigint, number>();
+    const indexById = new Map<number, number>();
     const streamIndex = new Int32Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
-      const id = ids[i] as bigint;
+      const id = ids[i] as number;
       let idx = indexById.get(id);
       if (idx === undefined) {
         idx = streams.length;
-        streams.push(this.labelsById.get(id) ?? []);
+        streams.push(this.streams.get(id) ?? []);
         indexById.set(id, idx);
       }
       streamIndex[i] = idx;
@@ -297,10 +264,10 @@ export class DuckDBLogStore implements LogStore {
   }
 
   /** Ids of streams with at least one line in [startNs, endNs). */
-  private async activeStreamIds(startNs: bigint, endNs: bigint): Promise<bigint[]> {
+  private async activeStreamIds(startNs: bigint, endNs: bigint): Promise<number[]> {
     return this.opts.reads.use(async (conn) => {
-      const r = await conn.runAndReadAll('SELECT DISTINCT stream_id FROM logs WHERE time_ns >= $1 AND time_ns < $2', [startNs, endNs]);
-      return r.getRows().map((row) => row[0] as bigint);
+      const r = await conn.runAndReadAll(`SELECT DISTINCT stream_id FROM logs WHERE time_ns >= ${startNs} AND time_ns < ${endNs}`);
+      return r.getRows().map((row) => row[0] as number);
     });
   }
 
@@ -308,7 +275,7 @@ export class DuckDBLogStore implements LogStore {
     const compiled = filter.matchers.map(compileMatcher);
     const out: Labels[] = [];
     for (const id of await this.activeStreamIds(filter.startNs, filter.endNs)) {
-      const labels = this.labelsById.get(id);
+      const labels = this.streams.get(id);
       if (labels && matchesAll(compiled, labels)) out.push(labels);
     }
     return out;
@@ -316,7 +283,7 @@ export class DuckDBLogStore implements LogStore {
 
   async labelNames(startNs: bigint, endNs: bigint): Promise<string[]> {
     const names = new Set<string>();
-    for (const id of await this.activeStreamIds(startNs, endNs)) for (const l of this.labelsById.get(id) ?? []) names.add(l.name);
+    for (const id of await this.activeStreamIds(startNs, endNs)) for (const l of this.streams.get(id) ?? []) names.add(l.name);
     return [...names].sort();
   }
 
@@ -329,19 +296,17 @@ export class DuckDBLogStore implements LogStore {
   }
 
   async context(seq: bigint, before: number, after: number): Promise<{ before: StoredLogRecord[]; line: StoredLogRecord | null; after: StoredLogRecord[] }> {
-    const found = await this.readRecords(`SELECT ${LOG_SELECT_COLUMNS} FROM logs WHERE seq = $1`, [seq]);
+    const found = await this.readRecords(`SELECT ${LOG_SELECT_COLUMNS} FROM logs WHERE seq = ${seq}`);
     const line = found[0] ?? null;
     if (line === null) return { before: [], line: null, after: [] };
-    const streamId = this.idByKey.get(labelsKey(line.stream));
+    const streamId = this.streams.committedId(labelsJson(line.stream));
     if (streamId === undefined) return { before: [], line, after: [] };
     const t = line.timeNs;
     const earlier = await this.readRecords(
-      `SELECT ${LOG_SELECT_COLUMNS} FROM logs WHERE stream_id = $1 AND time_ns >= $2 AND (time_ns, seq) < ($3, $4) ORDER BY time_ns DESC, seq DESC LIMIT ${Math.max(0, Math.floor(before))}`,
-      [streamId, t - CONTEXT_WINDOW_NS, t, seq],
+      `SELECT ${LOG_SELECT_COLUMNS} FROM logs WHERE stream_id = ${streamId} AND time_ns >= ${t - CONTEXT_WINDOW_NS} AND (time_ns, seq) < (${t}, ${seq}) ORDER BY time_ns DESC, seq DESC LIMIT ${Math.max(0, Math.floor(before))}`,
     );
     const later = await this.readRecords(
-      `SELECT ${LOG_SELECT_COLUMNS} FROM logs WHERE stream_id = $1 AND time_ns <= $2 AND (time_ns, seq) > ($3, $4) ORDER BY time_ns ASC, seq ASC LIMIT ${Math.max(0, Math.floor(after))}`,
-      [streamId, t + CONTEXT_WINDOW_NS, t, seq],
+      `SELECT ${LOG_SELECT_COLUMNS} FROM logs WHERE stream_id = ${streamId} AND time_ns <= ${t + CONTEXT_WINDOW_NS} AND (time_ns, seq) > (${t}, ${seq}) ORDER BY time_ns ASC, seq ASC LIMIT ${Math.max(0, Math.floor(after))}`,
     );
     return { before: earlier.reverse(), line, after: later };
   }
@@ -354,13 +319,23 @@ export class DuckDBLogStore implements LogStore {
 
   async stats(): Promise<LogStoreStats> {
     const lines = await this.opts.reads.use(async (conn) => (await conn.runAndReadAll('SELECT count(*) FROM logs')).getRows()[0]?.[0]);
-    return { lines: Number(lines ?? 0), streams: this.labelsById.size };
+    return { lines: Number(lines ?? 0), streams: this.streams.size };
   }
+}
+
+/** The stored text of a label set: JSON name/value pairs in label order (Labels are sorted, so it is canonical). */
+function labelsJson(labels: Labels): string {
+  return JSON.stringify(labels.map((l) => [l.name, l.value]));
 }
 
 function parseLabels(json: string): Labels {
   const pairs = JSON.parse(json) as [string, string][];
   return pairs.map(([name, value]) => ({ name, value }));
+}
+
+function hasKeys(o: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 function emptyBuckets(streams: Labels[]): LogBucketCounts {

@@ -1,20 +1,32 @@
 /**
  * The log tables. Lines go to `logs` in arrival order, so the time and seq columns are nearly
  * sorted and DuckDB's per-row-group min/max (zone maps) skip row groups outside a query's range.
- * Request and trace ids get 53-bit hash columns: an exact-id lookup scans one BIGINT column, a
- * few milliseconds per 10M lines, then re-checks the text. Streams (label sets) live in
- * `log_streams`, small enough to be held in memory, as Loki's index is.
+ * Request and trace ids get 53-bit hash columns (DOUBLE holds them exactly and is written from JS
+ * without a BigInt per row): an exact-id lookup scans one 8-byte column, a few milliseconds per
+ * 10M lines, then re-checks the text. Label sets and resources repeat across lines, so they live
+ * in small side tables (`log_streams`, `log_resources`) keyed by the hash of their text and held
+ * in memory, as Loki's index is. Optional text columns are NULL when empty: DuckDB stores NULLs in
+ * a validity mask, and the writer skips a native call per empty value.
  */
 import type { TableSchema } from './table-schema.js';
 
 export const LOG_STREAMS_TABLE: TableSchema = {
   name: 'log_streams',
   columns: [
-    { name: 'stream_id', kind: 'bigint' },
+    { name: 'stream_id', kind: 'double' },
     { name: 'labels', kind: 'varchar' },
-    { name: 'first_ns', kind: 'bigint' },
   ],
-  migrations: ['CREATE TABLE log_streams (stream_id BIGINT NOT NULL, labels VARCHAR NOT NULL, first_ns BIGINT NOT NULL)'],
+  migrations: ['CREATE TABLE log_streams (stream_id DOUBLE NOT NULL, labels VARCHAR NOT NULL)'],
+  timeColumn: null,
+};
+
+export const LOG_RESOURCES_TABLE: TableSchema = {
+  name: 'log_resources',
+  columns: [
+    { name: 'resource_id', kind: 'double' },
+    { name: 'resource', kind: 'varchar' },
+  ],
+  migrations: ['CREATE TABLE log_resources (resource_id DOUBLE NOT NULL, resource VARCHAR NOT NULL)'],
   timeColumn: null,
 };
 
@@ -24,8 +36,8 @@ export const LOGS_TABLE: TableSchema = {
     { name: 'seq', kind: 'bigint' },
     { name: 'time_ns', kind: 'bigint' },
     { name: 'observed_ns', kind: 'bigint' },
-    { name: 'stream_id', kind: 'bigint' },
-    { name: 'service', kind: 'varchar' },
+    { name: 'stream_id', kind: 'double' },
+    { name: 'resource_id', kind: 'double' },
     { name: 'level', kind: 'varchar' },
     { name: 'severity_text', kind: 'varchar' },
     { name: 'severity', kind: 'utinyint' },
@@ -33,21 +45,18 @@ export const LOGS_TABLE: TableSchema = {
     { name: 'trace_id', kind: 'varchar' },
     { name: 'span_id', kind: 'varchar' },
     { name: 'request_id', kind: 'varchar' },
-    { name: 'trace_hash', kind: 'bigint' },
-    { name: 'request_hash', kind: 'bigint' },
+    { name: 'trace_hash', kind: 'double' },
+    { name: 'request_hash', kind: 'double' },
     { name: 'attributes', kind: 'varchar' },
-    { name: 'resource', kind: 'varchar' },
   ],
   migrations: [
     `CREATE TABLE logs (
-      seq BIGINT NOT NULL, time_ns BIGINT NOT NULL, observed_ns BIGINT NOT NULL, stream_id BIGINT NOT NULL,
-      service VARCHAR NOT NULL, level VARCHAR NOT NULL, severity_text VARCHAR NOT NULL, severity UTINYINT NOT NULL,
-      body VARCHAR NOT NULL, trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, request_id VARCHAR NOT NULL,
-      trace_hash BIGINT NOT NULL, request_hash BIGINT NOT NULL, attributes VARCHAR NOT NULL, resource VARCHAR NOT NULL)`,
+      seq BIGINT NOT NULL, time_ns BIGINT NOT NULL, observed_ns BIGINT NOT NULL, stream_id DOUBLE NOT NULL, resource_id DOUBLE NOT NULL,
+      level VARCHAR, severity_text VARCHAR, severity UTINYINT NOT NULL, body VARCHAR NOT NULL,
+      trace_id VARCHAR, span_id VARCHAR, request_id VARCHAR, trace_hash DOUBLE, request_hash DOUBLE, attributes VARCHAR)`,
   ],
   timeColumn: 'time_ns',
 };
 
 /** The columns queries read back into StoredLogRecord, in this order. */
-export const LOG_SELECT_COLUMNS =
-  'seq, time_ns, observed_ns, stream_id, service, level, severity_text, severity, body, trace_id, span_id, request_id, attributes, resource';
+export const LOG_SELECT_COLUMNS = 'seq, time_ns, observed_ns, stream_id, resource_id, level, severity_text, severity, body, trace_id, span_id, request_id, attributes';

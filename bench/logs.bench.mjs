@@ -1,0 +1,160 @@
+// Log ingest and query, with `grep -c` over the same data as raw JSON lines as the floor of a scan.
+// Generates realistic pino-style JSON lines (several services and levels, JSON fields, a unique
+// request id per line, spread over 24 h), writes them to a file, and ingests them in-process
+// through the JSON-lines decoder and the embedded signal store (packages/server/dist: run
+// `npm run build` first). Prints lines/s and MB/s ingested, bytes stored per line, and the
+// latency of a request-id lookup, a substring search over all lines and a count_over_time by level
+// over 24 h, next to `grep -c` over the raw file. Options (env): BENCH_LINES (default 10,000,000).
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { REPO, dirBytes, fmt, machineLine, median, tempDir } from './lib.mjs';
+
+const dist = (p) => join(REPO, 'packages/server/dist', p);
+const { openSignalStore } = await import(dist('storage/signal-store/index.js'));
+const { jsonLineToRecord } = await import(dist('ingest/jsonlines/json-line-record.js'));
+const { parseLogQL, LogQLEvaluator } = await import(dist('logql/index.js'));
+
+const LINES = Number(process.env.BENCH_LINES ?? 10_000_000);
+const CHUNK = 20_000;
+const BATCH = 5_000;
+const IN_FLIGHT = 4;
+const DAY_MS = 86_400_000;
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+const rand = rng(7);
+const hex = (n) => {
+  let s = '';
+  for (let i = 0; i < n; i += 8) s += Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0');
+  return s.slice(0, n);
+};
+const SERVICES = ['checkout', 'cart', 'payments', 'search', 'auth', 'gateway', 'inventory', 'shipping'];
+const ROUTES = ['/api/cart', '/api/checkout', '/api/search', '/api/login', '/api/items/:id', '/api/orders', '/healthz'];
+const MESSAGES = {
+  10: ['cache lookup', 'sql query planned'],
+  20: ['request started', 'upstream call'],
+  30: ['request completed', 'order created', 'cart updated', 'user logged in'],
+  40: ['slow request', 'retrying upstream call', 'cache miss storm'],
+  50: ['payment provider timeout', 'database connection reset', 'unhandled exception'],
+};
+const NEEDLE = 'card issuer unreachable';
+const PINO_LEVEL = () => {
+  const r = rand();
+  return r < 0.1 ? 20 : r < 0.8 ? 30 : r < 0.92 ? 40 : 50;
+};
+
+function line(i, startMs) {
+  const level = PINO_LEVEL();
+  const msgs = MESSAGES[level];
+  const msg = i % 5000 === 17 ? NEEDLE : msgs[Math.floor(rand() * msgs.length)];
+  const status = level >= 50 ? 500 + Math.floor(rand() * 4) : level === 40 ? 429 : 200;
+  return JSON.stringify({
+    level,
+    time: Math.floor(startMs + (i * DAY_MS) / LINES),
+    pid: 4242,
+    hostname: `node-${i % 7}`,
+    name: SERVICES[i % SERVICES.length],
+    request_id: `${hex(8)}-${i.toString(16).padStart(8, '0')}`,
+    trace_id: hex(32),
+    span_id: hex(16),
+    req: { method: rand() < 0.7 ? 'GET' : 'POST', url: ROUTES[Math.floor(rand() * ROUTES.length)] },
+    res: { statusCode: status },
+    responseTime: Math.round(rand() * 800 * 10) / 10,
+    user_id: `user-${Math.floor(rand() * 100_000)}`,
+    msg,
+  });
+}
+
+const time = async (fn) => {
+  const t = performance.now();
+  const result = await fn();
+  return { ms: performance.now() - t, result };
+};
+
+console.log(`# logs benchmark: ${fmt(LINES, 0)} lines; ${machineLine()}`);
+const dir = tempDir('wk-bench-logs');
+const rawPath = join(dir, 'raw.ndjson');
+const raw = createWriteStream(rawPath);
+const store = await openSignalStore({
+  dir: join(dir, 'signals'),
+  logger: pino({ level: 'silent' }),
+  registry: new Registry(),
+  retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 },
+});
+const startMs = Date.now() - DAY_MS;
+const defaults = { service: '', environment: 'bench', version: '' };
+let probeRequestId = '';
+let rawBytes = 0;
+let genMs = 0;
+let ingestMs = 0;
+const inFlight = new Set();
+for (let base = 0; base < LINES; base += CHUNK) {
+  const g = performance.now();
+  const lines = [];
+  for (let i = base; i < Math.min(LINES, base + CHUNK); i++) lines.push(line(i, startMs));
+  const text = `${lines.join('\n')}\n`;
+  rawBytes += Buffer.byteLength(text);
+  if (!raw.write(text)) await new Promise((r) => raw.once('drain', r));
+  genMs += performance.now() - g;
+  const t = performance.now();
+  const observedNs = BigInt(Date.now()) * 1_000_000n;
+  for (let b = 0; b < lines.length; b += BATCH) {
+    const records = lines.slice(b, b + BATCH).map((l) => jsonLineToRecord(l, defaults, observedNs));
+    if (base + b <= LINES / 2 && LINES / 2 < base + b + BATCH) probeRequestId = records[LINES / 2 - (base + b)].requestId;
+    const p = store.logs.append(records).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+  }
+  ingestMs += performance.now() - t;
+}
+const t = performance.now();
+await Promise.all(inFlight);
+ingestMs += performance.now() - t;
+await new Promise((r) => raw.end(r));
+await store.writes.exclusive((conn) => conn.run('CHECKPOINT'));
+const storedBytes = dirBytes(join(dir, 'signals'));
+
+console.log(`ingest: ${fmt(LINES / (ingestMs / 1000), 0)} lines/s, ${fmt(rawBytes / 1e6 / (ingestMs / 1000), 1)} MB/s of raw JSON (decode + durable group commits; generation took ${fmt(genMs / 1000, 1)} s apart)`);
+console.log(`stored: ${fmt(storedBytes / LINES, 1)} bytes/line on disk (raw JSON ${fmt(rawBytes / LINES, 1)} bytes/line, ratio ${fmt(rawBytes / storedBytes, 2)}x)`);
+
+const logs = store.logs;
+const all = { startNs: BigInt(startMs - 1000) * 1_000_000n, endNs: BigInt(Date.now() + 1000) * 1_000_000n };
+const lookups = [];
+for (let i = 0; i < 5; i++) lookups.push((await time(() => logs.select({ ...all, matchers: [], fields: { requestId: probeRequestId }, direction: 'backward', limit: 10 }))).ms);
+const found = await logs.select({ ...all, matchers: [], fields: { requestId: probeRequestId }, direction: 'backward', limit: 10 });
+console.log(`request-id lookup: median ${fmt(median(lookups), 1)} ms over 5 (found ${found.length})`);
+
+const substringCount = async () => {
+  const c = await logs.countBuckets({ originNs: all.startNs, widthNs: all.endNs - all.startNs, bucketCount: 1, matchers: [], lineFilters: [{ op: 'contains', value: NEEDLE }] });
+  return c.count.reduce((a, b) => a + b, 0);
+};
+const searches = [];
+let matches = 0;
+for (let i = 0; i < 3; i++) {
+  const r = await time(substringCount);
+  searches.push(r.ms);
+  matches = r.result;
+}
+const greps = [];
+let grepCount = 0;
+for (let i = 0; i < 3; i++) {
+  const r = await time(() => Number(execFileSync('grep', ['-c', '-F', NEEDLE, rawPath], { encoding: 'utf8' }).trim()));
+  greps.push(r.ms);
+  grepCount = r.result;
+}
+console.log(`substring search over all lines: median ${fmt(median(searches), 1)} ms (${matches} matches); grep -c -F over the raw file: ${fmt(median(greps), 1)} ms (${grepCount} matches); ratio ${fmt(median(searches) / median(greps), 2)}x grep`);
+
+const evaluator = new LogQLEvaluator(logs);
+const q = parseLogQL('sum by (level) (count_over_time({service_name=~".+"}[1h]))');
+const endNs = BigInt(Date.now()) * 1_000_000n;
+const counts = [];
+for (let i = 0; i < 3; i++) counts.push((await time(() => evaluator.evalMetric(q, { startNs: endNs - 86_400_000_000_000n, endNs, stepNs: 3_600_000_000_000n }))).ms);
+console.log(`count_over_time by level over 24h (1h steps): median ${fmt(median(counts), 1)} ms`);
+
+await store.close();
+rmSync(dir, { recursive: true, force: true });
