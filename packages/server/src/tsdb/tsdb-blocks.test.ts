@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labelsFromRecord } from '../model/labels.js';
@@ -114,6 +114,29 @@ describe('TSDB blocks', () => {
     await small.compact();
     expect(blockDirs(sized)).toEqual([]);
     await small.close();
+  });
+
+  it('deletes source blocks left behind by a crash after their merged block was written', async () => {
+    const dir = temp.make();
+    const ref = new MemoryStorage();
+    const first = await openTsdb(testOptions(dir, { blockDurationMs: HOUR, retentionMs: 20 * HOUR }));
+    await appendHours([first, ref], 0, 4);
+    await first.compact();
+    await first.close();
+    const sources = blockDirs(dir);
+    expect(sources.length).toBe(3);
+    const saved = join(temp.make(), 'saved');
+    for (const n of sources) cpSync(join(dir, n), join(saved, n), { recursive: true });
+    // Longer retention allows 3h blocks: the three 1h blocks are merged.
+    const second = await openTsdb(testOptions(dir, { blockDurationMs: HOUR, retentionMs: 100 * HOUR }));
+    await second.compact();
+    await second.close();
+    expect(blockDirs(dir).length).toBe(1);
+    for (const n of sources) cpSync(join(saved, n), join(dir, n), { recursive: true });
+    const third = await openTsdb(testOptions(dir, { blockDurationMs: HOUR, retentionMs: 100 * HOUR }));
+    expect(blockDirs(dir).length).toBe(1);
+    await expectSame(third, ref, 0, 4 * HOUR);
+    await third.close();
   });
 
   it('quarantines a block with a damaged index on open and keeps serving the rest', async () => {

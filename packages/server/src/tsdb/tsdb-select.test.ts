@@ -68,6 +68,8 @@ const MATCHER_POOL: [string, MatchType, string][] = [
   ['__name__', '!=', 'm2'],
   ['job', '=', 'a'],
   ['job', '=~', 'a.*'],
+  ['job', '=~', 'a|api|zz'],
+  ['instance', '=~', 'i1|i3'],
   ['job', '!~', 'b+'],
   ['instance', '=', ''],
   ['instance', '!=', ''],
