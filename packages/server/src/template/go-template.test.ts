@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TemplateError, TemplateSet } from './index.js';
 import { KV } from './kv.js';
-import { alertmanagerFunctions, prometheusFunctions } from './template-functions.js';
+import { alertmanagerFunctions, PROMETHEUS_RULE_TEMPLATE_DEFS, prometheusFunctions } from './template-functions.js';
 import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp } from './humanize.js';
 
 const prom = () =>
@@ -51,6 +51,17 @@ describe('Go template language', () => {
     const set = new TemplateSet(alertmanagerFunctions(() => Date.UTC(2026, 0, 1, 1, 2, 3, 500)));
     const data = { T: new Date(Date.UTC(2026, 0, 1)) };
     expect(await set.executeText('t', '{{ .T | since }} {{ .T | since | humanizeDuration }}', data)).toBe('1h2m3.5s 1h 2m 3s');
+  });
+
+  it.each([
+    ['API error rate above 5% on {{ $labels.job }}', 0.0532, 'API error rate above 5% on api'],
+    ['Error rate is {{ $value | humanizePercentage }} over the last 5 minutes.', 0.0532, 'Error rate is 5.32% over the last 5 minutes.'],
+    ['p95 latency is {{ $value | humanizeDuration }}.', 1.2345, 'p95 latency is 1.234s.'],
+    ['Queue {{ $labels.queue }} backlog is {{ $value }}', 1500, 'Queue  backlog is 1500'],
+    ['{{ $labels.job }} target {{ $labels.instance }} is down ({{ $externalLabels.region }}, {{ $externalURL }})', 0, 'api target a:9 is down (eu, http://wk)'],
+  ])('renders the example rule annotation %s', async (text, value, want) => {
+    const data = { Labels: KV.of({ job: 'api', instance: 'a:9' }), ExternalLabels: KV.of({ region: 'eu' }), ExternalURL: 'http://wk', Value: value };
+    expect(await render(PROMETHEUS_RULE_TEMPLATE_DEFS + text, data)).toBe(want);
   });
 
   it('reads Alertmanager KV methods', async () => {

@@ -4,4 +4,11 @@ export { TemplateSet, isTrue, type TemplateFunction } from './go-template-exec.j
 export { formatGoDuration, formatGoValue, formatGoTime, GoDuration, goSprintf } from './go-format.js';
 export { formatG, humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp } from './humanize.js';
 export { KV, type TemplatePair } from './kv.js';
-export { alertmanagerFunctions, goBuiltins, prometheusFunctions, type PrometheusFunctionOptions, type TemplateSample } from './template-functions.js';
+export {
+  alertmanagerFunctions,
+  goBuiltins,
+  PROMETHEUS_RULE_TEMPLATE_DEFS,
+  prometheusFunctions,
+  type PrometheusFunctionOptions,
+  type TemplateSample,
+} from './template-functions.js';

@@ -132,6 +132,13 @@ function isSample(v: unknown): v is TemplateSample {
   return v !== null && typeof v === 'object' && 'Labels' in v && 'Value' in v;
 }
 
+/**
+ * What Prometheus puts before every alerting-rule label and annotation template, so `$labels`,
+ * `$externalLabels`, `$externalURL` and `$value` exist. The data is
+ * `{ Labels: KV, ExternalLabels: KV, ExternalURL: string, Value: number }`.
+ */
+export const PROMETHEUS_RULE_TEMPLATE_DEFS = '{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}';
+
 export interface PrometheusFunctionOptions {
   /** Runs an instant PromQL query at the rule's evaluation time. */
   readonly query: (expr: string) => Promise<TemplateSample[]>;
