@@ -1,2 +1,3 @@
 export * from './interfaces.js';
 export { MemoryStorage } from './memory/memory-storage.js';
+export type * from './trace-store.js';

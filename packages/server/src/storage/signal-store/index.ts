@@ -3,3 +3,4 @@ export { openSignalStore, SignalStore, type SignalStoreOptions, type RetentionHo
 export { StoreOverloadedError, StoreClosedError, type WriteUnit } from './write-queue.js';
 export type { ColumnBatch, ColumnDef, ColumnKind, TableSchema } from './table-schema.js';
 export { hash53, hashColumnValue } from './string-hash.js';
+export { DuckDBTraceStore, type DuckDBTraceStoreOptions } from './traces/duckdb-trace-store.js';
