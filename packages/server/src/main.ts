@@ -16,7 +16,7 @@ import { loadConfigFile, ConfigError, type Config, type ScrapeConfigInput } from
 import { registerRemoteWriteRoutes } from './ingest/prometheus/remote-write/remote-write-routes.js';
 import { registerOtlpMetricsRoutes, startOtlpGrpcServer, type OtlpGrpcServerHandle } from './ingest/otlp/index.js';
 import { Engine } from './promql/index.js';
-import { ScrapeManager } from './scrape/index.js';
+import { ScrapeManager, selfScrapeConfig } from './scrape/index.js';
 import { openTsdb, type Tsdb } from './tsdb/index.js';
 import { lockDataDir } from './selfobs/data-dir-lock.js';
 import { HealthRegistry } from './selfobs/health.js';
@@ -137,22 +137,7 @@ export class Watchkeeper {
   private scrapeConfigs(config: Config): ScrapeConfigInput[] {
     const configs = [...config.scrape_configs];
     if (config.self_scrape.enabled && this.url !== '' && !configs.some((c) => c.job_name === SELF_SCRAPE_JOB)) {
-      configs.unshift({
-        job_name: SELF_SCRAPE_JOB,
-        scrape_interval: config.self_scrape.interval,
-        scrape_timeout: Math.min(config.self_scrape.interval, config.global.scrape_timeout),
-        metrics_path: '/metrics',
-        scheme: 'http',
-        params: {},
-        honor_labels: false,
-        honor_timestamps: true,
-        bearer_token: this.selfScrapeToken,
-        sample_limit: 0,
-        static_configs: [{ targets: [new URL(this.url).host], labels: {} }],
-        file_sd_configs: [],
-        relabel_configs: [],
-        metric_relabel_configs: [],
-      });
+      configs.unshift(selfScrapeConfig({ address: new URL(this.url).host, intervalMs: config.self_scrape.interval, bearerToken: this.selfScrapeToken }));
     }
     return configs;
   }
