@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind as ApiSpanKind, SpanStatusCode, trace as traceApi } from '@opentelemetry/api';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -278,6 +279,31 @@ describe('OpenTelemetry JS trace exporters into Watchkeeper', () => {
     expect(res.json().partialSuccess.rejectedSpans).toBe('1');
     expect(res.json().partialSuccess.errorMessage).toMatch(/resourceSpans\[0\].scopeSpans\[0\].spans\[1\]: span id must be 8 bytes/);
     expect((await traces.trace('ab'.repeat(16))).map((s) => s.name)).toEqual(['ok']);
+  });
+});
+
+describe('trace API and gRPC errors', () => {
+  it('answers INVALID_ARGUMENT over gRPC for a malformed request', async () => {
+    const client = new Client(`127.0.0.1:${grpc.port}`, credentials.createInsecure());
+    const err = await new Promise<ServiceError | null>((resolve) =>
+      client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, Buffer.from('0aff01', 'hex'), (e) => resolve(e)),
+    );
+    client.close();
+    expect(err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(err?.details).toMatch(/otlp traces: truncated/);
+  });
+
+  it('answers 404 for an unknown trace and 400 for a bad id or query', async () => {
+    const get = (url: string) => h.app.inject({ method: 'GET', url });
+    expect((await get(`/api/traces/${'9'.repeat(32)}`)).statusCode).toBe(404);
+    const badId = await get('/api/traces/xyz');
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json().error).toMatch(/invalid trace id "xyz"/);
+    const badQ = await get(`/api/search?q=${encodeURIComponent('{ status = maybe }')}`);
+    expect(badQ.statusCode).toBe(400);
+    expect(badQ.json().error).toMatch(/invalid TraceQL query: status must be one of/);
+    expect((await get('/api/search?minDuration=soon')).json().error).toMatch(/invalid minDuration "soon"/);
+    expect((await get('/api/search?start=100&end=50')).statusCode).toBe(400);
   });
 });
 

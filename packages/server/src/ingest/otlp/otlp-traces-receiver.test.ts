@@ -1,0 +1,73 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { Span } from '../../model/span.js';
+import { Rejections } from '../rejections.js';
+import { OtlpTracesReceiver, keepTrace } from './otlp-traces-receiver.js';
+
+const logger = pino({ level: 'silent' });
+
+function span(traceId: string, service: string): Span {
+  return {
+    traceId,
+    spanId: '0102030405060708',
+    parentSpanId: '',
+    traceState: '',
+    flags: 0,
+    name: 'op',
+    kind: 2,
+    startNs: 1n,
+    endNs: 2n,
+    statusCode: 0,
+    statusMessage: '',
+    attributes: [],
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    resource: { attributes: [], droppedAttributesCount: 0 },
+    scope: { name: '', version: '', attributes: [] },
+    service,
+    requestId: '',
+  };
+}
+
+/** Deterministic, well-spread trace ids. */
+const ids = Array.from({ length: 2000 }, (_, i) => (BigInt(i + 1) * 0x9e3779b97f4a7c15n).toString(16).padStart(32, '0').slice(-32));
+
+describe('trace sampling', () => {
+  it('keeps a trace by its id consistently, at about the configured rate, monotonic in the rate', () => {
+    const kept10 = ids.filter((id) => keepTrace(id, 0.1));
+    const kept50 = ids.filter((id) => keepTrace(id, 0.5));
+    expect(kept10.length).toBeGreaterThan(120);
+    expect(kept10.length).toBeLessThan(280);
+    expect(kept50.length).toBeGreaterThan(850);
+    expect(kept50.length).toBeLessThan(1150);
+    for (const id of kept10) expect(keepTrace(id, 0.5)).toBe(true);
+    expect(ids.every((id) => keepTrace(id, 1))).toBe(true);
+    expect(ids.some((id) => keepTrace(id, 0))).toBe(false);
+  });
+
+  it('stores only sampled traces per service but feeds every span to the span metrics', async () => {
+    const stored: Span[] = [];
+    const observed: Span[] = [];
+    const receiver = new OtlpTracesReceiver({
+      store: { append: async (spans) => void stored.push(...spans) },
+      logger,
+      registry: new Registry(),
+      spanMetrics: { observe: (spans) => void observed.push(...spans) },
+      sampling: { defaultRate: 1, perService: { noisy: 0 } },
+    });
+    const spans = [span(ids[0]!, 'noisy'), span(ids[1]!, 'quiet'), span(ids[2]!, 'noisy')];
+    const outcome = await receiver.export({ spans, rejections: new Rejections() }, 'otlp_http');
+    expect(outcome).toEqual({ rejected: 0, message: '' });
+    expect(stored.map((s) => s.service)).toEqual(['quiet']);
+    expect(observed).toHaveLength(3);
+  });
+
+  it('puts the configured request-id attribute first', () => {
+    const receiver = new OtlpTracesReceiver({ store: { append: async () => undefined }, logger, registry: new Registry(), requestIdAttribute: 'request_id' });
+    expect(receiver.decodeOptions.requestIdAttributes).toEqual(['request_id', 'http.request.header.x-request-id']);
+  });
+});
