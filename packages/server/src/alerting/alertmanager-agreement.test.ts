@@ -108,7 +108,7 @@ describe.skipIf(!hasAlertmanager)('notifications agree with the real Alertmanage
     const logger = pino({ level: 'silent' });
     const metrics = createSelfMetrics('test');
     service = new AlertManagerService({ dataDir: join(dir, 'wk-data'), logger, registry: metrics.registry, health: new HealthRegistry(), externalUrl: EXTERNAL_URL });
-    service.applyConfig(parseAlertmanagerYaml(config(sink.url, smtp.port, 'wk'), join(dir, 'wk.yml')));
+    await service.applyConfig(parseAlertmanagerYaml(config(sink.url, smtp.port, 'wk'), join(dir, 'wk.yml')));
     app = createHttpServer({ logger, metrics, accessControl: () => new AccessControl([]), bodyLimitBytes: 1 << 20 });
     registerAlertmanagerApi(app, { service, version: 'test' });
     await app.listen({ host: '127.0.0.1', port: 0 });

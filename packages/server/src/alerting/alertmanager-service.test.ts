@@ -67,7 +67,7 @@ receivers:
 `;
 }
 
-function start(clock: ManualClock, dataDir?: string): { service: AlertManagerService; dataDir: string } {
+async function start(clock: ManualClock, dataDir?: string): Promise<{ service: AlertManagerService; dataDir: string }> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'wk-am-'));
   if (!dataDir) dirs.push(dir);
   const service = new AlertManagerService({
@@ -79,8 +79,8 @@ function start(clock: ManualClock, dataDir?: string): { service: AlertManagerSer
     clock,
     retry: { initialBackoffMs: 10, maxAttempts: 3 },
   });
-  service.applyConfig(parseAlertmanagerYaml(config(sink.url), 'am.yml'));
   services.push(service);
+  await service.applyConfig(parseAlertmanagerYaml(config(sink.url), 'am.yml'));
   return { service, dataDir: dir };
 }
 
@@ -102,7 +102,7 @@ const firing = (clock: ManualClock, labels: Record<string, string>, endsInMs = 1
 describe('AlertManagerService with a controllable clock', () => {
   it('waits group_wait to batch, sends new alerts after group_interval, repeats after repeat_interval, and sends resolutions', async () => {
     const clock = new ManualClock(MONDAY_0800_BERLIN);
-    const { service } = start(clock);
+    const { service } = await start(clock);
     service.pushAlerts([firing(clock, { alertname: 'Disk', instance: 'a' }, 3 * 3600_000)]);
     expect(await step(clock, service, 20 * S)).toEqual([]);
     service.pushAlerts([firing(clock, { alertname: 'Disk', instance: 'b' }, 3 * 3600_000)]);
@@ -138,7 +138,7 @@ describe('AlertManagerService with a controllable clock', () => {
 
   it('inhibits warnings while a critical alert of the same job fires, then notifies them', async () => {
     const clock = new ManualClock(MONDAY_0800_BERLIN);
-    const { service } = start(clock);
+    const { service } = await start(clock);
     service.pushAlerts([
       firing(clock, { alertname: 'Latency', severity: 'warning', job: 'api' }),
       firing(clock, { alertname: 'Latency', severity: 'warning', job: 'db' }),
@@ -156,7 +156,7 @@ describe('AlertManagerService with a controllable clock', () => {
 
   it('holds back silenced alerts until the silence expires', async () => {
     const clock = new ManualClock(MONDAY_0800_BERLIN);
-    const { service } = start(clock);
+    const { service } = await start(clock);
     const id = service.silences.upsert({
       matchers: [{ name: 'alertname', value: 'Noisy', isRegex: false, isEqual: true }],
       startsAt: clock.now(),
@@ -176,7 +176,7 @@ describe('AlertManagerService with a controllable clock', () => {
 
   it('notifies a business-hours route only inside Berlin business hours', async () => {
     const clock = new ManualClock(MONDAY_0800_BERLIN);
-    const { service } = start(clock);
+    const { service } = await start(clock);
     service.pushAlerts([firing(clock, { alertname: 'Backlog', team: 'biz' }, 5 * 3600_000)]);
     let before9 = 0;
     for (let i = 0; i < 12; i++) before9 += (await step(clock, service, 5 * M)).length;
@@ -187,10 +187,25 @@ describe('AlertManagerService with a controllable clock', () => {
     expect(sink.received.at(-1)!.path).toBe('/biz');
   });
 
+  it('re-routes known alerts on a configuration change without repeating notifications', async () => {
+    const clock = new ManualClock(MONDAY_0800_BERLIN);
+    const { service } = await start(clock);
+    service.pushAlerts([firing(clock, { alertname: 'Reload', team: 'biz' }, 5 * 3600_000), firing(clock, { alertname: 'Steady' }, 5 * 3600_000)]);
+    expect((await step(clock, service, 30 * S)).map((b) => b.groupKey)).toEqual(['{}:{alertname="Steady"}']);
+    // Same configuration: nothing is sent again.
+    await service.applyConfig(parseAlertmanagerYaml(config(sink.url), 'am.yml'));
+    expect(await step(clock, service, 1 * S)).toEqual([]);
+    // Without the business-hours restriction the biz alert is notified at once (it is older than group_wait).
+    await service.applyConfig(parseAlertmanagerYaml(config(sink.url).replace('      active_time_intervals: [business-hours]\n', ''), 'am.yml'));
+    const sent = await step(clock, service, 1 * S);
+    expect(sent.map((b) => b.groupKey)).toEqual(['{}/{team="biz"}:{alertname="Reload"}']);
+    expect(sink.received.at(-1)!.path).toBe('/biz');
+  });
+
   it('mutes a route during its mute time interval and notifies once it ends', async () => {
     // Monday 17:50 in Berlin (CET): inside business hours, which mute team=ops.
     const clock = new ManualClock(Date.UTC(2026, 10, 23, 16, 50, 0));
-    const { service } = start(clock);
+    const { service } = await start(clock);
     service.pushAlerts([firing(clock, { alertname: 'Batch', team: 'ops' }, 5 * 3600_000)]);
     expect(await step(clock, service, 30 * S)).toEqual([]);
     expect(await step(clock, service, 5 * M)).toEqual([]);
@@ -201,7 +216,7 @@ describe('AlertManagerService with a controllable clock', () => {
 
   it('after a restart sends neither a duplicate nor loses a pending notification', async () => {
     const clock = new ManualClock(MONDAY_0800_BERLIN);
-    const first = start(clock);
+    const first = await start(clock);
     first.service.pushAlerts([firing(clock, { alertname: 'Notified' }, 3 * 3600_000)]);
     expect(await step(clock, first.service, 30 * S)).toHaveLength(1);
     // Pending: received, but group_wait has not passed when the process stops.
@@ -210,7 +225,7 @@ describe('AlertManagerService with a controllable clock', () => {
     clock.advance(10 * S);
     await first.service.stop();
 
-    const second = start(clock, first.dataDir);
+    const second = await start(clock, first.dataDir);
     expect(second.service.silences.get(silenceId)?.comment).toBe('c');
     second.service.pushAlerts([firing(clock, { alertname: 'Quiet' }, 3 * 3600_000)]);
     const sent = await step(clock, second.service, 30 * S);
@@ -235,7 +250,7 @@ describe('AlertManagerService with a controllable clock', () => {
       retry: { initialBackoffMs: 10, maxAttempts: 5 },
     });
     services.push(service);
-    service.applyConfig(parseAlertmanagerYaml(config(sink.url), 'am.yml'));
+    await service.applyConfig(parseAlertmanagerYaml(config(sink.url), 'am.yml'));
     sink.failNext(2, 503);
     service.pushAlerts([firing(clock, { alertname: 'Flaky' })]);
     clock.advance(30 * S);

@@ -110,20 +110,29 @@ export class AlertManagerService {
       status: this.stopped ? 'stopping' : 'ok',
       details: { alerts: this.store.size, groups: this.dispatcher?.groupViews().length ?? 0 },
     }));
-    this.applyConfig(EMPTY_CONFIG);
+    this.install(EMPTY_CONFIG);
     this.scheduleMaintenance();
   }
 
-  /** Applies an Alertmanager configuration (null: none configured), re-routing every known alert. */
-  applyConfig(config: AmConfig | null): void {
-    const next = config ?? EMPTY_CONFIG;
+  /**
+   * Applies an Alertmanager configuration (null: none configured). As Alertmanager does on reload, the
+   * old dispatcher stops first (in-flight deliveries finish their current attempt, so nothing is sent
+   * twice), then every known alert is routed anew; the notification log suppresses repeats.
+   */
+  async applyConfig(config: AmConfig | null): Promise<void> {
+    const previous = this.dispatcher;
+    this.pipeline?.abort();
+    await previous?.stop();
+    if (this.stopped) return;
+    this.install(config ?? EMPTY_CONFIG);
+  }
+
+  private install(next: AmConfig): void {
     const templates = buildTemplates(next, () => this.clock.now());
     const receivers = new Map(next.receivers.map((r) => [r.name, r.integrations.map(createNotifier)]));
-    const previous = this.dispatcher;
     this.config = next;
     this.route = buildRouteTree(next.route);
     this.inhibitor = new Inhibitor(next.inhibitRules);
-    this.pipeline?.abort();
     this.pipeline = new NotificationPipeline({
       receivers,
       inhibitor: this.inhibitor,
@@ -139,7 +148,6 @@ export class AlertManagerService {
       retry: { ...DEFAULT_RETRY, ...this.opts.retry },
     });
     this.dispatcher = new Dispatcher({ route: this.route, clock: this.clock, flush: this.pipeline.flush, logger: this.logger });
-    if (previous) void previous.stop();
     for (const a of this.store.values()) this.dispatcher.process(a);
   }
 

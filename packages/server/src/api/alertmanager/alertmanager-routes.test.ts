@@ -41,7 +41,7 @@ beforeAll(async () => {
   const logger = pino({ level: 'silent' });
   const metrics = createSelfMetrics('test');
   service = new AlertManagerService({ dataDir: dir, logger, registry: metrics.registry, health: new HealthRegistry(), externalUrl: 'http://wk.test' });
-  service.applyConfig(parseAlertmanagerYaml(CONFIG, 'am.yml'));
+  await service.applyConfig(parseAlertmanagerYaml(CONFIG, 'am.yml'));
   const access = new AccessControl([ingest.entry, reader.entry, admin.entry]);
   app = createHttpServer({ logger, metrics, accessControl: () => access, bodyLimitBytes: 1 << 20 });
   registerAlertmanagerApi(app, { service, version: '1.2.3' });

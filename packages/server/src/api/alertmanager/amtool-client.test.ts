@@ -38,7 +38,7 @@ describe.skipIf(!hasAmtool)('amtool as a client of the Alertmanager API v2', () 
     const logger = pino({ level: 'silent' });
     const metrics = createSelfMetrics('test');
     service = new AlertManagerService({ dataDir: dir, logger, registry: metrics.registry, health: new HealthRegistry(), externalUrl: 'http://wk.test' });
-    service.applyConfig(parseAlertmanagerYaml(CONFIG, 'am.yml'));
+    await service.applyConfig(parseAlertmanagerYaml(CONFIG, 'am.yml'));
     app = createHttpServer({ logger, metrics, accessControl: () => new AccessControl([]), bodyLimitBytes: 1 << 20 });
     registerAlertmanagerApi(app, { service, version: '1.0.0' });
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -131,7 +131,7 @@ describe.skipIf(!hasPrometheus)('a real Prometheus using Watchkeeper as its Aler
     const logger = pino({ level: 'silent' });
     const metrics = createSelfMetrics('test');
     service = new AlertManagerService({ dataDir: join(dir, 'data'), logger, registry: metrics.registry, health: new HealthRegistry(), externalUrl: 'http://watchkeeper.test' });
-    service.applyConfig(parseAlertmanagerYaml(amConfig(sink.url, smtp.port), join(dir, 'am.yml')));
+    await service.applyConfig(parseAlertmanagerYaml(amConfig(sink.url, smtp.port), join(dir, 'am.yml')));
     app = createHttpServer({ logger, metrics, accessControl: () => new AccessControl([]), bodyLimitBytes: 1 << 20 });
     app.addHook('preHandler', async (req) => {
       if (req.method !== 'POST' || req.url !== '/api/v2/alerts' || !Array.isArray(req.body)) return;
