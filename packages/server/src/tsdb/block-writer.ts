@@ -12,8 +12,11 @@ import { ByteWriter } from './byte-buffer.js';
 import { syncDir } from './wal.js';
 import { chunkSampleCount } from './xor-chunk.js';
 
-export const INDEX_MAGIC = 0x574b4931; // "WKI1"
-export const CHUNKS_MAGIC = 0x574b4331; // "WKC1"
+/** First 4 bytes of a block index file ("WKI1"). */
+export const INDEX_MAGIC = 0x574b4931;
+/** First 4 bytes of a block chunks file ("WKC1"). */
+export const CHUNKS_MAGIC = 0x574b4331;
+/** Every chunk in a chunks file is followed by the CRC32 of its bytes. */
 export const CHUNK_CRC_BYTES = 4;
 
 /** meta.json of a block (times in ms; maxTime exclusive, as in Prometheus). */
@@ -28,6 +31,7 @@ export interface BlockMeta {
   readonly version: 1;
 }
 
+/** An encoded XOR chunk with its time range (ms, inclusive). */
 export interface ChunkData {
   readonly bytes: Uint8Array;
   readonly minT: number;

@@ -14,6 +14,7 @@ import { CHUNK_CRC_BYTES, CHUNKS_MAGIC, INDEX_MAGIC, type BlockMeta } from './bl
 import { postingsForMatchers, type PostingsReader } from './postings.js';
 import { chunkSampleCount, decodeXorChunk } from './xor-chunk.js';
 
+/** A block file is missing, truncated or fails a checksum; the block is quarantined. */
 export class CorruptBlockError extends Error {
   override readonly name = 'CorruptBlockError';
 }
@@ -26,6 +27,7 @@ export interface ChunkMeta {
   readonly length: number;
 }
 
+/** One series of a block: labels and chunk references. */
 export interface BlockSeries {
   readonly labels: Labels;
   readonly chunks: ChunkMeta[];
@@ -36,6 +38,7 @@ const EMPTY = new Uint32Array(0);
 const COALESCE_GAP = 64 << 10;
 const MAX_READ = 16 << 20;
 
+/** A read-only persisted block; also the postings reader for matcher selection over it. */
 export class Block implements PostingsReader {
   readonly dir: string;
   readonly meta: BlockMeta;

@@ -22,6 +22,7 @@ export interface AppendLimits {
   readonly maxSeriesPerRequest: number;
 }
 
+/** What an appender needs from the TSDB that created it. */
 export interface AppenderContext {
   readonly head: Head;
   readonly limits: AppendLimits;
@@ -34,6 +35,7 @@ const scratchF = new Float64Array(1);
 const scratchU = new Uint32Array(scratchF.buffer);
 let nextAppenderId = 1;
 
+/** One batch of appends to the head; not for concurrent use (see storage/interfaces Appender). */
 export class HeadAppender implements Appender {
   private readonly id = nextAppenderId++;
   private readonly ctx: AppenderContext;

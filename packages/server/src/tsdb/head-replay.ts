@@ -6,6 +6,7 @@ import type { MemSeries } from './mem-series.js';
 import { RecordType, decodeChunks, decodeMetadata, decodeSamples, decodeSeries } from './wal-records.js';
 import { XorAppender } from './xor-chunk.js';
 
+/** Applies WAL and checkpoint records to a head, in log order. */
 export class HeadReplayer {
   private readonly head: Head;
   /** WAL refs that map to a series created under another ref (same labels logged twice). */

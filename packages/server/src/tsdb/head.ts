@@ -25,6 +25,7 @@ export const ApplyResult = {
   OutOfBounds: 6,
 } as const;
 
+/** One of the ApplyResult codes. */
 export type ApplyResult = (typeof ApplyResult)[keyof typeof ApplyResult];
 
 /** The AppendError code of each rejecting ApplyResult. */
@@ -38,11 +39,13 @@ export const REJECT_CODES: readonly (AppendErrorCode | null)[] = [
   'out_of_bounds',
 ];
 
+/** Head settings (both in ms). */
 export interface HeadOptions {
   readonly blockDurationMs: number;
   readonly outOfOrderWindowMs: number;
 }
 
+/** The in-memory head: series, postings, metadata, and the ingest rules. */
 export class Head {
   readonly blockDurationMs: number;
   readonly outOfOrderWindowMs: number;

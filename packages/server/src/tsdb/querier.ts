@@ -11,6 +11,7 @@ import type { Block } from './block.js';
 import type { Head } from './head.js';
 import { mergeSamples } from './mem-series.js';
 
+/** The data a querier reads: the head and a snapshot of the block list. */
 export interface QuerierSources {
   readonly head: Head;
   /** Blocks at the time the querier was created, sorted by time. */
@@ -53,6 +54,7 @@ function mergeSorted<T>(a: T[], b: T[], labelsOf: (x: T) => Labels, combine: (x:
   return out;
 }
 
+/** A Querier over [mint, maxt] (ms, inclusive) merging blocks and head. */
 export function createQuerier(src: QuerierSources, mint: number, maxt: number): Querier {
   const blocksIn = (lo: number, hi: number): Block[] => src.blocks.filter((b) => b.minT <= hi && b.maxT > lo);
 

@@ -9,6 +9,7 @@ const PAGE_BITS = 12;
 const PAGE_SIZE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE_SIZE - 1;
 
+/** Map from series ref to head series, paged. */
 export class SeriesTable {
   private readonly pages: ((MemSeries | undefined)[] | undefined)[] = [];
   private readonly livePerPage: number[] = [];

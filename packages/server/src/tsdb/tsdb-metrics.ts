@@ -12,6 +12,7 @@ export interface TsdbGaugeSources {
   headMaxTime(): number;
 }
 
+/** The counters, gauges and histograms of one TSDB, registered on the given registry. */
 export class TsdbMetrics {
   readonly samplesAppended: Counter;
   readonly samplesRejected: Counter<'reason'>;

@@ -20,6 +20,7 @@ import { createQuerier } from './querier.js';
 import { TsdbMetrics } from './tsdb-metrics.js';
 import { Wal, listWal, replayWal } from './wal.js';
 
+/** Options of openTsdb; durations in ms, sizes in bytes (config: storage.tsdb.*, storage.retention.*). */
 export interface TsdbOptions extends AppendLimits {
   /** Data directory; omitted for an in-memory store (no WAL, no blocks). */
   readonly dir?: string;
@@ -40,6 +41,7 @@ export interface TsdbOptions extends AppendLimits {
 
 const BLOCK_NAME_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
+/** The embedded TSDB (see the module comment). */
 export class Tsdb implements MetricsStorage {
   private readonly opts: TsdbOptions;
   private readonly logger: Logger;

@@ -8,13 +8,17 @@ import type { MetricMetadata, MetricType } from '../model/samples.js';
 import type { ByteReader, ByteWriter } from './byte-buffer.js';
 import { HI_WORD, LO_WORD } from './xor-chunk.js';
 
+/** Record types; the byte stored in each record frame. */
 export const RecordType = { Series: 1, Samples: 2, Metadata: 3, Chunks: 4 } as const;
+/** One of the RecordType values. */
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
+/** Whether a frame's type byte is a known record type. */
 export function isRecordType(t: number): t is RecordType {
   return t >= 1 && t <= 4;
 }
 
+/** Series record: count, then per series its ref and label pairs. */
 export function encodeSeries(w: ByteWriter, series: readonly { ref: number; labels: Labels }[]): void {
   w.uvarint(series.length);
   for (const s of series) {
@@ -27,6 +31,7 @@ export function encodeSeries(w: ByteWriter, series: readonly { ref: number; labe
   }
 }
 
+/** Decodes a series record; throws RangeError when malformed. */
 export function decodeSeries(r: ByteReader, visit: (ref: number, labels: Labels) => void): void {
   const n = r.uvarint();
   for (let i = 0; i < n; i++) {
@@ -77,6 +82,7 @@ export function decodeSamples(
   }
 }
 
+/** Metadata record: count, then per metric name its type, help and unit. */
 export function encodeMetadata(w: ByteWriter, entries: readonly (readonly [string, MetricMetadata])[]): void {
   w.uvarint(entries.length);
   for (const [name, m] of entries) {
@@ -89,6 +95,7 @@ export function encodeMetadata(w: ByteWriter, entries: readonly (readonly [strin
 
 const METRIC_TYPES = new Set<string>(['counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset', 'unknown']);
 
+/** Decodes a metadata record (unknown types become "unknown"); throws RangeError when malformed. */
 export function decodeMetadata(r: ByteReader, visit: (name: string, m: MetricMetadata) => void): void {
   const n = r.uvarint();
   for (let i = 0; i < n; i++) {
@@ -107,6 +114,7 @@ export interface SeriesChunks {
   readonly lastIsOpen: boolean;
 }
 
+/** Chunks record (checkpoints): per series its ref, whether the last chunk is open, and the chunks. */
 export function encodeChunks(w: ByteWriter, entries: readonly SeriesChunks[]): void {
   w.uvarint(entries.length);
   for (const e of entries) {
@@ -122,6 +130,7 @@ export function encodeChunks(w: ByteWriter, entries: readonly SeriesChunks[]): v
   }
 }
 
+/** Decodes a chunks record; chunk bytes are views into the payload. Throws RangeError when malformed. */
 export function decodeChunks(
   r: ByteReader,
   visit: (ref: number, lastIsOpen: boolean, chunks: { bytes: Uint8Array; minT: number; maxT: number }[]) => void,

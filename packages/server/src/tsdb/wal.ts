@@ -16,10 +16,12 @@ export const RECORD_HEADER_BYTES = 9;
 const SEGMENT_RE = /^\d{8}$/;
 const CHECKPOINT_RE = /^checkpoint\.(\d{8})$/;
 
+/** Segment file name: the index as 8 decimal digits, as in Prometheus. */
 export function segmentName(index: number): string {
   return String(index).padStart(8, '0');
 }
 
+/** Checkpoint directory name covering segments up to `index`. */
 export function checkpointName(index: number): string {
   return `checkpoint.${segmentName(index)}`;
 }
@@ -54,6 +56,7 @@ export function scanRecords(buf: Buffer, visit: (type: RecordType, payload: Buff
   return { validEnd: pos, error: null };
 }
 
+/** What a WAL directory holds. */
 export interface WalListing {
   segments: number[];
   checkpoint: number | null;
@@ -75,6 +78,7 @@ export async function listWal(dir: string): Promise<WalListing> {
   return { segments, checkpoint };
 }
 
+/** Outcome of a replay. */
 export interface ReplayResult {
   /** Index of the last segment replayed (the checkpoint index when none follow), -1 for an empty WAL. */
   readonly lastSegment: number;
@@ -134,6 +138,7 @@ export async function replayWal(
   return { lastSegment: last, records };
 }
 
+/** Settings of the WAL writer. */
 export interface WalWriterOptions {
   readonly dir: string;
   readonly segmentBytes: number;
