@@ -56,7 +56,7 @@ export interface AlertView {
 }
 
 /** Used until a configuration is applied: every alert is kept and reaches a receiver with no integrations. */
-const EMPTY_CONFIG = buildAmConfig({ route: { receiver: 'null' }, receivers: [{ name: 'null' }] }, '.', '');
+const EMPTY_CONFIG = buildAmConfig({ route: { receiver: 'null' }, receivers: [{ name: 'null' }] }, '.');
 
 const DEFAULT_RETRY: RetryPolicy = { initialBackoffMs: 1000, maxBackoffMs: 60_000, maxAttempts: 10 };
 

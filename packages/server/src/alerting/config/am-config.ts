@@ -59,7 +59,7 @@ export interface AmConfig {
   readonly timeIntervals: ReadonlyMap<string, readonly TimeInterval[]>;
   readonly receivers: readonly ReceiverConfig[];
   readonly templateFiles: readonly TemplateFile[];
-  /** The configuration as YAML text, for GET /api/v2/status. */
+  /** The configuration as YAML with secrets replaced by `<secret>`, for GET /api/v2/status. */
   readonly original: string;
 }
 
@@ -213,8 +213,24 @@ function readTemplateFiles(patterns: readonly string[], path: ConfigPath, baseDi
   return files;
 }
 
+/** Fields holding secrets anywhere in the configuration, and URL fields that embed secrets in some receivers. */
+const SECRET_FIELDS = new Set(['password', 'auth_password', 'smtp_auth_password', 'auth_secret', 'smtp_auth_secret', 'routing_key', 'service_key', 'bearer_token', 'credentials', 'slack_api_url']);
+const SECRET_URL_FIELDS: Record<string, string> = { slack_configs: 'api_url', webhook_configs: 'url' };
+
+/** A copy with secrets replaced by `<secret>`, as Alertmanager shows its configuration. */
+function redactSecrets(value: unknown, listKey = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, listKey));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const secret = SECRET_FIELDS.has(k) || SECRET_URL_FIELDS[listKey] === k;
+    out[k] = secret && v !== null && v !== undefined ? '<secret>' : redactSecrets(v, k);
+  }
+  return out;
+}
+
 /** Builds the configuration from a plain value (YAML already parsed). Throws ConfigProblem. */
-export function buildAmConfig(value: unknown, baseDir: string, original: string): AmConfig {
+export function buildAmConfig(value: unknown, baseDir: string): AmConfig {
   const raw = readMap(value, [], TOP_FIELDS);
   const global = parseGlobal(raw.global, ['global'], baseDir, readDuration);
   if (raw.route === undefined || raw.route === null) throw new ConfigProblem([], 'no route provided in config');
@@ -252,7 +268,7 @@ export function buildAmConfig(value: unknown, baseDir: string, original: string)
     timeIntervals,
     receivers,
     templateFiles: readTemplateFiles(readStringList(raw.templates, ['templates']), ['templates'], baseDir),
-    original,
+    original: stringify(redactSecrets(value)),
   };
 }
 
@@ -296,7 +312,7 @@ function located<T>(fileName: string, doc: Document, lines: LineCounter, prefix:
 /** Parses an Alertmanager configuration file's text. `fileName` locates errors and relative paths. */
 export function parseAlertmanagerYaml(text: string, fileName: string): AmConfig {
   const { doc, lines } = parseYaml(text, fileName);
-  return located(fileName, doc, lines, [], () => buildAmConfig(doc.toJS() ?? {}, dirname(resolve(fileName)), text));
+  return located(fileName, doc, lines, [], () => buildAmConfig(doc.toJS() ?? {}, dirname(resolve(fileName))));
 }
 
 /** Reads and parses an Alertmanager configuration file. */
@@ -334,5 +350,5 @@ export function loadAlertingSection(section: Readonly<Record<string, unknown>>, 
     }
   }
   const { doc, lines } = parseYaml(text, fileName);
-  return located(fileName, doc, lines, ['alerting'], () => buildAmConfig(section, baseDir, stringify(section)));
+  return located(fileName, doc, lines, ['alerting'], () => buildAmConfig(section, baseDir));
 }
