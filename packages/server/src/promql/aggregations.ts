@@ -52,6 +52,91 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, g: Grid): EvalVal
   }
 }
 
+interface AggState {
+  readonly value: Float64Array;
+  readonly comp: Float64Array;
+  readonly mean: Float64Array;
+  readonly count: Float64Array;
+  readonly incremental: Uint8Array;
+}
+
+/** Adds one series' samples to the per-step state; the common ops get loops of their own. */
+function accumulate(op: AggregateExpr['op'], vals: Float64Array, pres: Uint8Array, n: number, st: AggState): void {
+  const { value, comp, count } = st;
+  if (op === 'sum') {
+    for (let i = 0; i < n; i++) {
+      if (!pres[i]) continue;
+      const f = vals[i]!;
+      if (count[i]!++ === 0) {
+        value[i] = f;
+        continue;
+      }
+      // Neumaier-compensated summation, as kahanInc, inlined for this hot loop.
+      const sum = value[i]!;
+      const t = sum + f;
+      let c = comp[i]!;
+      if (t === Infinity || t === -Infinity) c = 0;
+      else if (Math.abs(sum) >= Math.abs(f)) c += sum - t + f;
+      else c += f - t + sum;
+      value[i] = t;
+      comp[i] = c;
+    }
+    return;
+  }
+  if (op === 'count' || op === 'group') {
+    for (let i = 0; i < n; i++) if (pres[i]) count[i]!++;
+    return;
+  }
+  const { mean, incremental } = st;
+  for (let i = 0; i < n; i++) {
+    if (!pres[i]) continue;
+    const f = vals[i]!;
+    const c = ++count[i]!;
+    if (c === 1) {
+      value[i] = op === 'stddev' || op === 'stdvar' ? 0 : f;
+      mean[i] = f;
+      continue;
+    }
+    switch (op) {
+      case 'avg':
+        if (!incremental[i]) {
+          kahanInc(f, value[i]!, comp[i]!);
+          if (kahanOut[0] !== Infinity && kahanOut[0] !== -Infinity) {
+            value[i] = kahanOut[0]!;
+            comp[i] = kahanOut[1]!;
+            break;
+          }
+          // The running sum would overflow: continue with an incremental mean.
+          incremental[i] = 1;
+          mean[i] = value[i]! / (c - 1);
+          comp[i] = comp[i]! / (c - 1);
+        }
+        {
+          const k = (c - 1) / c;
+          kahanInc(f / c, k * mean[i]!, k * comp[i]!);
+          mean[i] = kahanOut[0]!;
+          comp[i] = kahanOut[1]!;
+        }
+        break;
+      case 'max':
+        if (value[i]! < f || value[i] !== value[i]) value[i] = f;
+        break;
+      case 'min':
+        if (value[i]! > f || value[i] !== value[i]) value[i] = f;
+        break;
+      case 'stddev':
+      case 'stdvar': {
+        const delta = f - mean[i]!;
+        mean[i] = mean[i]! + delta / c;
+        value[i] = value[i]! + delta * (f - mean[i]!);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
 function reduce(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): StepSeries[] {
   const n = g.n;
   const q = e.op === 'quantile' && e.param ? ev.scalar(e.param, g) : null;
@@ -81,62 +166,8 @@ function reduce(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]): 
       out.push(res);
       continue;
     }
-    for (const s of group.members) {
-      const vals = s.values;
-      const pres = s.present;
-      for (let i = 0; i < n; i++) {
-        if (!pres[i]) continue;
-        const f = vals[i]!;
-        const c = ++count[i]!;
-        if (c === 1) {
-          value[i] = e.op === 'stddev' || e.op === 'stdvar' ? 0 : f;
-          mean[i] = f;
-          continue;
-        }
-        switch (e.op) {
-          case 'sum':
-            kahanInc(f, value[i]!, comp[i]!);
-            value[i] = kahanOut[0]!;
-            comp[i] = kahanOut[1]!;
-            break;
-          case 'avg':
-            if (!incremental[i]) {
-              kahanInc(f, value[i]!, comp[i]!);
-              if (kahanOut[0] !== Infinity && kahanOut[0] !== -Infinity) {
-                value[i] = kahanOut[0]!;
-                comp[i] = kahanOut[1]!;
-                break;
-              }
-              // The running sum would overflow: continue with an incremental mean.
-              incremental[i] = 1;
-              mean[i] = value[i]! / (c - 1);
-              comp[i] = comp[i]! / (c - 1);
-            }
-            {
-              const k = (c - 1) / c;
-              kahanInc(f / c, k * mean[i]!, k * comp[i]!);
-              mean[i] = kahanOut[0]!;
-              comp[i] = kahanOut[1]!;
-            }
-            break;
-          case 'max':
-            if (value[i]! < f || value[i] !== value[i]) value[i] = f;
-            break;
-          case 'min':
-            if (value[i]! > f || value[i] !== value[i]) value[i] = f;
-            break;
-          case 'stddev':
-          case 'stdvar': {
-            const delta = f - mean[i]!;
-            mean[i] = mean[i]! + delta / c;
-            value[i] = value[i]! + delta * (f - mean[i]!);
-            break;
-          }
-          default:
-            break;
-        }
-      }
-    }
+    const state: AggState = { value, comp, mean, count, incremental };
+    for (const s of group.members) accumulate(e.op, s.values, s.present, n, state);
     if (e.op === 'stddev' || e.op === 'stdvar') markNonFinite(group, incremental, n);
     for (let i = 0; i < n; i++) {
       const c = count[i]!;

@@ -278,6 +278,8 @@ export class Evaluator {
  * with a sample at the same step is Prometheus's duplicate-labelset error.
  */
 export function finalizeNames(series: StepSeries[], n: number): StepSeries[] {
+  // Label sets are unique until a name is dropped (functions that relabel merge on their own).
+  if (!series.some((s) => s.dropName)) return series;
   for (const s of series) {
     if (s.dropName) {
       s.labels = withoutMetricIdentity(s.labels);
