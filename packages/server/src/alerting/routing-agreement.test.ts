@@ -31,6 +31,45 @@ for (const [file, labelSets] of Object.entries(cases)) {
   for (const labels of labelSets) rows.push([path, labels]);
 }
 
+/** Label values the test configurations match on, plus near misses, for generated label sets. */
+const POOL: Record<string, string[]> = {
+  team: ['db', 'ops', 'biz', 'dba'],
+  severity: ['critical', 'page', 'warning', 'info', 'critical2'],
+  env: ['prod', 'dev'],
+  service: ['api', 'web', 'api2', 'webapi'],
+  instance: ['canary-1', 'web-1', 'canary'],
+  owner: ['alice', 'bot-1', 'bot', ''],
+  msg: ['a,b', 'a', 'b'],
+  path: ['/api/v1', '/web/api', '/api/'],
+  method: ['GET', 'POST'],
+  code: ['500', '503', '5030', '404', '40'],
+  zone: ['eu-west', 'us-west', 'eu-', 'ap-east'],
+  job: ['api', 'db'],
+};
+
+/** A small deterministic PRNG (mulberry32) so generated cases are the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const random = prng(20261122);
+const generated: [string, string[]][] = [];
+for (const file of ['nested-continue.yml', 'quoting.yml']) {
+  for (let i = 0; i < 25; i++) {
+    const labels: string[] = [];
+    for (const [name, values] of Object.entries(POOL)) {
+      if (random() < 0.35) labels.push(`${name}=${JSON.stringify(values[Math.floor(random() * values.length)])}`);
+    }
+    generated.push([resolve(DATA, file), labels]);
+  }
+}
+
 async function watchkeeperRoute(config: string, labels: string[]): Promise<string> {
   const out = new PassThrough();
   const err = new PassThrough();
@@ -50,7 +89,7 @@ async function amtoolRoute(config: string, labels: string[]): Promise<string> {
 }
 
 describe.skipIf(!hasAmtool)('routing agrees with amtool config routes test', () => {
-  it.each(rows)('%s %j', async (config, labels) => {
+  it.each([...rows, ...generated])('%s %j', async (config, labels) => {
     const [ours, theirs] = await Promise.all([watchkeeperRoute(config, labels), amtoolRoute(config, labels)]);
     expect(theirs).not.toBe('');
     expect(ours).toBe(theirs);
