@@ -54,7 +54,13 @@ export interface LabelFormatStage {
   readonly items: readonly { readonly name: string; readonly from: string | null; readonly template: string | null }[];
 }
 
-export type Stage = LineFilterStage | LabelFilterStage | JsonStage | LogfmtStage | LineFormatStage | LabelFormatStage;
+/** `| drop a, b="x"` removes labels (those named, or only where they equal the value); `| keep a, b` keeps only those. */
+export interface DropKeepStage {
+  readonly kind: 'drop' | 'keep';
+  readonly items: readonly { readonly name: string; readonly value: string | null }[];
+}
+
+export type Stage = LineFilterStage | LabelFilterStage | JsonStage | LogfmtStage | LineFormatStage | LabelFormatStage | DropKeepStage;
 
 export interface LogSelectorExpr {
   readonly type: 'log';

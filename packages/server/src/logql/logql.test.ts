@@ -121,6 +121,8 @@ describe('LogQL evaluation', () => {
     const fmt = await logs('{app="shop"} | logfmt | path="/missing page" | label_format code=status');
     expect(fmt).toEqual([{ labels: expect.objectContaining({ code: '404', method: 'GET' }), lines: [expect.stringContaining('missing')] }]);
     expect(fmt[0]!.labels.status).toBeUndefined();
+    const kept = await logs('{app="shop"} | json | status >= 500 | keep method, app | drop app="other"');
+    expect(kept.map((k) => k.labels)).toEqual([{ app: 'shop', method: 'POST' }]);
     const attr = await logs('{app="cart"} | region="eu-west"');
     expect(attr.flatMap((s) => s.lines)).toEqual(['cart is slow']);
   });
@@ -136,6 +138,8 @@ describe('LogQL evaluation', () => {
     expect(Array.from(bytes.series[0]!.values)).toEqual([Buffer.byteLength('cart is slow')]);
     const parsed = await evaluator.evalMetric(parseLogQL('sum by (method) (count_over_time({app="shop"} | json | __error__="" [2m]))') as MetricExpr, { ...range, startNs: range.endNs });
     expect(Object.fromEntries(parsed.series.map((s) => [labelsToRecord(s.labels).method, s.values[0]]))).toEqual({ GET: 1, POST: 1 });
+    const volume = await evaluator.evalMetric(parseLogQL('sum by (level) (count_over_time({app=~".+"} | drop __error__ [2m]))') as MetricExpr, { ...range, startNs: range.endNs });
+    expect(Object.fromEntries(volume.series.map((s) => [labelsToRecord(s.labels).level, s.values[0]]))).toEqual({ info: 2, error: 1, warn: 1 });
     const top = await evaluator.evalMetric(parseLogQL('topk(1, sum by (app) (count_over_time({app=~".+"}[2m])))') as MetricExpr, { ...range, startNs: range.endNs });
     expect(top.series.map((s) => labelsToRecord(s.labels).app)).toEqual(['shop']);
   });

@@ -26,7 +26,7 @@ const UNSUPPORTED_RANGE_FUNCTIONS = new Set<string>([
 ]);
 const VECTOR_OPS = new Set<string>(['sum', 'count', 'avg', 'max', 'min', 'topk', 'bottomk']);
 const UNSUPPORTED_VECTOR_OPS = new Set<string>(['stddev', 'stdvar', 'sort', 'sort_desc', 'approx_topk', 'label_replace', 'vector', 'absent']);
-const UNSUPPORTED_STAGES = new Set<string>(['pattern', 'regexp', 'unpack', 'drop', 'keep', 'decolorize', 'unwrap', 'line_format_json', 'distinct']);
+const UNSUPPORTED_STAGES = new Set<string>(['pattern', 'regexp', 'unpack', 'decolorize', 'unwrap', 'line_format_json', 'distinct']);
 const LINE_FILTER_OPS = new Set<string>(['|=', '!=', '|~', '!~']);
 const MATCH_OPS = new Set<string>(['=', '!=', '=~', '!~']);
 const COMPARE_OPS = new Set<string>(['=', '!=', '=~', '!~', '==', '>', '>=', '<', '<=']);
@@ -261,6 +261,7 @@ class Parser {
         return { kind: 'line_format', template: checkTemplate(s.text, s.pos) };
       }
       if (t.text === 'label_format') return this.labelFormat();
+      if (t.text === 'drop' || t.text === 'keep') return this.dropKeep(t.text);
       if (UNSUPPORTED_STAGES.has(t.text)) throw new UnsupportedLogQLError(`| ${t.text}`, t.pos);
       throw new LogQLParseError(`unknown pipeline stage "${t.text}" (expected json, logfmt, line_format, label_format or a label filter)`, t.pos);
     }
@@ -298,6 +299,25 @@ class Parser {
       this.next();
     }
     return { kind: 'label_format', items };
+  }
+
+  private dropKeep(kind: 'drop' | 'keep'): Stage {
+    this.next();
+    const items: { name: string; value: string | null }[] = [];
+    for (;;) {
+      const name = this.ident(`a label name after ${kind}`).text;
+      let value: string | null = null;
+      if (this.isPunct('=')) {
+        this.next();
+        value = this.string(`as the value of ${name} in ${kind}`).text;
+      } else if (this.peek().kind === 'punct' && COMPARE_OPS.has(this.peek().text)) {
+        throw new UnsupportedLogQLError(`"${this.peek().text}" in ${kind} (only name and name="value")`, this.peek().pos);
+      }
+      items.push({ name, value });
+      if (!this.isPunct(',')) break;
+      this.next();
+    }
+    return { kind, items };
   }
 
   private labelOr(): LabelExpr {

@@ -92,6 +92,7 @@ export class Pipeline {
     for (; options.pushDown !== false && i < selector.stages.length; i++) {
       const s = selector.stages[i]!;
       if (s.kind === 'line_filter') this.lineFilters.push(pushedLineFilter(s.op, s.value));
+      else if (s.kind === 'drop' && s.items.every((item) => item.name === ERROR_LABEL)) continue;
       else if (!(s.kind === 'label_filter' && this.pushField(s.expr))) break;
     }
     this.fullyPushedDown = i === selector.stages.length;
@@ -177,6 +178,18 @@ function compileStage(s: Stage): StageFn {
       };
     case 'label_format':
       return labelFormat(s);
+    case 'drop':
+      return (c) => {
+        for (const item of s.items) if (item.value === null || c.labels.get(item.name) === item.value) c.labels.delete(item.name);
+        return true;
+      };
+    case 'keep':
+      return (c) => {
+        for (const name of [...c.labels.keys()]) {
+          if (!s.items.some((item) => item.name === name && (item.value === null || item.value === c.labels.get(name)))) c.labels.delete(name);
+        }
+        return true;
+      };
   }
 }
 
