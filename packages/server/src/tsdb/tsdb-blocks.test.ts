@@ -77,6 +77,29 @@ describe('TSDB blocks', () => {
     await reopened.close();
   });
 
+  it('loses no acknowledged sample when appends run while the head is cut into blocks', async () => {
+    const dir = temp.make();
+    const ref = new MemoryStorage();
+    const db = await openTsdb(testOptions(dir, { blockDurationMs: HOUR, retentionMs: 20 * HOUR }));
+    await appendHours([db, ref], 0, 4);
+    const cutting = db.compact();
+    for (let m = 0; m < 60; m++) {
+      const apps = [db.appender(), ref.appender()];
+      for (let s = 0; s < 30; s++) {
+        const labels = labelsFromRecord({ __name__: 'late', instance: `host-${s}` });
+        for (const a of apps) a.append(0, labels, 4 * HOUR + m * MINUTE, m);
+      }
+      await Promise.all(apps.map((a) => a.commit()));
+    }
+    await cutting;
+    expect(blockDirs(dir).length).toBeGreaterThan(0);
+    await expectSame(db, ref, 0, 5 * HOUR);
+    await db.close();
+    const reopened = await openTsdb(testOptions(dir, { blockDurationMs: HOUR, retentionMs: 20 * HOUR }));
+    await expectSame(reopened, ref, 0, 5 * HOUR);
+    await reopened.close();
+  });
+
   it('measures compressed size per sample for regular data', async () => {
     const dir = temp.make();
     const db = await openTsdb(testOptions(dir, { blockDurationMs: HOUR, retentionMs: 1000 * HOUR }));

@@ -152,6 +152,32 @@ describe('TSDB durability', () => {
     expect(existsSync(join(dir, 'wal'))).toBe(true);
   });
 
+  it('replays out-of-order samples from the WAL and from checkpoints', async () => {
+    const dir = temp.make();
+    const opts = () => testOptions(dir, { outOfOrderWindowMs: 60_000 });
+    const labels: Labels = labelsFromRecord({ __name__: 'ooo' });
+    const db = await openTsdb(opts());
+    const first = db.appender();
+    first.append(0, labels, 50_000, 5);
+    first.append(0, labels, 60_000, 6);
+    await first.commit();
+    const late = db.appender();
+    late.append(0, labels, 20_000, 2);
+    late.append(0, labels, 55_000, 5.5);
+    await late.commit();
+    const want = { t: [20_000, 50_000, 55_000, 60_000], v: [2, 5, 5.5, 6] };
+    const read = async (s: MetricsStorage): Promise<unknown> => {
+      const [d] = await s.querier(0, 100_000).select([{ name: '__name__', type: '=', value: 'ooo' }], { start: 0, end: 100_000 });
+      return { t: [...d!.timestamps], v: [...d!.values] };
+    };
+    const crashed = await openTsdb(opts());
+    expect(await read(crashed)).toEqual(want);
+    await crashed.close();
+    const reopened = await openTsdb(opts());
+    expect(await read(reopened)).toEqual(want);
+    await reopened.close();
+  });
+
   it('keeps stale markers bit-exact through WAL replay and checkpoints', async () => {
     const dir = temp.make();
     const labels: Labels = labelsFromRecord({ __name__: 'stale' });
