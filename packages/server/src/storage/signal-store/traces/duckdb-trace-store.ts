@@ -1,8 +1,8 @@
 /**
  * The TraceStore on the embedded DuckDB signal store. Writes go through the store's group-commit
- * queue (durable before they resolve); reads use its read pool. A trace is fetched by scanning the
- * trace_key column (one BIGINT per span, a few milliseconds per million spans) and re-checking
- * the full id; searches filter spans by time range (zone maps), intrinsic columns and the
+ * queue (durable before they resolve); reads use its read pool. A trace is fetched by finding its
+ * time extent in the small trace_index table, then reading only the span row groups whose
+ * start_ns zone maps cover it (re-checking the full id); searches filter spans by time range (zone maps), intrinsic columns and the
  * flattened tags, pick the newest matching traces, and only then summarise those few.
  */
 import type { Span } from '../../../model/span.js';
@@ -21,7 +21,7 @@ import type { SignalStore } from '../signal-store.js';
 import { hashColumnValue } from '../string-hash.js';
 import { SpanRowDecoder, encodeResource, encodeScope, encodeSpanBody, flattenTags } from './span-codec.js';
 import { SqlParams, conditionSql, fieldValueSql } from './span-condition-sql.js';
-import { SPAN_SELECT_COLUMNS, SPANS_TABLE, TAG_SEPARATOR, traceKeyOf } from './trace-tables.js';
+import { SPAN_SELECT_COLUMNS, SPANS_TABLE, TAG_SEPARATOR, TRACE_INDEX_TABLE, traceKeyOf } from './trace-tables.js';
 
 export interface DuckDBTraceStoreOptions {
   /** Retention of spans in ms (config `storage.retention.traces`); 0 keeps them forever. */
@@ -38,7 +38,7 @@ export class DuckDBTraceStore implements TraceStore {
 
   /** Creates or migrates the span table on `signals` and registers its retention. */
   static async open(signals: SignalStore, opts: DuckDBTraceStoreOptions): Promise<DuckDBTraceStore> {
-    await signals.ensureTables([SPANS_TABLE], opts.retentionMs);
+    await signals.ensureTables([SPANS_TABLE, TRACE_INDEX_TABLE], opts.retentionMs);
     return new DuckDBTraceStore(signals);
   }
 
@@ -47,6 +47,7 @@ export class DuckDBTraceStore implements TraceStore {
     if (n === 0) return Promise.resolve();
     const cols = SPANS_TABLE.columns.map(() => new Array<unknown>(n));
     const resourceText = new Map<object, { json: string; tags: string }>();
+    const extents = new Map<string, { key: bigint; minStart: bigint; maxStart: bigint; maxEnd: bigint }>();
     const scopeText = new Map<object, string>();
     for (let i = 0; i < n; i++) {
       const s = spans[i]!;
@@ -60,8 +61,17 @@ export class DuckDBTraceStore implements TraceStore {
         scope = encodeScope(s.scope);
         scopeText.set(s.scope, scope);
       }
+      let extent = extents.get(s.traceId);
+      if (extent === undefined) {
+        extent = { key: traceKeyOf(s.traceId), minStart: s.startNs, maxStart: s.startNs, maxEnd: s.endNs };
+        extents.set(s.traceId, extent);
+      } else {
+        if (s.startNs < extent.minStart) extent.minStart = s.startNs;
+        if (s.startNs > extent.maxStart) extent.maxStart = s.startNs;
+        if (s.endNs > extent.maxEnd) extent.maxEnd = s.endNs;
+      }
       let c = 0;
-      cols[c++]![i] = traceKeyOf(s.traceId);
+      cols[c++]![i] = extent.key;
       cols[c++]![i] = s.traceId;
       cols[c++]![i] = s.spanId;
       cols[c++]![i] = s.parentSpanId;
@@ -80,15 +90,33 @@ export class DuckDBTraceStore implements TraceStore {
       cols[c++]![i] = res.json;
       cols[c++]![i] = scope;
     }
-    return this.signals.write({ batches: [{ table: SPANS_TABLE, rowCount: n, columns: cols }] });
+    const index: unknown[][] = TRACE_INDEX_TABLE.columns.map(() => []);
+    for (const [traceId, e] of extents) {
+      index[0]!.push(e.key);
+      index[1]!.push(traceId);
+      index[2]!.push(e.minStart);
+      index[3]!.push(e.maxStart);
+      index[4]!.push(e.maxEnd);
+    }
+    // One unit: the spans and their index rows commit together or not at all.
+    return this.signals.write({
+      batches: [
+        { table: SPANS_TABLE, rowCount: n, columns: cols },
+        { table: TRACE_INDEX_TABLE, rowCount: extents.size, columns: index },
+      ],
+    });
   }
 
   async trace(traceId: string): Promise<Span[]> {
     if (!isValidHexId(traceId, 32)) return [];
+    const key = traceKeyOf(traceId);
     const rows = await this.signals.reads.use(async (conn) => {
+      const extent = await conn.runAndReadAll('SELECT min(min_start_ns), max(max_start_ns) FROM trace_index WHERE trace_key = $1 AND trace_id = $2', [key, traceId]);
+      const [lo, hi] = extent.getRows()[0] ?? [null, null];
+      if (typeof lo !== 'bigint' || typeof hi !== 'bigint') return [];
       const reader = await conn.runAndReadAll(
-        `SELECT ${SPAN_SELECT_COLUMNS} FROM spans WHERE trace_key = $1 AND trace_id = $2 ORDER BY start_ns, span_id`,
-        [traceKeyOf(traceId), traceId],
+        `SELECT ${SPAN_SELECT_COLUMNS} FROM spans WHERE start_ns BETWEEN $1 AND $2 AND trace_key = $3 AND trace_id = $4 ORDER BY start_ns, span_id`,
+        [lo, hi, key, traceId],
       );
       return reader.getRows();
     });
@@ -110,7 +138,7 @@ export class DuckDBTraceStore implements TraceStore {
       if (q.minDurationNs !== undefined) bounds.push(`d.end_ns - d.start_ns >= ${params.add(q.minDurationNs)}`);
       if (q.maxDurationNs !== undefined) bounds.push(`d.end_ns - d.start_ns <= ${params.add(q.maxDurationNs)}`);
       sql = `WITH c AS (${candidates}),
-        d AS (SELECT trace_key, trace_id, min(start_ns) AS start_ns, max(end_ns) AS end_ns FROM spans
+        d AS (SELECT trace_key, trace_id, min(min_start_ns) AS start_ns, max(max_end_ns) AS end_ns FROM trace_index
               WHERE trace_key IN (SELECT trace_key FROM c) GROUP BY trace_key, trace_id)
         SELECT c.trace_id, c.last_ns, c.matched_count FROM c JOIN d USING (trace_key, trace_id)
         WHERE ${bounds.join(' AND ')} ORDER BY c.last_ns DESC LIMIT ${limit}`;
@@ -160,9 +188,16 @@ export class DuckDBTraceStore implements TraceStore {
   async summaries(traceIds: readonly string[]): Promise<TraceSummary[]> {
     const ids = [...new Set(traceIds)].filter((id) => isValidHexId(id, 32));
     if (ids.length === 0) return [];
+    const extentParams = new SqlParams();
+    const extentSql = `SELECT min(min_start_ns) AS lo, max(max_start_ns) AS hi FROM trace_index
+      WHERE trace_key IN (${ids.map((id) => extentParams.add(traceKeyOf(id))).join(', ')}) AND trace_id IN (${ids.map((id) => extentParams.add(id)).join(', ')})`;
+    const [extent] = await this.readObjects(extentSql, extentParams);
+    if (typeof extent?.lo !== 'bigint' || typeof extent.hi !== 'bigint') return [];
+    // The time extent lets DuckDB skip span row groups by their start_ns zone maps.
     const params = new SqlParams();
     const keys = ids.map((id) => params.add(traceKeyOf(id))).join(', ');
     const idList = ids.map((id) => params.add(id)).join(', ');
+    const bounds = `start_ns BETWEEN ${params.add(extent.lo)} AND ${params.add(extent.hi)}`;
     const sql = `SELECT trace_id,
         min(start_ns) AS start_ns, max(end_ns) AS end_ns, count(*) AS span_count,
         count(*) FILTER (WHERE status_code = 2) AS error_count,
@@ -172,7 +207,7 @@ export class DuckDBTraceStore implements TraceStore {
         histogram(service) AS services,
         histogram(service) FILTER (WHERE status_code = 2) AS error_services,
         list(DISTINCT request_id) FILTER (WHERE request_id <> '') AS request_ids
-      FROM spans WHERE trace_key IN (${keys}) AND trace_id IN (${idList})
+      FROM spans WHERE ${bounds} AND trace_key IN (${keys}) AND trace_id IN (${idList})
       GROUP BY trace_id ORDER BY start_ns DESC`;
     const rows = await this.readObjects(sql, params);
     return rows.map(toSummary);
@@ -246,7 +281,7 @@ export class DuckDBTraceStore implements TraceStore {
   }
 
   async stats(): Promise<TraceStoreStats> {
-    const rows = await this.readObjects('SELECT count(*) AS spans, count(DISTINCT trace_key) AS traces FROM spans', new SqlParams());
+    const rows = await this.readObjects('SELECT (SELECT count(*) FROM spans) AS spans, (SELECT count(DISTINCT trace_id) FROM trace_index) AS traces', new SqlParams());
     return { spans: Number(rows[0]?.spans ?? 0), traces: Number(rows[0]?.traces ?? 0) };
   }
 

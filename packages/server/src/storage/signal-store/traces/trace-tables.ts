@@ -43,6 +43,29 @@ export const SPANS_TABLE: TableSchema = {
   timeColumn: 'start_ns',
 };
 
+/**
+ * One row per trace per write: where in time its spans of that write lie. Much smaller than the
+ * span table (a write carries several spans of a trace), it turns a trace-by-id lookup into a scan
+ * of this table plus a read of the few span row groups whose start_ns zone maps cover the range,
+ * and gives trace durations for search without touching the spans. Kept while any of its spans
+ * may be: retention deletes by max_start_ns.
+ */
+export const TRACE_INDEX_TABLE: TableSchema = {
+  name: 'trace_index',
+  columns: [
+    { name: 'trace_key', kind: 'bigint' },
+    { name: 'trace_id', kind: 'varchar' },
+    { name: 'min_start_ns', kind: 'bigint' },
+    { name: 'max_start_ns', kind: 'bigint' },
+    { name: 'max_end_ns', kind: 'bigint' },
+  ],
+  migrations: [
+    `CREATE TABLE trace_index (
+      trace_key BIGINT NOT NULL, trace_id VARCHAR NOT NULL, min_start_ns BIGINT NOT NULL, max_start_ns BIGINT NOT NULL, max_end_ns BIGINT NOT NULL)`,
+  ],
+  timeColumn: 'max_start_ns',
+};
+
 /** The columns span-codec.ts reads back into a Span, in this order. */
 export const SPAN_SELECT_COLUMNS =
   'trace_id, span_id, parent_span_id, start_ns, end_ns, service, name, kind, status_code, status_message, request_id, body, resource, scope';
