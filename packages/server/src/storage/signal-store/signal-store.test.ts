@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { labelsFromRecord } from '../../model/labels.js';
-import type { LogRecord } from '../../model/log-record.js';
+import { describeLogStoreConformance, logRecord } from '../../../test/support/log-store-conformance.js';
 import { openSignalStore, type SignalStore } from './signal-store.js';
 import { StoreOverloadedError } from './write-queue.js';
 
@@ -13,25 +12,19 @@ const logger = pino({ level: 'silent' });
 const MS = 1_000_000n;
 const DAY_MS = 86_400_000;
 
-function record(timeMs: number, over: Partial<LogRecord> = {}): LogRecord {
-  const service = over.service ?? 'shop';
+const record = logRecord;
+
+describeLogStoreConformance('DuckDB signal store', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wk-logstore-'));
+  const store = await openSignalStore({ dir, logger, registry: new Registry(), retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 } });
   return {
-    timeNs: BigInt(timeMs) * MS,
-    observedNs: BigInt(timeMs) * MS,
-    service,
-    level: 'info',
-    severityText: 'INFO',
-    severity: 9,
-    body: `line at ${timeMs}`,
-    traceId: '',
-    spanId: '',
-    requestId: '',
-    stream: labelsFromRecord({ service_name: service }),
-    attributes: {},
-    resource: { 'service.name': service },
-    ...over,
+    logs: store.logs,
+    close: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
-}
+});
 
 describe('signal store: logs', () => {
   const dirs: string[] = [];
@@ -55,43 +48,6 @@ describe('signal store: logs', () => {
     stores.push(store);
     return { store, dir: d };
   }
-
-  it('stores lines and finds them by stream, request id, trace id, substring and level', async () => {
-    const { store } = await open();
-    const t0 = 1_700_000_000_000;
-    await Promise.all([
-      store.logs.append([record(t0, { requestId: 'req-1', body: 'payment accepted' }), record(t0 + 1, { level: 'error', body: 'payment failed' })]),
-      store.logs.append([record(t0 + 2, { service: 'cart', traceId: 'a'.repeat(32), body: 'cart updated' })]),
-    ]);
-    const range = { startNs: BigInt(t0) * MS, endNs: BigInt(t0 + 10) * MS };
-    const all = await store.logs.select({ ...range, matchers: [], direction: 'forward', limit: 10 });
-    expect(all.map((r) => r.body)).toEqual(['payment accepted', 'payment failed', 'cart updated']);
-    expect(all[0]!.seq < all[1]!.seq).toBe(true);
-    const shop = await store.logs.select({ ...range, matchers: [{ type: '=', name: 'service_name', value: 'shop' }], direction: 'backward', limit: 10 });
-    expect(shop.map((r) => r.body)).toEqual(['payment failed', 'payment accepted']);
-    const byReq = await store.logs.select({ ...range, matchers: [], fields: { requestId: 'req-1' }, direction: 'backward', limit: 10 });
-    expect(byReq.map((r) => r.body)).toEqual(['payment accepted']);
-    const byTrace = await store.logs.select({ ...range, matchers: [], fields: { traceId: 'a'.repeat(32) }, direction: 'backward', limit: 10 });
-    expect(byTrace.map((r) => r.service)).toEqual(['cart']);
-    const failed = await store.logs.select({ ...range, matchers: [], lineFilters: [{ op: 'contains', value: 'payment' }, { op: 'not_regex', value: 'acc.pted' }], direction: 'backward', limit: 10 });
-    expect(failed.map((r) => r.body)).toEqual(['payment failed']);
-    const errors = await store.logs.select({ ...range, matchers: [], fields: { level: 'error' }, direction: 'backward', limit: 10 });
-    expect(errors).toHaveLength(1);
-    expect(await store.logs.labelNames(range.startNs, range.endNs)).toEqual(['service_name']);
-    expect(await store.logs.labelValues('service_name', range.startNs, range.endNs)).toEqual(['cart', 'shop']);
-    const ctx = await store.logs.context(all[1]!.seq, 5, 5);
-    expect(ctx.before.map((r) => r.body)).toEqual(['payment accepted']);
-    expect(ctx.after).toEqual([]);
-  });
-
-  it('counts lines per stream, level and bucket with end-inclusive buckets', async () => {
-    const { store } = await open();
-    const t0 = 1_700_000_000_000;
-    await store.logs.append([record(t0 + 1), record(t0 + 1000), record(t0 + 1001, { level: 'error' }), record(t0 + 2500)]);
-    const c = await store.logs.countBuckets({ originNs: BigInt(t0) * MS, widthNs: 1000n * MS, bucketCount: 3, matchers: [] });
-    const cells = Array.from(c.bucket, (b, i) => `${b}:${c.level[i]}:${c.count[i]}`).sort();
-    expect(cells).toEqual(['1:info:2', '2:error:1', '3:info:1']);
-  });
 
   it('keeps acknowledged lines across reopen and continues sequence numbers', async () => {
     const { store, dir } = await open();
