@@ -55,11 +55,37 @@ export function encodeSamples(
   if (n === 0) return;
   const base = ts[0]!;
   w.varint(base);
+  // Hot path (every committed sample): write straight into the buffer, sized once up front.
+  w.ensure(n * 26);
+  const buf = w.buf;
+  let pos = w.len;
   for (let i = 0; i < n; i++) {
-    w.uvarint(series[i]!.ref);
-    w.varint(ts[i]! - base);
-    w.f64bits(bits[2 * i + HI_WORD]!, bits[2 * i + LO_WORD]!);
+    let ref = series[i]!.ref;
+    while (ref >= 0x80) {
+      buf[pos++] = (ref & 0x7f) | 0x80;
+      ref >>>= 7;
+    }
+    buf[pos++] = ref;
+    const d = ts[i]! - base;
+    let z = d < 0 ? -2 * d - 1 : 2 * d;
+    while (z >= 0x80) {
+      buf[pos++] = (z % 0x80) | 0x80;
+      z = Math.floor(z / 0x80);
+    }
+    buf[pos++] = z;
+    const hi = bits[2 * i + HI_WORD]!;
+    const lo = bits[2 * i + LO_WORD]!;
+    buf[pos] = lo & 0xff;
+    buf[pos + 1] = (lo >>> 8) & 0xff;
+    buf[pos + 2] = (lo >>> 16) & 0xff;
+    buf[pos + 3] = lo >>> 24;
+    buf[pos + 4] = hi & 0xff;
+    buf[pos + 5] = (hi >>> 8) & 0xff;
+    buf[pos + 6] = (hi >>> 16) & 0xff;
+    buf[pos + 7] = hi >>> 24;
+    pos += 8;
   }
+  w.len = pos;
 }
 
 /** Decodes samples; each value is placed bit-exactly in `value[0]` before `visit` is called. */
