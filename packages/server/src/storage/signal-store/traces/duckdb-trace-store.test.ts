@@ -119,6 +119,22 @@ describe('DuckDB trace store', () => {
     expect(await traces.trace('not-an-id')).toEqual([]);
   });
 
+  it('finds a trace whose spans arrived in separate writes, far apart in time, among many others', async () => {
+    const { traces } = await open();
+    const early = span(traceA, { startMs: T0, durMs: 5, name: 'early' });
+    await traces.append([early]);
+    const others: Span[] = [];
+    for (let i = 0; i < 3000; i++) others.push(span(`${(i + 1).toString(16).padStart(16, '0')}${'1'.repeat(16)}`, { startMs: T0 + 1000 + i, durMs: 1 }));
+    await traces.append(others);
+    const late = span(traceA, { startMs: T0 + 3_600_000, durMs: 5, name: 'late', parentSpanId: early.spanId });
+    await traces.append([late]);
+    expect((await traces.trace(traceA)).map((s) => s.name)).toEqual(['early', 'late']);
+    const [summary] = await traces.summaries([traceA]);
+    expect(summary).toMatchObject({ spanCount: 2, durationNs: 3_600_005n * MS });
+    const long = await traces.search({ startNs: 0n, endNs: BigInt(T0 + 7_200_000) * MS, condition: null, minDurationNs: 3_600_000n * MS, limit: 5, spansPerTrace: 1 });
+    expect(long.map((t) => t.traceId)).toEqual([traceA]);
+  });
+
   it('summarises traces and searches by intrinsics, attributes and trace duration', async () => {
     const { traces } = await open();
     await traces.append(sampleSpans());
