@@ -58,18 +58,18 @@ function bucketGroups(ev: Evaluator, input: StepSeries[], call: Call): BucketGro
     g.bounds.push(bound);
     g.members.push(s);
   }
-  return [...groups.values()];
+  return [...groups.values()].map(sortGroup);
 }
 
 /** Bucket bounds and counts of one group at one step, sorted by bound and coalesced. */
 function bucketsAt(g: BucketGroup, i: number, bounds: Float64Array, counts: Float64Array): number {
-  const order: number[] = [];
-  for (let k = 0; k < g.members.length; k++) if (g.members[k]!.present[i]) order.push(k);
-  order.sort((a, b) => g.bounds[a]! - g.bounds[b]!);
   let n = 0;
-  for (const k of order) {
+  // Members are kept sorted by bound (see sortGroup), so one pass builds the step's buckets.
+  for (let k = 0; k < g.members.length; k++) {
+    const s = g.members[k]!;
+    if (!s.present[i]) continue;
     const b = g.bounds[k]!;
-    const c = g.members[k]!.values[i]!;
+    const c = s.values[i]!;
     if (n > 0 && bounds[n - 1] === b) counts[n - 1] = counts[n - 1]! + c;
     else {
       bounds[n] = b;
@@ -77,6 +77,12 @@ function bucketsAt(g: BucketGroup, i: number, bounds: Float64Array, counts: Floa
     }
   }
   return n;
+}
+
+/** Sorts a group's members by bucket bound, once per query. */
+function sortGroup(g: BucketGroup): BucketGroup {
+  const order = g.members.map((_, k) => k).sort((a, b) => g.bounds[a]! - g.bounds[b]!);
+  return { ...g, bounds: order.map((k) => g.bounds[k]!), members: order.map((k) => g.members[k]!) };
 }
 
 /** Forces cumulative counts to be monotonic; returns whether a real decrease was fixed. */
