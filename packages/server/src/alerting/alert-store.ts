@@ -5,20 +5,24 @@
  */
 import { isResolvedAt, mergeAlerts, overlaps, type Alert } from './alert.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { readStateFile, writeStateFile } from './state-file.js';
+import { readStateFile, StateFileWriter } from './state-file.js';
 
 export interface AlertStoreOptions {
   readonly file: string;
   readonly clock: Clock;
   /** Delay before a change is written, ms. */
   readonly persistDelayMs: number;
+  /** Reports a failed delayed write (the next change or stop() writes again). */
+  readonly onPersistError: (err: Error) => void;
 }
 
 export class AlertStore {
   private readonly alerts = new Map<string, Alert>();
   private persistTimer: TimerHandle | null = null;
+  private readonly writer: StateFileWriter;
 
   constructor(private readonly opts: AlertStoreOptions) {
+    this.writer = new StateFileWriter(opts.file);
     const saved = readStateFile(opts.file) as Alert[] | null;
     for (const a of saved ?? []) this.alerts.set(a.fingerprint, a);
   }
@@ -61,16 +65,16 @@ export class AlertStore {
     if (this.persistTimer) return;
     this.persistTimer = this.opts.clock.setTimeout(() => {
       this.persistTimer = null;
-      this.persist();
+      this.persist().catch((err: unknown) => this.opts.onPersistError(err as Error));
     }, this.opts.persistDelayMs);
   }
 
-  /** Writes the state now (and cancels a pending write). */
-  persist(): void {
+  /** Writes the state now (and cancels a pending delayed write); resolves when it is durable. */
+  persist(): Promise<void> {
     if (this.persistTimer) {
       this.opts.clock.clearTimeout(this.persistTimer);
       this.persistTimer = null;
     }
-    writeStateFile(this.opts.file, [...this.alerts.values()]);
+    return this.writer.write([...this.alerts.values()]);
   }
 }

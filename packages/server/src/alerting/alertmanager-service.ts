@@ -103,7 +103,12 @@ export class AlertManagerService {
     const dir = join(opts.dataDir, 'alerting');
     this.silences = new SilenceStore({ file: join(dir, 'silences.json'), clock: this.clock, retentionMs: opts.retentionMs ?? 120 * 3600_000 });
     this.nflog = new NotificationLog(join(dir, 'notification-log.json'), this.clock);
-    this.store = new AlertStore({ file: join(dir, 'alerts.json'), clock: this.clock, persistDelayMs: 1000 });
+    this.store = new AlertStore({
+      file: join(dir, 'alerts.json'),
+      clock: this.clock,
+      persistDelayMs: 1000,
+      onPersistError: (err) => this.logger.error({ err }, 'cannot write the alert state; retrying on the next change'),
+    });
     this.metrics = createAlertingMetrics(opts.registry, () => this.countAlerts());
     this.startedAt = this.clock.now();
     opts.health.register('alertmanager', () => ({
@@ -234,7 +239,7 @@ export class AlertManagerService {
     this.maintenanceTimer = this.clock.setTimeout(() => {
       this.store.gc();
       this.silences.gc();
-      this.nflog.gc();
+      this.nflog.gc().catch((err: unknown) => this.logger.error({ err }, 'cannot write the notification log'));
       if (!this.stopped) this.scheduleMaintenance();
     }, this.opts.maintenanceIntervalMs ?? 15 * 60_000);
   }
@@ -251,7 +256,7 @@ export class AlertManagerService {
     if (this.maintenanceTimer) this.clock.clearTimeout(this.maintenanceTimer);
     this.pipeline?.abort();
     await this.dispatcher?.stop();
-    this.store.persist();
+    await this.store.persist();
     this.opts.health.unregister('alertmanager');
   }
 }

@@ -4,7 +4,7 @@
  * counts as done, so a restart sends neither a duplicate nor skips a notification.
  */
 import type { Clock } from './clock.js';
-import { readStateFile, writeStateFile } from './state-file.js';
+import { readStateFile, StateFileWriter } from './state-file.js';
 
 export interface NotificationLogEntry {
   /** Fingerprints. */
@@ -29,11 +29,13 @@ export function receiverKeyString(r: ReceiverKey): string {
 
 export class NotificationLog {
   private readonly entries = new Map<string, NotificationLogEntry>();
+  private readonly writer: StateFileWriter;
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly clock: Clock,
   ) {
+    this.writer = new StateFileWriter(file);
     const saved = readStateFile(file) as Record<string, NotificationLogEntry> | null;
     for (const [k, v] of Object.entries(saved ?? {})) this.entries.set(k, v);
   }
@@ -47,14 +49,17 @@ export class NotificationLog {
     return e && e.expiresAt > this.clock.now() ? e : undefined;
   }
 
-  /** Records a notification made at `now` (Unix ms) durably; the entry is kept for `retentionMs`. */
-  log(groupKey: string, r: ReceiverKey, firing: readonly string[], resolved: readonly string[], now: number, retentionMs: number): void {
+  /**
+   * Records a notification made at `now` (Unix ms), kept for `retentionMs`. Deduplication sees it at
+   * once; the promise resolves when it is durable.
+   */
+  log(groupKey: string, r: ReceiverKey, firing: readonly string[], resolved: readonly string[], now: number, retentionMs: number): Promise<void> {
     this.entries.set(NotificationLog.key(groupKey, r), { firing: [...firing], resolved: [...resolved], timestamp: now, expiresAt: now + retentionMs });
-    this.persist();
+    return this.persist();
   }
 
   /** Drops expired entries. */
-  gc(): void {
+  async gc(): Promise<void> {
     const now = this.clock.now();
     let changed = false;
     for (const [k, e] of this.entries) {
@@ -63,10 +68,10 @@ export class NotificationLog {
         changed = true;
       }
     }
-    if (changed) this.persist();
+    if (changed) await this.persist();
   }
 
-  private persist(): void {
-    writeStateFile(this.file, Object.fromEntries(this.entries));
+  private persist(): Promise<void> {
+    return this.writer.write(Object.fromEntries(this.entries));
   }
 }

@@ -117,7 +117,7 @@ export class NotificationPipeline {
           const ok = await this.deliver(notifier, key, f, sent);
           if (!ok) return false;
         }
-        o.nflog.log(f.groupKey, key, [...firing], [...resolved], f.now, 2 * route.opts.repeatIntervalMs);
+        await o.nflog.log(f.groupKey, key, [...firing], [...resolved], f.now, 2 * route.opts.repeatIntervalMs);
         return true;
       }),
     );
