@@ -166,7 +166,12 @@ export function prometheusFunctions(opts: PrometheusFunctionOptions): Record<str
     value: (sample) => (isSample(sample) ? sample.Value : NaN),
     strvalue: (sample) => (isSample(sample) ? (sample.Labels.get('__value__') ?? '') : ''),
     args: (...args) => new Map(args.map((a, i) => [`arg${i}`, a])),
-    sortByLabel: (name, v) => (Array.isArray(v) ? [...(v as TemplateSample[])].sort((a, b) => (a.Labels.get(String(name)) ?? '').localeCompare(b.Labels.get(String(name)) ?? '')) : v),
+    sortByLabel: (name, v) => {
+      if (!Array.isArray(v)) return v;
+      const key = (s: TemplateSample) => s.Labels.get(String(name)) ?? '';
+      // Byte order, as Go compares strings; the sort is stable like Prometheus's sort.Stable.
+      return [...(v as TemplateSample[])].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    },
     stripPort: (host) => {
       const s = String(host);
       const m = /^\[(.*)\]:\d+$/.exec(s) ?? /^([^:]*):\d+$/.exec(s);
