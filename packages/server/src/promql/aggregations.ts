@@ -219,11 +219,13 @@ function quantileGroup(group: Group, q: Float64Array, res: StepSeries, n: number
   }
 }
 
-/** Converts a k parameter as Prometheus does (truncation, clamped to int64). */
+/** Converts a k parameter as Prometheus does: truncation, NaN and values beyond int64 refused. */
 function kParam(v: number): number {
   if (v !== v) throw executionError('Parameter value is NaN');
-  if (v >= 9.223372036854776e18) return Number.MAX_SAFE_INTEGER;
-  if (v <= -9.223372036854776e18) return -Number.MAX_SAFE_INTEGER;
+  if (!(v > -9.223372036854776e18 && v < 9.223372036854776e18)) {
+    const text = v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
+    throw executionError(`Scalar value ${text} overflows int64`);
+  }
   return Math.trunc(v);
 }
 
