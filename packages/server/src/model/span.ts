@@ -107,7 +107,6 @@ export const EXCEPTION_EVENT_NAME = 'exception';
 
 const EMPTY_ATTRIBUTES: readonly Attribute[] = [];
 
-export const EMPTY_RESOURCE: SpanResource = { attributes: EMPTY_ATTRIBUTES, droppedAttributesCount: 0 };
 export const EMPTY_SCOPE: SpanScope = { name: '', version: '', attributes: EMPTY_ATTRIBUTES };
 
 /** The first attribute named `key`, or undefined. */

@@ -49,14 +49,16 @@ describe('trace sampling', () => {
     expect(ids.some((id) => keepTrace(id, 0))).toBe(false);
   });
 
-  it('stores only sampled traces per service but feeds every span to the span metrics', async () => {
+  it('stores only sampled traces per service, feeds every span to the span metrics and stored ones to the other observers', async () => {
     const stored: Span[] = [];
     const observed: Span[] = [];
+    const afterStore: Span[] = [];
     const receiver = new OtlpTracesReceiver({
       store: { append: async (spans) => void stored.push(...spans) },
       logger,
       registry: new Registry(),
       spanMetrics: { observe: (spans) => void observed.push(...spans) },
+      storedObservers: [{ observe: (spans) => void afterStore.push(...spans) }],
       sampling: { defaultRate: 1, perService: { noisy: 0 } },
     });
     const spans = [span(ids[0]!, 'noisy'), span(ids[1]!, 'quiet'), span(ids[2]!, 'noisy')];
@@ -64,6 +66,7 @@ describe('trace sampling', () => {
     expect(outcome).toEqual({ rejected: 0, message: '' });
     expect(stored.map((s) => s.service)).toEqual(['quiet']);
     expect(observed).toHaveLength(3);
+    expect(afterStore).toEqual(stored);
   });
 
   it('puts the configured request-id attribute first', () => {

@@ -1,6 +1,7 @@
 /**
  * The protocol-independent part of OTLP trace ingestion, shared by OTLP/HTTP and OTLP/gRPC:
- * sample by trace id, store (durable before the answer), then feed the span metrics, and count.
+ * sample by trace id, store (durable before the answer), then feed the span metrics and the other
+ * observers of stored spans, and count.
  * Span metrics see every valid span, sampled out or not, so RED metrics stay exact under
  * sampling; they are fed only after the store accepted the request, so a retried request is
  * not counted twice.
@@ -31,7 +32,10 @@ export interface OtlpTracesDeps {
   readonly logger: Logger;
   /** Registry for the watchkeeper_ingest_spans_* metrics. */
   readonly registry: Registry;
+  /** Sees every valid span, sampled out or not (span metrics stay exact under sampling). */
   readonly spanMetrics?: SpanObserver | null;
+  /** See the spans stored, after they are durable (e.g. the OpenTelemetry exception collector). */
+  readonly storedObservers?: readonly SpanObserver[];
   /** An extra attribute name carrying the request id, tried before the defaults. */
   readonly requestIdAttribute?: string;
   readonly sampling?: TraceSampling;
@@ -103,6 +107,7 @@ export class OtlpTracesReceiver {
     const kept = this.sample(decoded.spans);
     await this.deps.store.append(kept);
     this.deps.spanMetrics?.observe(decoded.spans);
+    if (kept.length > 0) for (const o of this.deps.storedObservers ?? []) o.observe(kept);
     this.metrics.spans.inc({ protocol }, kept.length);
     if (kept.length < decoded.spans.length) this.metrics.sampledOut.inc({ protocol }, decoded.spans.length - kept.length);
     const rejections = decoded.rejections;
