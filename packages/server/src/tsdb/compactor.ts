@@ -44,13 +44,15 @@ export function planCompaction(blocks: readonly Block[], ranges: readonly number
 /** Encodes time-sorted samples into chunks of up to 120 samples. */
 export function encodeChunks(t: Float64Array, v: Float64Array, n: number): ChunkData[] {
   const out: ChunkData[] = [];
+  // Values go over as raw bits so NaN payloads (staleness markers) are kept exactly.
+  const bits = new Uint32Array(v.buffer, v.byteOffset, n * 2);
   let a: XorAppender | null = null;
   for (let i = 0; i < n; i++) {
     if (a === null || a.count >= SAMPLES_PER_CHUNK) {
       if (a !== null) out.push({ bytes: a.finish(), minT: a.minT, maxT: a.maxT });
       a = new XorAppender(256);
     }
-    a.append(t[i]!, v[i]!);
+    a.appendAt(t, bits, i);
   }
   if (a !== null) out.push({ bytes: a.finish(), minT: a.minT, maxT: a.maxT });
   return out;

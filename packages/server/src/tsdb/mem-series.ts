@@ -118,7 +118,8 @@ export class MemSeries {
     let open = this.open;
     if (open === null || open.count >= SAMPLES_PER_CHUNK || t >= this.openBoundary) {
       this.closeOpenChunk();
-      open = new XorAppender(32);
+      // Sized for a typical full chunk (120 samples at ~1.3 bytes) so it rarely needs to grow.
+      open = new XorAppender(192);
       this.open = open;
       this.openBoundary = (Math.floor(t / blockDurationMs) + 1) * blockDurationMs;
     }

@@ -2,6 +2,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, truncateSync, writeFileS
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labelsFromRecord } from '../model/labels.js';
+import { STALE_NAN, isStaleNaN } from '../model/samples.js';
 import { MemoryStorage, type MetricsStorage, type SeriesData } from '../storage/index.js';
 import { HOUR, capturingLogger, tempDirs, testOptions } from '../../test/tsdb/support.js';
 import { openTsdb } from './index.js';
@@ -98,6 +99,27 @@ describe('TSDB blocks', () => {
     const reopened = await openTsdb(testOptions(dir, { blockDurationMs: HOUR, retentionMs: 20 * HOUR }));
     await expectSame(reopened, ref, 0, 5 * HOUR);
     await reopened.close();
+  });
+
+  it('keeps staleness markers bit-exact through block cuts, out-of-order re-encoding and merges', async () => {
+    const dir = temp.make();
+    const db = await openTsdb(testOptions(dir, { blockDurationMs: HOUR, retentionMs: 100 * HOUR, outOfOrderWindowMs: HOUR }));
+    const labels = labelsFromRecord({ __name__: 'stale_test' });
+    for (let h = 0; h < 5; h++) {
+      const app = db.appender();
+      app.append(0, labels, h * HOUR + 10 * MINUTE, h);
+      app.append(0, labels, h * HOUR + 20 * MINUTE, STALE_NAN);
+      await app.commit();
+      const late = db.appender();
+      late.append(0, labels, h * HOUR + 15 * MINUTE, STALE_NAN);
+      await late.commit();
+      await db.compact();
+    }
+    expect(blockDirs(dir).length).toBeGreaterThan(0);
+    const [d] = await db.querier(0, 5 * HOUR).select([{ name: '__name__', type: '=', value: 'stale_test' }], { start: 0, end: 5 * HOUR });
+    expect(d!.timestamps.length).toBe(15);
+    for (let i = 0; i < 15; i++) expect(isStaleNaN(d!.values[i]!)).toBe(i % 3 !== 0);
+    await db.close();
   });
 
   it('measures compressed size per sample for regular data', async () => {
