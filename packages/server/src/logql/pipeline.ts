@@ -3,7 +3,8 @@
  * `trace_id`, `span_id` label filters) are pushed down to the log store, which evaluates them in
  * its scan; the remaining stages run here, line by line.
  *
- * A line's labels are its stream labels plus `level` (when known and not a stream label) plus
+ * A line's labels are its stream labels plus `level` (when known and not a stream label; Grafana's
+ * `detected_level` is answered with the same value) plus
  * whatever parsers and label_format add. Label filters may also name fields the line carries
  * without them being labels: `request_id`, `trace_id`, `span_id` and its attributes (Loki's
  * structured metadata, OTLP attributes, extra JSON-lines fields; `http.method` also answers to
@@ -18,7 +19,13 @@ import type { LabelExpr, LabelFormatStage, LabelPredicate, LogSelectorExpr, Stag
 import { parseDurationNs } from './lexer.js';
 
 /** Labels that are lookups of dedicated record fields rather than label-set members. */
-const FIELD_LABELS: Readonly<Record<string, keyof FieldFilter>> = { level: 'level', request_id: 'requestId', trace_id: 'traceId', span_id: 'spanId' };
+const FIELD_LABELS: Readonly<Record<string, keyof FieldFilter>> = {
+  level: 'level',
+  detected_level: 'level',
+  request_id: 'requestId',
+  trace_id: 'traceId',
+  span_id: 'spanId',
+};
 const ERROR_LABEL = '__error__';
 const SANITIZE_RE = /[^a-zA-Z0-9_]/g;
 const TEMPLATE_RE = /\{\{-?\s*\.([a-zA-Z_][a-zA-Z0-9_]*)\s*-?\}\}/g;
@@ -56,6 +63,7 @@ class LineContext {
     if (name === 'trace_id') return r.traceId;
     if (name === 'span_id') return r.spanId;
     if (name === 'service_name') return r.service;
+    if (name === 'detected_level') return r.level;
     this.flatAttributes ??= flattenAttributes(r.attributes);
     return this.flatAttributes.get(name) ?? '';
   }

@@ -16,6 +16,7 @@ export interface LineFilter {
 
 /** Exact-match filters on the dedicated columns; every given field must match. */
 export interface FieldFilter {
+  /** The line's level: its stream's `level` label when it has one, else the record's level. */
   readonly level?: string;
   readonly requestId?: string;
   readonly traceId?: string;

@@ -58,6 +58,37 @@ describe('POST /loki/api/v1/push', () => {
     expect(data.result).toEqual([{ stream: { app: 'proto-app', level: 'error', service_name: 'proto-app' }, values: [[String(t), 'boom']] }]);
   });
 
+  it('filters by a stream level label as Loki does, and by the detected level otherwise', async () => {
+    const t = nowNs();
+    const res = await pushJson({ streams: [{ stream: { app: 'lvl', level: 'WARNING' }, values: [[String(t), 'labelled']] }, { stream: { app: 'lvl' }, values: [[String(t), 'level=warn detected']] }] });
+    expect(res.statusCode).toBe(204);
+    const lines = async (q: string) => (await h.queryRange(q)).result.flatMap((s) => s.values.map((v) => v[1]));
+    expect(await lines('{app="lvl"} | level="WARNING"')).toEqual(['labelled']);
+    expect(await lines('{app="lvl"} | level="warn"')).toEqual(['level=warn detected']);
+  });
+
+  it('answers 429 with Retry-After when the write queue is full, and stores nothing of that request', async () => {
+    const small = await createLogsHarness({ maxQueuedRows: 10 });
+    try {
+      let releaseWriter = (): void => undefined;
+      const held = small.store.writes.exclusive(() => new Promise<void>((r) => (releaseWriter = r)));
+      const queued = small.store.logs.append(Array.from({ length: 8 }, (_, i) => ({
+        timeNs: nowNs() + BigInt(i), observedNs: nowNs(), service: 'q', level: '', severityText: '', severity: 0, body: `queued ${i}`,
+        traceId: '', spanId: '', requestId: '', stream: [{ name: 'service_name', value: 'q' }], attributes: {}, resource: {},
+      })));
+      const values = Array.from({ length: 5 }, (_, i) => [String(nowNs() + BigInt(i)), `refused ${i}`]);
+      const res = await small.app.inject({ method: 'POST', url: '/loki/api/v1/push', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ streams: [{ stream: { app: 'q' }, values }] }) });
+      expect(res.statusCode).toBe(429);
+      expect(res.headers['retry-after']).toBe('1');
+      releaseWriter();
+      await held;
+      await queued;
+      expect(await small.lineCount()).toBe(8);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('keeps valid streams of a partly bad push and names the rejected entries', async () => {
     const t = nowNs();
     const res = await pushJson({

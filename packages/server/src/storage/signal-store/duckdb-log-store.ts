@@ -170,11 +170,36 @@ export class DuckDBLogStore implements LogStore {
       else where.push(`NOT regexp_matches(body, ${p(lf.value)})`);
     }
     const fields = f.fields;
-    if (fields?.level !== undefined) where.push(fields.level === '' ? 'level IS NULL' : `level = ${p(fields.level)}`);
+    if (fields?.level !== undefined) where.push(this.levelCondition(fields.level, ids, p));
     if (fields?.requestId !== undefined) where.push(fields.requestId === '' ? 'request_id IS NULL' : `request_hash = ${hash53(fields.requestId)} AND request_id = ${p(fields.requestId)}`);
     if (fields?.traceId !== undefined) where.push(fields.traceId === '' ? 'trace_id IS NULL' : `trace_hash = ${hash53(fields.traceId)} AND trace_id = ${p(fields.traceId)}`);
     if (fields?.spanId !== undefined) where.push(fields.spanId === '' ? 'span_id IS NULL' : `span_id = ${p(fields.spanId)}`);
     return where;
+  }
+
+  /**
+   * A line's level is its stream's `level` label when the stream has one (Loki pushes often carry
+   * it), else the level column: the same rule LogQL uses for the line's `level` label.
+   */
+  private levelCondition(level: string, candidates: readonly number[] | null, p: (v: DuckDBValue) => string): string {
+    const byLabel: number[] = [];
+    const unlabelled: number[] = [];
+    let labelled = false;
+    for (const [id, labels] of this.streams.entries()) {
+      const l = labels.find((x) => x.name === 'level');
+      if (!l) continue;
+      labelled = true;
+      if (l.value === level) byLabel.push(id);
+    }
+    const column = level === '' ? 'level IS NULL' : `level = ${p(level)}`;
+    if (!labelled) return column;
+    for (const id of candidates ?? [...this.streams.entries()].map(([i]) => i)) {
+      if (!this.streams.get(id)?.some((x) => x.name === 'level')) unlabelled.push(id);
+    }
+    const parts: string[] = [];
+    if (byLabel.length > 0) parts.push(`stream_id IN (${byLabel.join(',')})`);
+    if (unlabelled.length > 0) parts.push(`(stream_id IN (${unlabelled.join(',')}) AND ${column})`);
+    return parts.length === 0 ? 'FALSE' : `(${parts.join(' OR ')})`;
   }
 
   async select(q: LogSelectQuery): Promise<StoredLogRecord[]> {
