@@ -9,7 +9,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { LogSelectorExpr } from '../../logql/ast.js';
-import { LogQLParseError, UnsupportedLogQLError } from '../../logql/errors.js';
+import { LogQLParseError } from '../../logql/errors.js';
 import { LogQLEvaluator } from '../../logql/evaluator.js';
 import { parseLogQL } from '../../logql/parser.js';
 import { Pipeline } from '../../logql/pipeline.js';
@@ -49,7 +49,7 @@ export async function registerLokiTail(app: FastifyInstance, opts: LokiTailOptio
       limit = parseLimit(params, 100, 5000);
       startNs = parseLokiTime(params, 'start', nowNs - 3_600_000_000_000n);
     } catch (err) {
-      socket.close(CLOSE_INVALID, truncateReason(err instanceof LogQLParseError || err instanceof UnsupportedLogQLError || err instanceof Error ? err.message : String(err)));
+      socket.close(CLOSE_INVALID, truncateReason(err instanceof Error ? err.message : String(err)));
       return;
     }
     const pipeline = new Pipeline(expr, { pushDown: false });

@@ -1,8 +1,9 @@
 /**
- * A 53-bit string hash for the lookup columns (request id, trace id, stream id). Lookups compare
- * one BIGINT column instead of a VARCHAR one, which DuckDB scans several times faster; the hash is
- * computed here rather than by DuckDB's hash() so it stays stable across DuckDB versions and is
- * reproducible by another backend. Collisions only widen a lookup: queries re-check the text.
+ * A 53-bit string hash for the lookup columns (request id, trace id, interned texts). Lookups
+ * compare one 8-byte numeric column instead of a VARCHAR one, which DuckDB scans several times
+ * faster; the hash is computed here rather than by DuckDB's hash() so it stays stable across
+ * DuckDB versions and is reproducible by another backend. Collisions only widen a lookup:
+ * queries re-check the text.
  */
 
 /** cyrb53-style hash of a string's UTF-16 code units: an integer in [0, 2^53). */

@@ -80,8 +80,8 @@ export class WriteQueue {
   }
 
   /**
-   * Queues a unit; resolves once it is committed and durable. Throws StoreOverloadedError
-   * synchronously-in-promise when the queue has no room, StoreClosedError after close().
+   * Queues a unit; resolves once it is committed and durable. Rejects at once with
+   * StoreOverloadedError when the queue has no room, and with StoreClosedError after close().
    */
   submit(unit: WriteUnit): Promise<void> {
     if (this.closed) return Promise.reject(new StoreClosedError('the signal store is closed'));
