@@ -122,7 +122,7 @@ while (sent < SPANS) {
   const g = performance.now();
   const batch = [];
   for (let i = 0; i < TRACES_PER_REQUEST && sent < SPANS; i++) {
-    const t = trace(startMs + (traceCount * 3_600_000) / (SPANS / 27));
+    const t = trace(startMs + Math.floor((traceCount * 3_600_000) / (SPANS / 27)));
     batch.push(t);
     sent += t.length;
     if (traceCount++ % 997 === 0) probes.push(t[0].span.traceId.toString('hex'));
