@@ -66,6 +66,7 @@ export function formatGoValue(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(formatGoValue).join(' ')}]`;
   if (v instanceof Map) return `map[${[...v.keys()].sort().map((k) => `${String(k)}:${formatGoValue(v.get(k))}`).join(' ')}]`;
   if (typeof v === 'object') {
+    // Values with a String method print through it, as Go's fmt uses the Stringer interface.
     const s = (v as { String?: unknown }).String;
     if (typeof s === 'function') return String((s as () => unknown).call(v));
     return `map[${Object.keys(v).sort().map((k) => `${k}:${formatGoValue((v as Record<string, unknown>)[k])}`).join(' ')}]`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TemplateError, TemplateSet } from './index.js';
+import { GoTime } from './go-time.js';
 import { KV } from './kv.js';
 import { alertmanagerFunctions, PROMETHEUS_RULE_TEMPLATE_DEFS, prometheusFunctions } from './template-functions.js';
 import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp } from './humanize.js';
@@ -49,7 +50,7 @@ describe('Go template language', () => {
 
   it('prints since() as a Go duration and humanizes it', async () => {
     const set = new TemplateSet(alertmanagerFunctions(() => Date.UTC(2026, 0, 1, 1, 2, 3, 500)));
-    const data = { T: new Date(Date.UTC(2026, 0, 1)) };
+    const data = { T: new GoTime(Date.UTC(2026, 0, 1)) };
     expect(await set.executeText('t', '{{ .T | since }} {{ .T | since | humanizeDuration }}', data)).toBe('1h2m3.5s 1h 2m 3s');
   });
 
@@ -62,6 +63,20 @@ describe('Go template language', () => {
   ])('renders the example rule annotation %s', async (text, value, want) => {
     const data = { Labels: KV.of({ job: 'api', instance: 'a:9' }), ExternalLabels: KV.of({ region: 'eu' }), ExternalURL: 'http://wk', Value: value };
     expect(await render(PROMETHEUS_RULE_TEMPLATE_DEFS + text, data)).toBe(want);
+  });
+
+  it.each([
+    ['2006-01-02 15:04:05', '2026-03-07 09:05:03'],
+    ['Mon Jan _2 3:04PM MST', 'Sat Mar  7 9:05AM UTC'],
+    ['Monday, 02-January-06 15:04:05.000 -07:00', 'Saturday, 07-March-26 09:05:03.040 +00:00'],
+    ['2006-01-02T15:04:05.999Z07:00', '2026-03-07T09:05:03.04Z'],
+  ])('formats times with the Go layout %s', async (layout, want) => {
+    const t = new GoTime(Date.UTC(2026, 2, 7, 9, 5, 3, 40));
+    expect(await render(`{{ .T.Format ${JSON.stringify(layout)} }}`, { T: t })).toBe(want);
+  });
+
+  it('prints Go times and zero times', async () => {
+    expect(await render('{{ .T }} {{ .T.Unix }} {{ .Z.IsZero }}', { T: new GoTime(Date.UTC(2026, 0, 1)), Z: GoTime.zero() })).toBe('2026-01-01 00:00:00 +0000 UTC 1767225600 true');
   });
 
   it('reads Alertmanager KV methods', async () => {

@@ -4,6 +4,7 @@
  */
 import { compileAnchoredRegex } from '../model/matchers.js';
 import { formatGoValue, goSprintf, GoDuration } from './go-format.js';
+import { GoTime } from './go-time.js';
 import { isTrue, type TemplateFunction } from './go-template-exec.js';
 import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, toFloat } from './humanize.js';
 import { KV } from './kv.js';
@@ -183,7 +184,7 @@ export function prometheusFunctions(opts: PrometheusFunctionOptions): Record<str
       const name = s.slice(0, s.length - port.length);
       return /^\d+\.\d+\.\d+\.\d+$/.test(name) || name.startsWith('[') ? s : name.split('.')[0] + port;
     },
-    toTime: (v) => new Date(toFloat(v) * 1000),
+    toTime: (v) => new GoTime(toFloat(v) * 1000),
     graphLink: (expr) => `${pathPrefix}/graph?g0.expr=${encodeURIComponent(String(expr))}&g0.tab=0`,
     tableLink: (expr) => `${pathPrefix}/graph?g0.expr=${encodeURIComponent(String(expr))}&g0.tab=1`,
     externalURL: () => opts.externalURL,
@@ -200,8 +201,8 @@ export function alertmanagerFunctions(now: () => number): Record<string, Templat
     trimSpace: (s) => String(s).trim(),
     stringSlice: (...s) => s.map(String),
     since: (t) => {
-      if (!(t instanceof Date)) throw new Error(`since: expected a time, got ${formatGoValue(t)}`);
-      return new GoDuration(now() - t.getTime());
+      if (!(t instanceof GoTime)) throw new Error(`since: expected a time, got ${formatGoValue(t)}`);
+      return new GoDuration(now() - t.ms);
     },
   };
 }

@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { labelsToRecord, type Labels } from '../../model/labels.js';
-import { KV, type TemplateSet } from '../../template/index.js';
+import { GoTime, KV, type TemplateSet } from '../../template/index.js';
 import type { Alert } from '../alert.js';
 import type { HttpClientConfig } from '../config/receivers-config.js';
 
@@ -64,8 +64,8 @@ export interface TemplateAlert {
   readonly Status: string;
   readonly Labels: KV;
   readonly Annotations: KV;
-  readonly StartsAt: Date;
-  readonly EndsAt: Date;
+  readonly StartsAt: GoTime;
+  readonly EndsAt: GoTime;
   readonly GeneratorURL: string;
   readonly Fingerprint: string;
 }
@@ -90,9 +90,6 @@ export interface TemplateData {
   readonly ExternalURL: string;
 }
 
-/** Go's zero time.Time, which firing alerts carry as EndsAt. */
-const GO_ZERO_TIME = new Date('0001-01-01T00:00:00Z');
-
 export function templateData(n: Notification): TemplateData {
   const labels = n.alerts.map((a) => labelsToRecord(a.labels));
   return {
@@ -103,8 +100,9 @@ export function templateData(n: Notification): TemplateData {
         Status: alertStatus(a),
         Labels: KV.of(labelsToRecord(a.labels)),
         Annotations: KV.of(a.annotations),
-        StartsAt: new Date(a.startsAt),
-        EndsAt: a.endsAt === 0 ? GO_ZERO_TIME : new Date(a.endsAt),
+        StartsAt: new GoTime(a.startsAt),
+        // Firing alerts carry Go's zero time as EndsAt, as in Alertmanager.
+        EndsAt: a.endsAt === 0 ? GoTime.zero() : new GoTime(a.endsAt),
         GeneratorURL: a.generatorURL,
         Fingerprint: a.fingerprint,
       })),
