@@ -56,7 +56,7 @@ export function parseRange(params: URLSearchParams, nowNs: bigint): { startNs: b
   return { startNs, endNs };
 }
 
-/** Loki's default step: the range divided into about 250 points, at least one second. */
+/** Loki's default step: the range divided into 250 points, in whole seconds, at least one. */
 export function parseStep(params: URLSearchParams, startNs: bigint, endNs: bigint): bigint {
   const step = parseLokiDuration(params, 'step');
   if (step !== null) {
@@ -64,7 +64,7 @@ export function parseStep(params: URLSearchParams, startNs: bigint, endNs: bigin
     return step;
   }
   const secs = (endNs - startNs) / 250_000_000_000n;
-  return (secs < 1n ? 1n : secs + ((endNs - startNs) % 250_000_000_000n === 0n ? 0n : 1n)) * 1_000_000_000n;
+  return (secs < 1n ? 1n : secs) * 1_000_000_000n;
 }
 
 export function parseLimit(params: URLSearchParams, fallback: number, max: number): number {
