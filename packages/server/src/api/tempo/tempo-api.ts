@@ -10,6 +10,7 @@ import type { LogStore } from '../../storage/log-store.js';
 import type { SpanField, TraceStore, TraceSummary } from '../../storage/trace-store.js';
 import { ProtoWriter } from '../../ingest/protobuf/proto-writer.js';
 import { SPAN_KIND_NAMES, type Span } from '../../model/span.js';
+import { VERSION } from '../../version.js';
 import { badData, notFound } from '../errors.js';
 import { resourceSpansJson, tracesDataProto } from './otlp-trace-encoders.js';
 import { durationParam, intParam, secondsParam, tagsCondition } from './search-params.js';
@@ -26,6 +27,8 @@ export interface TempoApiDeps {
 type Query = Record<string, string | undefined>;
 
 const ROOT_NOT_RECEIVED = '<root span not yet received>';
+/** The Tempo release whose HTTP API this follows (reported as `version` by buildinfo). */
+const TEMPO_API_VERSION = '2.6.0';
 const INTRINSIC_TAGS = ['duration', 'kind', 'name', 'status', 'statusMessage'];
 /** Searches without a start cover everything stored; the limit bounds the answer. */
 const MIN_NS = 0n;
@@ -121,6 +124,16 @@ export function registerTempoApi(app: FastifyInstance, deps: TempoApiDeps): void
   };
 
   app.get('/api/echo', { config: { scope: 'read' } }, async (_req, reply) => reply.type('text/plain').send('echo'));
+  // Grafana reads Tempo's version to decide which endpoints (v2 trace by id, v2 tags) it may use.
+  app.get('/api/status/buildinfo', { config: { scope: 'read' } }, async () => ({
+    version: TEMPO_API_VERSION,
+    revision: '',
+    branch: '',
+    buildDate: '',
+    buildUser: '',
+    goVersion: '',
+    watchkeeperVersion: VERSION,
+  }));
 
   app.get<{ Params: { traceId: string } }>('/api/traces/:traceId', { config: { scope: 'read' } }, (req, reply) => traceById(req, reply, false));
   app.get<{ Params: { traceId: string } }>('/api/v2/traces/:traceId', { config: { scope: 'read' } }, (req, reply) => traceById(req, reply, true));
@@ -171,7 +184,8 @@ export function registerTempoApi(app: FastifyInstance, deps: TempoApiDeps): void
       { name: 'intrinsic', tags: INTRINSIC_TAGS },
     ];
     const wanted = req.query.scope;
-    return { scopes: wanted === undefined || wanted === '' || wanted === 'all' ? scopes : scopes.filter((s) => s.name === wanted) };
+    // Other scope values ("all", "none", absent) list every scope.
+    return { scopes: scopes.some((s) => s.name === wanted) ? scopes.filter((s) => s.name === wanted) : scopes };
   });
 
   app.get<{ Params: { tag: string }; Querystring: Query }>('/api/search/tag/:tag/values', { config: { scope: 'read' } }, async (req) => {

@@ -243,6 +243,9 @@ describe('OpenTelemetry JS trace exporters into Watchkeeper', () => {
     expect(summary).toMatchObject({ rootServiceName: 'frontend-grpc', rootTraceName: 'GET /checkout', spanCount: 3, errorCount: 2, requestIds: ['req-grpc'] });
     expect((await h.app.inject({ method: 'GET', url: `/api/tracing/traces/${found.traceID}/logs` })).json()).toEqual({ traceID: found.traceID, lines: [] });
     expect((await h.app.inject({ method: 'GET', url: '/api/echo' })).body).toBe('echo');
+    expect((await h.app.inject({ method: 'GET', url: '/api/status/buildinfo' })).json().version).toMatch(/^2\./);
+    const allScopes = (await h.app.inject({ method: 'GET', url: `/api/v2/search/tags?${range}&scope=none` })).json().scopes;
+    expect(allScopes.map((s: { name: string }) => s.name)).toEqual(['resource', 'span', 'intrinsic']);
   });
 
   it('rejects malformed bodies with 4xx and stores nothing', async () => {
