@@ -29,8 +29,16 @@ if (!hasAlertmanager) console.warn('skipping the Alertmanager agreement test: /u
 
 const EXTERNAL_URL = 'http://alerts.example.test';
 
+/** A user template file, loaded by both: exercises the Go template features notification templates use. */
+const CUSTOM_TEMPLATES = `{{ define "custom.title" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} on {{ .CommonLabels.job }}{{ end }}
+{{ define "custom.text" }}{{ range $i, $a := .Alerts }}{{ if $i }}
+{{ end }}*{{ $a.Labels.instance }}* since {{ $a.StartsAt.Format "2006-01-02 15:04:05" }}{{ with $a.Annotations.summary }} - {{ . }}{{ end }}{{ range $a.Labels.SortedPairs }} {{ .Name }}={{ .Value | printf "%q" }}{{ end }}{{ end }}
+{{- if gt (len .Alerts.Resolved) 0 }} resolved: {{ len .Alerts.Resolved }}{{ end }} ({{ .GroupLabels.SortedPairs.Values | join "/" }}) {{ reReplaceAll "(\\\\w+):(\\\\d+)" "$2@$1" "host:9100" }} {{ title "hello world" }} {{ printf "%05.1f|%-4s|%x" 3.14159 "ab" 255 }} {{ .CommonLabels.Remove (stringSlice "job") | len }}{{ end }}
+`;
+
 function config(sink: string, smtpPort: number, who: 'am' | 'wk'): string {
   return `
+templates: ['custom.tmpl']
 route:
   receiver: hook
   group_by: [alertname, job]
@@ -51,7 +59,12 @@ receivers:
   - name: pager
     pagerduty_configs: [{routing_key: 0123456789abcdef0123456789abcdef, url: '${sink}/${who}/v2/enqueue'}]
   - name: chat
-    slack_configs: [{api_url: '${sink}/${who}/services/T0/B0/X', channel: '#ops'}]
+    slack_configs:
+      - api_url: '${sink}/${who}/services/T0/B0/X'
+        channel: '#ops'
+        title: '{{ template "custom.title" . }}'
+        text: '{{ template "custom.text" . }}'
+        fields: [{title: Instances, value: '{{ range .Alerts }}{{ .Labels.instance }} {{ end }}', short: true}]
   - name: mail
     email_configs:
       - to: ${who}@example.com
@@ -90,19 +103,22 @@ describe.skipIf(!hasAlertmanager)('notifications agree with the real Alertmanage
     dir = mkdtempSync(join(tmpdir(), 'wk-am-agree-'));
     sink = await startHttpSink();
     smtp = await startSmtpSink();
+    writeFileSync(join(dir, 'custom.tmpl'), CUSTOM_TEMPLATES);
     writeFileSync(join(dir, 'am.yml'), config(sink.url, smtp.port, 'am'));
     const port = await freePort();
     amUrl = `http://127.0.0.1:${port}`;
     am = spawn(
       ALERTMANAGER,
       [`--config.file=${join(dir, 'am.yml')}`, `--storage.path=${join(dir, 'am-data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', `--web.external-url=${EXTERNAL_URL}`],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    let amLog = '';
+    am.stderr!.on('data', (d: Buffer) => (amLog = (amLog + d.toString()).slice(-4000)));
     const deadline = Date.now() + 15_000;
     for (;;) {
       const ok = await fetch(`${amUrl}/-/ready`).then((r) => r.ok, () => false);
       if (ok) break;
-      if (Date.now() > deadline) throw new Error('Alertmanager did not become ready');
+      if (Date.now() > deadline) throw new Error(`Alertmanager did not become ready:\n${amLog}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const logger = pino({ level: 'silent' });
@@ -166,8 +182,11 @@ describe.skipIf(!hasAlertmanager)('notifications agree with the real Alertmanage
     for (const [theirs, ours] of await pair('/v2/enqueue')) expect(ours).toEqual(theirs);
   });
 
-  it('sends the same Slack message', async () => {
-    for (const [theirs, ours] of await pair('/services/T0/B0/X')) expect(ours).toEqual(theirs);
+  it('sends the same Slack message, rendered from a user template file', async () => {
+    for (const [theirs, ours] of await pair('/services/T0/B0/X')) {
+      expect(JSON.stringify(ours)).toContain('since 20');
+      expect(ours).toEqual(theirs);
+    }
   });
 
   it('sends email with the same subject', async () => {

@@ -91,6 +91,7 @@ describe('Go template language', () => {
     ['{{ end }}', 'unexpected {{end}}'],
     ['{{ .a ', 'unclosed action'],
     ['x\n{{ "abc }}', 't:2: unterminated quoted string'],
+    ['{{ "\\w" }}', 'invalid syntax in string'],
   ])('rejects %s', async (text, message) => {
     await expect(render(text, {})).rejects.toThrow(TemplateError);
     await expect(render(text, {})).rejects.toThrow(message);
