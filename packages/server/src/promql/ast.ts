@@ -34,9 +34,16 @@ export interface VectorSelector {
   readonly matchers: readonly Matcher[];
   offsetMs: number;
   at: AtModifier | null;
+  /**
+   * Extended range-selector semantics (experimental): `anchored` adds the sample at or before
+   * the window start, `smoothed` interpolates values at the window edges.
+   */
+  boundary: BoundaryMode;
   /** Widened to include offset/@ modifiers written after the selector. */
   pos: PosRange;
 }
+
+export type BoundaryMode = 'anchored' | 'smoothed' | null;
 
 export interface MatrixSelector {
   readonly type: 'matrix';

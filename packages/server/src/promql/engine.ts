@@ -171,13 +171,18 @@ export class Engine {
       switch (e.type) {
         case 'vector': {
           const at = atTime(e.at, timing);
-          ranges.set(e, { start: (at ?? first) - e.offsetMs - timing.lookbackMs, end: (at ?? last) - e.offsetMs, rangeMs: 0 });
+          // Smoothing interpolates towards the next sample, up to a lookback delta ahead.
+          const ahead = e.boundary === 'smoothed' ? timing.lookbackMs : 0;
+          ranges.set(e, { start: (at ?? first) - e.offsetMs - timing.lookbackMs, end: (at ?? last) - e.offsetMs + ahead, rangeMs: 0 });
           return;
         }
         case 'matrix': {
           const v = e.vector;
           const at = atTime(v.at, timing);
-          ranges.set(v, { start: (at ?? first) - v.offsetMs - e.rangeMs, end: (at ?? last) - v.offsetMs, rangeMs: e.rangeMs });
+          // Extended selectors also read a lookback delta before (and, smoothed, after) the window.
+          const before = v.boundary ? timing.lookbackMs : 0;
+          const ahead = v.boundary === 'smoothed' ? timing.lookbackMs : 0;
+          ranges.set(v, { start: (at ?? first) - v.offsetMs - e.rangeMs - before, end: (at ?? last) - v.offsetMs + ahead, rangeMs: e.rangeMs });
           return;
         }
         case 'subquery': {

@@ -10,6 +10,7 @@ import type { Annotations } from './annotations.js';
 import { evalAggregate } from './aggregations.js';
 import { evalBinary } from './binary-ops.js';
 import { evalCall } from './functions.js';
+import { smoothedAt } from './extended-windows.js';
 import { QueryError, TOO_MANY_SAMPLES, executionError } from './errors.js';
 import {
   gridTime,
@@ -146,6 +147,7 @@ export class Evaluator {
 
   /** Instant-vector selector: newest sample in (t - lookback, t] unless it is a staleness marker. */
   vectorSelector(sel: VectorSelector, g: Grid): StepSeries[] {
+    if (sel.boundary === 'smoothed') return this.smoothedSelector(sel, g);
     const out: StepSeries[] = [];
     const at = atTime(sel.at, this.ctx);
     const lookback = this.ctx.lookbackMs;
@@ -171,6 +173,25 @@ export class Evaluator {
       if (any) out.push(s);
     }
     for (let i = 0; i < g.n; i++) this.checkSamples(perStep[i]!);
+    return out;
+  }
+
+  /** A `smoothed` instant selector: the value interpolated at each step between its neighbours. */
+  private smoothedSelector(sel: VectorSelector, g: Grid): StepSeries[] {
+    const out: StepSeries[] = [];
+    const at = atTime(sel.at, this.ctx);
+    for (const rs of this.matrixSeries(sel)) {
+      const s = newStepSeries(rs.labels, g.n, false);
+      let any = false;
+      for (let i = 0; i < g.n; i++) {
+        const v = smoothedAt(rs.timestamps, rs.values, (at ?? g.start + i * g.step) - sel.offsetMs, this.ctx.lookbackMs);
+        if (v === null) continue;
+        s.values[i] = v;
+        s.present[i] = 1;
+        any = true;
+      }
+      if (any) out.push(s);
+    }
     return out;
   }
 
@@ -207,7 +228,7 @@ export class Evaluator {
     const windowEnds = new Float64Array(g.n);
     for (let i = 0; i < g.n; i++) windowEnds[i] = (at ?? g.start + i * g.step) - offset;
     const series = isSub ? this.subquerySeries(e, g) : this.matrixSeries(e.vector);
-    const matrix: MatrixArg = { series, rangeMs: e.rangeMs, windowEnds };
+    const matrix: MatrixArg = { series, rangeMs: e.rangeMs, boundary: isSub ? null : e.vector.boundary, windowEnds };
     this.checkMatrixSamples(matrix);
     return matrix;
   }

@@ -4,6 +4,7 @@ import type { Call, Expr, MatrixSelector, SubqueryExpr } from './ast.js';
 import { executionError } from './errors.js';
 import { mergeSameLabels, unwrapParens, type Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram-functions.js';
+import { anchoredValue, checkBoundaryFunction, smoothedValue, type BoundaryWindow } from './extended-windows.js';
 import { labelJoiner, labelReplacer, naturalCompare } from './label-functions.js';
 import { NAME_KEEPING_WINDOW_FUNCTIONS, WINDOW_FUNCTIONS, type WindowContext } from './range-functions.js';
 import { newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
@@ -310,11 +311,13 @@ function windowCall(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
     }
   }
   const m = ev.matrix(matrixExpr, g);
+  checkBoundaryFunction(m.boundary, name);
   if (name === 'absent_over_time' || name === 'present_over_time') return presence(m, g, name === 'absent_over_time', matrixExpr);
   const fn = WINDOW_FUNCTIONS.get(name)!;
   const keepName = NAME_KEEPING_WINDOW_FUNCTIONS.has(name);
   const isCounterFn = name === 'rate' || name === 'increase';
   const ctx: WindowContext = { rangeStart: 0, rangeEnd: 0, rangeMs: m.rangeMs, stepTime: 0, p0: 0, p1: 0, skip: false, scratch: new Float64Array(1) };
+  const bw: BoundaryWindow = { start: 0, end: 0, rangeMs: m.rangeMs, lookbackMs: ev.ctx.lookbackMs, skip: false };
   const out: StepSeries[] = [];
   for (const s of m.series) {
     ev.checkDeadline();
@@ -330,14 +333,24 @@ function windowCall(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
       while (hi < ts.length && ts[hi]! <= end) hi++;
       if (hi < lo) lo = hi;
       while (lo < hi && ts[lo]! <= start) lo++;
-      if (hi === lo) continue;
+      if (hi === lo && m.boundary !== 'smoothed') continue;
       ctx.rangeStart = start;
       ctx.rangeEnd = end;
       ctx.stepTime = g.start + i * g.step;
       ctx.p0 = p0 ? p0[i]! : 0;
       ctx.p1 = p1 ? p1[i]! : 0;
       ctx.skip = false;
-      const v = fn(ts, vs, lo, hi, ctx);
+      let v: number;
+      if (m.boundary) {
+        bw.start = start;
+        bw.end = end;
+        bw.skip = false;
+        v = m.boundary === 'anchored' ? anchoredValue(name, ts, vs, lo, hi, bw) : smoothedValue(name, ts, vs, lo, hi, bw);
+        if (bw.skip) continue;
+      } else {
+        if (hi === lo) continue;
+        v = fn(ts, vs, lo, hi, ctx);
+      }
       if (ctx.skip) continue;
       res.values[i] = v;
       res.present[i] = 1;

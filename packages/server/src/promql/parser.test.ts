@@ -63,8 +63,9 @@ describe('PromQL parser', () => {
   });
 
   it('names unsupported experimental syntax', () => {
-    expect(() => parseExpr('x smoothed')).toThrow(UnsupportedFeatureError);
-    expect(() => parseExpr('rate(x[5m] anchored)')).toThrow(/anchored range selectors is not supported/);
+    expect(() => parseExpr('x anchored')).toThrow(UnsupportedFeatureError);
+    expect(() => parseExpr('info(x)')).toThrow(/the info\(\) function is not supported/);
+    expect(parseExpr('rate(x[5m] anchored)')).toMatchObject({ args: [{ type: 'matrix', vector: { boundary: 'anchored' } }] });
   });
 
   it('prints canonical PromQL', () => {

@@ -246,9 +246,8 @@ class AstBuilder {
       case 'UnaryExpr':
         return this.unary(node, c);
       case 'AnchoredExpr':
-        return this.unsupported('anchored range selectors', node);
       case 'SmoothedExpr':
-        return this.unsupported('smoothed range selectors', node);
+        return this.boundaryMode(node, c);
       default:
         throw this.error(pos, `unexpected ${node.name}`);
     }
@@ -294,7 +293,7 @@ class AstBuilder {
     if (!matchers.some((m) => !compileMatcher(m).matches(''))) {
       throw this.error(pos, 'vector selector must contain at least one non-empty matcher');
     }
-    return { type: 'vector', name, matchers, offsetMs: 0, at: null, pos };
+    return { type: 'vector', name, matchers, offsetMs: 0, at: null, boundary: null, pos };
   }
 
   private matrixSelector(node: SyntaxNode, c: SyntaxNode[]): Expr {
@@ -358,6 +357,19 @@ class AstBuilder {
       at = { kind: 'time', ms: Math.round(seconds * 1000) };
     }
     target.at = at;
+    return this.withEnd(inner, node);
+  }
+
+  private boundaryMode(node: SyntaxNode, c: SyntaxNode[]): Expr {
+    const mode = node.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
+    this.feature(`${mode} range selectors`);
+    const inner = this.expr(c[0]!);
+    const sel = inner.type === 'vector' ? inner : inner.type === 'matrix' ? inner.vector : null;
+    if (!sel) throw this.error(this.pos(node), `${mode} modifier must be preceded by an instant vector selector or range vector selector`);
+    if (sel.boundary) throw this.error(this.pos(node), `${sel.boundary} modifier may not be set multiple times`);
+    // Like Prometheus, an instant selector only supports smoothing.
+    if (inner.type === 'vector' && mode === 'anchored') this.unsupported('anchored instant vector selectors', node);
+    sel.boundary = mode;
     return this.withEnd(inner, node);
   }
 

@@ -42,9 +42,9 @@ export function formatExpr(e: Expr): string {
     case 'unary':
       return `${e.op}${formatExpr(e.expr)}`;
     case 'vector':
-      return selector(e) + modifiers(e.at, e.offsetMs);
+      return selector(e) + modifiers(e.at, e.offsetMs) + (e.boundary ? ` ${e.boundary}` : '');
     case 'matrix':
-      return `${selector(e.vector)}[${formatDuration(e.rangeMs)}]${modifiers(e.vector.at, e.vector.offsetMs)}`;
+      return `${selector(e.vector)}[${formatDuration(e.rangeMs)}]${modifiers(e.vector.at, e.vector.offsetMs)}${e.vector.boundary ? ` ${e.vector.boundary}` : ''}`;
     case 'subquery':
       return `${formatExpr(e.expr)}[${formatDuration(e.rangeMs)}:${e.stepMs > 0 ? formatDuration(e.stepMs) : ''}]${modifiers(e.at, e.offsetMs)}`;
     case 'call':

@@ -4,6 +4,7 @@
  * range query is evaluated in one pass per node with no per-sample objects.
  */
 import type { Labels } from '../model/labels.js';
+import type { BoundaryMode } from './ast.js';
 
 /**
  * Labels that name a metric: __name__ and, with type-and-unit labels, __type__ and __unit__.
@@ -54,6 +55,8 @@ export interface RangeSeries {
 export interface MatrixArg {
   readonly series: RangeSeries[];
   readonly rangeMs: number;
+  /** Extended range-selector semantics of a matrix selector (null for plain and subqueries). */
+  readonly boundary: BoundaryMode;
   /** Right end (inclusive) of the window at each step, ms; the window is (end - range, end]. */
   readonly windowEnds: Float64Array;
 }
