@@ -20,3 +20,6 @@ export { otlpTracesGrpcService, type OtlpTracesGrpcOptions } from './traces-grpc
 export { decodeTracesRequestProto } from './traces-proto-decoder.js';
 export { decodeTracesRequestJson } from './traces-json-decoder.js';
 export type { DecodedTraces, TraceDecodeOptions } from './traces-model.js';
+export { registerOtlpLogsRoutes, type OtlpLogsRouteOptions } from './logs-routes.js';
+export { OtlpLogsReceiver, type OtlpLogsDeps } from './otlp-logs-receiver.js';
+export { otlpLogsGrpcService, type OtlpLogsGrpcOptions } from './logs-grpc.js';
