@@ -110,10 +110,6 @@ export class BitReader {
     this.bitLimit = bitLimit;
   }
 
-  get position(): number {
-    return this.pos;
-  }
-
   private check(n: number): void {
     if (this.pos + n > this.bitLimit) throw new RangeError('chunk data truncated');
   }

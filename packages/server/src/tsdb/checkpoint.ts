@@ -68,7 +68,7 @@ function seriesChunks(s: MemSeries): SeriesChunks {
   const n = s.chunkCount();
   const chunks: { bytes: Uint8Array; minT: number; maxT: number }[] = [];
   for (let i = 0; i < n; i++) chunks.push(s.chunk(i));
-  return { ref: s.ref, chunks, lastIsOpen: s.open !== null };
+  return { ref: s.ref, chunks, openState: s.open === null ? null : s.open.state() };
 }
 
 function oooSamples(batch: readonly MemSeries[]): ByteWriter | null {

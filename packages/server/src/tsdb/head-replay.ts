@@ -56,7 +56,7 @@ export class HeadReplayer {
         decodeMetadata(r, (name, m) => head.metadata.set(name, m));
         break;
       case RecordType.Chunks:
-        decodeChunks(r, (ref, lastIsOpen, chunks) => {
+        decodeChunks(r, (ref, chunks, openState) => {
           const s = this.lookup(ref);
           if (s === undefined) {
             this.unknownRefs++;
@@ -64,8 +64,11 @@ export class HeadReplayer {
           }
           for (let i = 0; i < chunks.length; i++) {
             const c = chunks[i]!;
-            if (i === chunks.length - 1 && lastIsOpen) s.restoreOpenChunk(XorAppender.resume(c.bytes), head.blockDurationMs);
-            else s.addClosedChunk(c.bytes, c.minT, c.maxT);
+            if (i === chunks.length - 1 && openState !== null) {
+              s.restoreOpenChunk(XorAppender.restore(c.bytes, c.minT, c.maxT, openState), head.blockDurationMs);
+            } else {
+              s.addClosedChunk(c.bytes, c.minT, c.maxT);
+            }
           }
           s.restoreLast();
           if (s.lastT > head.maxT) head.maxT = s.lastT;

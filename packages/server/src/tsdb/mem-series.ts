@@ -144,8 +144,14 @@ export class MemSeries {
     this.openBoundary = (Math.floor(open.minT / blockDurationMs) + 1) * blockDurationMs;
   }
 
-  /** Sets the newest-sample state after a restore, decoding the last chunk's final value bits. */
+  /** Sets the newest-sample state after a restore (decoding only when the last chunk is closed). */
   restoreLast(): void {
+    if (this.open !== null) {
+      this.lastT = this.open.maxT;
+      this.lastHi = this.open.lastHi;
+      this.lastLo = this.open.lastLo;
+      return;
+    }
     const n = this.chunkCount();
     if (n === 0) return;
     const c = this.chunk(n - 1);

@@ -6,7 +6,7 @@
 import type { Labels } from '../model/labels.js';
 import type { MetricMetadata, MetricType } from '../model/samples.js';
 import type { ByteReader, ByteWriter } from './byte-buffer.js';
-import { HI_WORD, LO_WORD } from './xor-chunk.js';
+import { HI_WORD, LO_WORD, type XorEncoderState } from './xor-chunk.js';
 
 /** Record types; the byte stored in each record frame. */
 export const RecordType = { Series: 1, Samples: 2, Metadata: 3, Chunks: 4 } as const;
@@ -133,19 +133,18 @@ export function decodeMetadata(r: ByteReader, visit: (name: string, m: MetricMet
   }
 }
 
-/** One series' chunks for a checkpoint; the last may be the open (still appendable) chunk. */
+/** One series' chunks for a checkpoint; when `openState` is set the last chunk is still appendable. */
 export interface SeriesChunks {
   readonly ref: number;
   readonly chunks: readonly { bytes: Uint8Array; minT: number; maxT: number }[];
-  readonly lastIsOpen: boolean;
+  readonly openState: XorEncoderState | null;
 }
 
-/** Chunks record (checkpoints): per series its ref, whether the last chunk is open, and the chunks. */
+/** Chunks record (checkpoints): per series its ref, its chunks, and the open chunk's encoder state. */
 export function encodeChunks(w: ByteWriter, entries: readonly SeriesChunks[]): void {
   w.uvarint(entries.length);
   for (const e of entries) {
     w.uvarint(e.ref);
-    w.u8(e.lastIsOpen ? 1 : 0);
     w.uvarint(e.chunks.length);
     for (const c of e.chunks) {
       w.varint(c.minT);
@@ -153,18 +152,27 @@ export function encodeChunks(w: ByteWriter, entries: readonly SeriesChunks[]): v
       w.uvarint(c.bytes.length);
       w.bytes(c.bytes);
     }
+    const st = e.openState;
+    w.u8(st === null ? 0 : 1);
+    if (st !== null) {
+      w.uvarint(st.bitLength);
+      w.varint(st.tDelta);
+      w.u32(st.hi);
+      w.u32(st.lo);
+      w.u8(st.leading);
+      w.u8(st.trailing);
+    }
   }
 }
 
 /** Decodes a chunks record; chunk bytes are views into the payload. Throws RangeError when malformed. */
 export function decodeChunks(
   r: ByteReader,
-  visit: (ref: number, lastIsOpen: boolean, chunks: { bytes: Uint8Array; minT: number; maxT: number }[]) => void,
+  visit: (ref: number, chunks: { bytes: Uint8Array; minT: number; maxT: number }[], openState: XorEncoderState | null) => void,
 ): void {
   const n = r.uvarint();
   for (let i = 0; i < n; i++) {
     const ref = r.uvarint();
-    const lastIsOpen = r.u8() === 1;
     const k = r.uvarint();
     const chunks: { bytes: Uint8Array; minT: number; maxT: number }[] = [];
     for (let j = 0; j < k; j++) {
@@ -173,6 +181,8 @@ export function decodeChunks(
       const len = r.uvarint();
       chunks.push({ bytes: r.bytes(len), minT, maxT });
     }
-    visit(ref, lastIsOpen, chunks);
+    const openState =
+      r.u8() === 1 ? { bitLength: r.uvarint(), tDelta: r.varint(), hi: r.u32(), lo: r.u32(), leading: r.u8(), trailing: r.u8() } : null;
+    visit(ref, chunks, openState);
   }
 }

@@ -96,12 +96,12 @@ describe('XOR chunk', () => {
     }
   });
 
-  it('resumes appending to an encoded chunk exactly where it stopped', () => {
+  it('continues appending to a restored chunk exactly where it stopped', () => {
     const a = new XorAppender();
     const ts = [10, 20, 30, 45, 46];
     const vs = Float64Array.of(1.5, 2.5, STALE_NAN, 3, 3);
     for (let i = 0; i < 3; i++) a.append(ts[i]!, vs[i]!);
-    const b = XorAppender.resume(a.finish());
+    const b = XorAppender.restore(a.finish(), a.minT, a.maxT, a.state());
     expect(b.count).toBe(3);
     expect(b.maxT).toBe(30);
     for (let i = 3; i < ts.length; i++) b.append(ts[i]!, vs[i]!);
@@ -111,6 +111,7 @@ describe('XOR chunk', () => {
     expect([...t]).toEqual(ts);
     expect(bitsOf(v[2]!)).toBe(bitsOf(STALE_NAN));
     expect(v[4]).toBe(3);
+    expect(() => XorAppender.restore(a.finish(), 10, 30, { ...a.state(), bitLength: 8 })).toThrow(RangeError);
   });
 
   it('rejects truncated chunks with a RangeError instead of reading garbage', () => {

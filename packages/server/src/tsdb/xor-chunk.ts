@@ -23,6 +23,16 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
+/** What an appender must remember besides the bytes to continue a chunk. */
+export interface XorEncoderState {
+  readonly bitLength: number;
+  readonly tDelta: number;
+  readonly hi: number;
+  readonly lo: number;
+  readonly leading: number;
+  readonly trailing: number;
+}
+
 /** Appends samples to one chunk, keeping the encoder state so appends continue where they stopped. */
 export class XorAppender {
   private w: BitWriter;
@@ -48,25 +58,42 @@ export class XorAppender {
     this.trailing = 0;
   }
 
-  /** Continues an encoded chunk (e.g. restored from a checkpoint); throws RangeError if it is corrupt. */
-  static resume(bytes: Uint8Array): XorAppender {
-    const dec = new XorDecoder();
-    dec.reset(bytes);
-    const a = new XorAppender(0);
-    while (dec.next()) {
-      if (a.count === 0) a.minT = dec.t;
-      a.count++;
+  /** The encoder state needed to continue appending after a restart (see `restore`). */
+  state(): XorEncoderState {
+    return { bitLength: this.w.bitLength, tDelta: this.tDelta, hi: this.hi, lo: this.lo, leading: this.leading, trailing: this.trailing };
+  }
+
+  /**
+   * Continues an encoded chunk (restored from a checkpoint) from its saved encoder state, without
+   * decoding it. The bytes are copied. Throws RangeError when the state does not fit the bytes.
+   */
+  static restore(bytes: Uint8Array, minT: number, maxT: number, state: XorEncoderState): XorAppender {
+    if (state.bitLength > bytes.length * 8 || state.bitLength <= bytes.length * 8 - 8 || bytes.length < 2) {
+      throw new RangeError('chunk encoder state does not match the chunk');
     }
+    const a = new XorAppender(0);
     const buf = new Uint8Array(Math.max(bytes.length * 2, 64));
     buf.set(bytes);
-    a.w = BitWriter.resume(buf, dec.bitPosition());
-    a.maxT = dec.t;
-    a.tDelta = dec.tDelta;
-    a.hi = dec.hi;
-    a.lo = dec.lo;
-    a.leading = dec.leading;
-    a.trailing = dec.trailing;
+    a.w = BitWriter.resume(buf, state.bitLength);
+    a.count = chunkSampleCount(bytes);
+    a.minT = minT;
+    a.maxT = maxT;
+    a.tDelta = state.tDelta;
+    a.hi = state.hi;
+    a.lo = state.lo;
+    a.leading = state.leading;
+    a.trailing = state.trailing;
     return a;
+  }
+
+  /** High word of the newest value's bits. */
+  get lastHi(): number {
+    return this.hi;
+  }
+
+  /** Low word of the newest value's bits. */
+  get lastLo(): number {
+    return this.lo;
   }
 
   append(t: number, v: number): void {
@@ -220,10 +247,6 @@ export class XorDecoder {
 
   get total(): number {
     return this.index + this.remaining;
-  }
-
-  bitPosition(): number {
-    return this.r.position;
   }
 
   /** Decodes the next sample into `t`, `hi`, `lo`; false at the end. Throws RangeError on truncated data. */
