@@ -14,6 +14,7 @@ import { smoothedAt } from './extended-windows.js';
 import { QueryError, TOO_MANY_SAMPLES, executionError } from './errors.js';
 import {
   gridTime,
+  upperBound,
   withoutMetricIdentity,
   newStepSeries,
   type EvalValue,
@@ -206,13 +207,7 @@ export class Evaluator {
       for (let i = 0; i < g.n; i++) {
         if (!s.present[i]) continue;
         const t = (at ?? g.start + i * g.step) - sel.offsetMs;
-        let lo = 0;
-        let hi = sd.timestamps.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (sd.timestamps[mid]! <= t) lo = mid + 1;
-          else hi = mid;
-        }
+        const lo = upperBound(sd.timestamps, t);
         s.values[i] = sd.timestamps[lo - 1]! / 1000;
       }
       s.dropName = true;

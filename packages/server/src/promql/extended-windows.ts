@@ -6,6 +6,7 @@
  */
 import { executionError } from './errors.js';
 import type { BoundaryMode } from './ast.js';
+import { upperBound } from './value.js';
 
 const ANCHORED_FUNCTIONS = ['changes', 'delta', 'increase', 'rate', 'resets'];
 const SMOOTHED_FUNCTIONS = ['delta', 'increase', 'rate'];
@@ -105,13 +106,7 @@ export function smoothedValue(func: string, ts: Float64Array, vs: Float64Array, 
 
 /** A smoothed instant selector's value at t, or null when there is none. */
 export function smoothedAt(ts: Float64Array, vs: Float64Array, t: number, lookbackMs: number): number | null {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid]! <= t) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = upperBound(ts, t);
   const b = lo - 1;
   if (b < 0 || ts[b]! <= t - lookbackMs) return null;
   if (ts[b] === t || lo >= ts.length || ts[lo]! >= t + lookbackMs) return vs[b]!;

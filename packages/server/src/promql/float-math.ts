@@ -21,7 +21,7 @@ export function goPow(x: number, y: number): number {
 }
 
 /** Sorts ascending with NaN first, as Prometheus's vectorByValueHeap does. */
-export function sortNaNFirst(values: Float64Array): Float64Array {
+function sortNaNFirst(values: Float64Array): Float64Array {
   return values.sort((a, b) => (a !== a ? (b !== b ? 0 : -1) : b !== b ? 1 : a - b));
 }
 

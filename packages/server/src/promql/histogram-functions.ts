@@ -10,7 +10,7 @@ const BUCKET_LABEL = 'le';
 const SMALL_DELTA_TOLERANCE = 1e-12;
 
 /** Parses a float as Go's strconv.ParseFloat does for `le` values; NaN when malformed. */
-export function parseGoFloat(s: string): number {
+function parseGoFloat(s: string): number {
   const lower = s.toLowerCase();
   const m = /^([+-]?)(inf|infinity|nan)$/.exec(lower);
   if (m) return m[2] === 'nan' ? NaN : m[1] === '-' ? -Infinity : Infinity;

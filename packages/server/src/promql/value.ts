@@ -68,8 +68,8 @@ export type EvalValue =
   | { readonly kind: 'matrix'; readonly matrix: MatrixArg };
 
 /** Index of the first timestamp > t (binary search). */
-export function upperBound(ts: Float64Array, t: number, from = 0): number {
-  let lo = from;
+export function upperBound(ts: Float64Array, t: number): number {
+  let lo = 0;
   let hi = ts.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
