@@ -85,8 +85,8 @@ function parseLogfmt(text: string): [string, string][] {
 
 /**
  * Tempo's legacy tag search as a span condition: every tag must match on one span. `name` is the
- * span name, `status.code` the span status, `error=true` an error status; other keys are
- * attributes of either scope compared as text.
+ * span name, `status.code` the span status, `error=true` an error status, `service.name` the
+ * resource's service; other keys are attributes of either scope compared as text.
  */
 export function tagsCondition(text: string): SpanCondition | null {
   let condition: SpanCondition | null = null;
@@ -98,6 +98,8 @@ export function tagsCondition(text: string): SpanCondition | null {
       if (code === undefined) throw badData(`invalid tags: status.code must be unset, ok or error, got ${JSON.stringify(value)}`);
       c = { op: 'cmp', field: { kind: 'intrinsic', name: 'status' }, cmp: '=', value: code };
     } else if (key === 'error' && value === 'true') c = { op: 'cmp', field: { kind: 'intrinsic', name: 'status' }, cmp: '=', value: 2 };
+    // service.name names the producing service (a resource attribute): its own column, no attribute scan.
+    else if (key === 'service.name') c = { op: 'cmp', field: { kind: 'attribute', scope: 'resource', key }, cmp: '=', value };
     else c = { op: 'cmp', field: { kind: 'attribute', scope: 'any', key }, cmp: '=', value };
     condition = condition === null ? c : { op: 'and', left: condition, right: c };
   }

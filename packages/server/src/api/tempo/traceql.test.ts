@@ -65,7 +65,7 @@ describe('search parameters', () => {
       op: 'and',
       left: {
         op: 'and',
-        left: { op: 'cmp', field: { kind: 'attribute', scope: 'any', key: 'service.name' }, cmp: '=', value: 'my svc' },
+        left: { op: 'cmp', field: { kind: 'attribute', scope: 'resource', key: 'service.name' }, cmp: '=', value: 'my svc' },
         right: { op: 'cmp', field: { kind: 'intrinsic', name: 'name' }, cmp: '=', value: 'GET' },
       },
       right: { op: 'cmp', field: { kind: 'intrinsic', name: 'status' }, cmp: '=', value: 2 },
