@@ -12,6 +12,8 @@ import { registerMetadataApi } from './api/prometheus/metadata-api.js';
 import { registerQueryApi } from './api/prometheus/query-api.js';
 import { registerTargetsApi } from './api/prometheus/targets-api.js';
 import { registerSystemRoutes } from './api/system-routes.js';
+import { registerAlertmanagerApi } from './api/alertmanager/alertmanager-routes.js';
+import { AlertingConfigError, AlertManagerService, loadAlertingSection, type AmConfig } from './alerting/index.js';
 import { loadConfigFile, ConfigError, type Config, type ScrapeConfigInput } from './config/index.js';
 import { registerRemoteWriteRoutes } from './ingest/prometheus/remote-write/remote-write-routes.js';
 import { registerOtlpMetricsRoutes, startOtlpGrpcServer, type OtlpGrpcServerHandle } from './ingest/otlp/index.js';
@@ -48,6 +50,31 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** What the sections validated outside the schema (Alertmanager routing, rule files) load to. */
+export interface ResolvedSections {
+  readonly alerting: AmConfig | null;
+}
+
+/**
+ * Validates the parts of a configuration that reference other files or languages (Alertmanager
+ * routing, templates, rule files), after the schema check. Throws ConfigError with every problem.
+ * Start, reload and `check-config` all go through here, so they accept exactly the same files.
+ */
+export async function resolveSections(config: Config, configPath: string | null): Promise<ResolvedSections> {
+  const problems: string[] = [];
+  let alerting: AmConfig | null = null;
+  if (config.alerting) {
+    try {
+      alerting = loadAlertingSection(config.alerting, configPath);
+    } catch (err) {
+      if (!(err instanceof AlertingConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { alerting };
+}
+
 export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
@@ -79,6 +106,7 @@ export const SELF_SCRAPE_JOB = 'watchkeeper';
 /** Started components, in start order; stop() closes them in reverse. */
 interface Started {
   tsdb: Tsdb | null;
+  alertmanager: AlertManagerService | null;
   scrapeManager: ScrapeManager | null;
   otlpHttpApp: FastifyInstance | null;
   otlpGrpc: OtlpGrpcServerHandle | null;
@@ -98,7 +126,7 @@ export class Watchkeeper {
   private readonly logger: Logger;
   /** Watchkeeper scrapes its own /metrics with this token when access tokens are configured. */
   private readonly selfScrapeToken = randomBytes(24).toString('base64url');
-  private readonly started: Started = { tsdb: null, scrapeManager: null, otlpHttpApp: null, otlpGrpc: null };
+  private readonly started: Started = { tsdb: null, alertmanager: null, scrapeManager: null, otlpHttpApp: null, otlpGrpc: null };
   private releaseLock: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -151,7 +179,7 @@ export class Watchkeeper {
   }
 
   /** Opens storage and registers every pillar's routes on the main app (and the OTLP/HTTP app). */
-  private async startComponents(config: Config, dataDir: string): Promise<void> {
+  private async startComponents(config: Config, sections: ResolvedSections, dataDir: string): Promise<void> {
     const root = this.opts.logger;
     const registry = this.metrics.registry;
     const tsdbConfig = config.storage.tsdb;
@@ -199,6 +227,17 @@ export class Watchkeeper {
     });
     this.started.scrapeManager = scrapeManager;
     registerTargetsApi(this.app, { scrapeManager });
+
+    const alertmanager = new AlertManagerService({
+      dataDir,
+      logger: root.child({ component: 'alertmanager' }),
+      registry,
+      health: this.health,
+      externalUrl: config.server.external_url ?? `http://${config.server.listen}`,
+    });
+    this.started.alertmanager = alertmanager;
+    await alertmanager.applyConfig(sections.alerting);
+    registerAlertmanagerApi(this.app, { service: alertmanager, version: VERSION });
   }
 
   /** Binds every listener; the main one first, so its address is known to the self-scrape. */
@@ -261,7 +300,8 @@ export class Watchkeeper {
     this.metrics.configReloadSuccess.set(1);
     this.metrics.configReloadTime.set(Date.now() / 1000);
     try {
-      await this.startComponents(config, dataDir);
+      const sections = await resolveSections(config, this.opts.configPath);
+      await this.startComponents(config, sections, dataDir);
       await this.listenAll(config);
       this.applyScrapeConfig(config);
     } catch (err) {
@@ -299,8 +339,10 @@ export class Watchkeeper {
       return [];
     }
     let next: Config;
+    let sections: ResolvedSections;
     try {
       next = await loadConfigFile(this.opts.configPath);
+      sections = await resolveSections(next, this.opts.configPath);
       if (next.auth.tokens.length === 0 && this.accessControl.enabled) {
         const main = parseListenAddress(this.config.server.listen);
         if (!isLoopback(main.host) && !(this.opts.insecure || this.config.server.insecure)) {
@@ -321,6 +363,7 @@ export class Watchkeeper {
     this.config = next;
     this.accessControl = this.buildAccessControl(next);
     this.applyScrapeConfig(next);
+    await this.started.alertmanager?.applyConfig(sections.alerting);
     this.logger.level = next.log.level;
     this.recordReload(true);
     this.logger.info({ file: this.opts.configPath }, 'configuration reloaded');
@@ -360,6 +403,7 @@ export class Watchkeeper {
       this.logger.warn({ timeout_ms: timeoutMs }, 'in-flight requests did not finish in time; closing their connections');
       for (const a of apps) a.server.closeAllConnections();
     }
+    await this.started.alertmanager?.stop();
     await this.started.tsdb?.close();
     this.releaseLock?.();
     this.releaseLock = null;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfig, loadConfigFile, type Config } from '../config/index.js';
 import { createToken, type Scope } from '../api/auth.js';
 import { createLogger } from '../selfobs/logger.js';
-import { StartupError, Watchkeeper } from '../main.js';
+import { resolveSections, StartupError, Watchkeeper } from '../main.js';
 import { VERSION } from '../version.js';
 import { stringify } from 'yaml';
 
@@ -21,11 +21,20 @@ Commands:
   token create --name NAME --scopes ingest,read,admin
                          print a new access token and its configuration entry
   promqltest FILE...     run PromQL test scripts (Prometheus's test language)
+  alerts route --config FILE label=value...
+                         print the receivers an alert with these labels reaches (like amtool)
+  projects [--config FILE]
+                         print each error-tracking project's DSN
   --version              print the version
 
 Environment: WATCHKEEPER_CONFIG, WATCHKEEPER_DATA_DIR, WATCHKEEPER_LISTEN.`;
 
 const SCOPES: readonly Scope[] = ['ingest', 'read', 'admin'];
+
+function reportInvalidConfig(err: ConfigError): number {
+  process.stderr.write(`watchkeeper: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+  return 2;
+}
 
 async function startCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -43,10 +52,7 @@ async function startCommand(args: string[]): Promise<number> {
   try {
     config = configPath ? await loadConfigFile(configPath) : defaultConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`watchkeeper: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      return 2;
-    }
+    if (err instanceof ConfigError) return reportInvalidConfig(err);
     throw err;
   }
   const dataDir = values['data-dir'] ?? process.env.WATCHKEEPER_DATA_DIR;
@@ -65,6 +71,7 @@ async function startCommand(args: string[]): Promise<number> {
   try {
     wk = await Watchkeeper.start({ config, configPath, logger, insecure: values.insecure });
   } catch (err) {
+    if (err instanceof ConfigError) return reportInvalidConfig(err);
     const message = err instanceof StartupError ? err.message : (err as Error).stack ?? String(err);
     logger.fatal({ err: err instanceof StartupError ? undefined : err }, message);
     process.stderr.write(`watchkeeper: ${message}\n`);
@@ -106,7 +113,7 @@ async function checkConfigCommand(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    await loadConfigFile(file);
+    await resolveSections(await loadConfigFile(file), file);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.problems.join('\n')}\n`);
@@ -151,6 +158,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'promqltest': {
       const { runPromqlTestCli } = await import('./promqltest.js');
       return runPromqlTestCli(rest, process.stdout);
+    }
+    case 'alerts': {
+      const { runAlertsCli } = await import('./alerts.js');
+      return runAlertsCli(rest, process.stdout, process.stderr);
+    }
+    case 'projects': {
+      const { runProjectsCli } = await import('./projects.js');
+      return runProjectsCli(rest, process.stdout);
     }
     case '--version':
     case 'version':
