@@ -42,6 +42,8 @@ export interface PreparedEnvelope {
 export class ErrorIngestor {
   private readonly listeners: IssueEventListener[] = [];
   private readonly endedSessions = new EndedSessions();
+  /** One scrubber per project (its name verdicts are cached); a reload brings new Project objects. */
+  private readonly scrubbers = new WeakMap<Project, Scrubber>();
   private readonly now: () => number;
   private readonly eventsTotal: Counter<'project' | 'level' | 'environment' | 'release'>;
   private readonly issuesNew: Counter<'project'>;
@@ -84,7 +86,7 @@ export class ErrorIngestor {
    */
   prepareEnvelope(project: Project, envelope: Envelope, dropEvents: boolean): PreparedEnvelope {
     const receivedMs = this.now();
-    const scrubber = new Scrubber(project.scrubFields);
+    const scrubber = this.scrubberFor(project);
     const events: GroupedEvent[] = [];
     const sessions: SessionCounts[] = [];
     const spans: Span[] = [];
@@ -134,15 +136,27 @@ export class ErrorIngestor {
 
   /** Validates and prepares a legacy store-endpoint body (one event). */
   prepareStoreEvent(project: Project, payload: Record<string, unknown>): PreparedEnvelope {
-    const event = this.prepareEvent(project, payload, this.now(), new Scrubber(project.scrubFields));
+    const event = this.prepareEvent(project, payload, this.now(), this.scrubberFor(project));
     return { events: [event], sessions: [], spans: [], itemTypes: new Map([['event', 1]]) };
   }
 
   private prepareEvent(project: Project, payload: Record<string, unknown>, receivedMs: number, scrubber: Scrubber, envelopeEventId?: unknown): GroupedEvent {
     if (payload.event_id === undefined && typeof envelopeEventId === 'string') payload.event_id = envelopeEventId;
-    scrubber.scrubEvent(payload);
     const event = normalizeEvent(payload, project.id, receivedMs);
+    // Scrubbed after normalisation, which already dropped what is not kept (source context, SDK
+    // metadata), and before grouping, so titles are built from scrubbed text. The event is a fresh
+    // plain JSON object owned here.
+    scrubber.scrubEvent(event as unknown as Record<string, unknown>);
     return { event, ...groupEvent(event) };
+  }
+
+  private scrubberFor(project: Project): Scrubber {
+    let s = this.scrubbers.get(project);
+    if (s === undefined) {
+      s = new Scrubber(project.scrubFields);
+      this.scrubbers.set(project, s);
+    }
+    return s;
   }
 
   /** Stores prepared items; resolves once durable, then updates metrics and tells listeners. */

@@ -29,8 +29,27 @@ const BUILT_IN_TERMS = [
 
 /** Names that look sensitive by the rule above but carry identifiers the product needs. */
 const KEEP_KEYS = new Set(['author', 'authors', 'authority', 'tokens_used']);
-/** Top-level fields never scrubbed: identifiers and grouping input. */
-const SKIP_TOP_LEVEL = new Set(['event_id', 'timestamp', 'start_timestamp', 'fingerprint', 'sdk', 'type', 'platform', 'release', 'environment']);
+/** Top-level fields never scrubbed: identifiers and grouping input, as sent and as normalised. */
+const SKIP_TOP_LEVEL = new Set([
+  'event_id',
+  'timestamp',
+  'start_timestamp',
+  'fingerprint',
+  'sdk',
+  'type',
+  'platform',
+  'release',
+  'environment',
+  'eventId',
+  'projectId',
+  'timestampMs',
+  'receivedMs',
+  'level',
+  'traceId',
+  'spanId',
+]);
+/** Distinct field names remembered per scrubber; names repeat across events, so the answer is cached. */
+const MAX_CACHED_NAMES = 10_000;
 const MAX_DEPTH = 20;
 const CARD_RE = /\b\d(?:[ -]?\d){12,18}\b/g;
 
@@ -62,6 +81,7 @@ export function scrubCardNumbers(text: string): string {
 
 export class Scrubber {
   private readonly terms: readonly string[];
+  private readonly verdicts = new Map<string, boolean>();
 
   /** `extraFields`: further name parts to scrub (a project's `scrub_fields`). */
   constructor(extraFields: readonly string[] = []) {
@@ -69,13 +89,18 @@ export class Scrubber {
   }
 
   isSensitive(name: string): boolean {
-    if (KEEP_KEYS.has(name.toLowerCase())) return false;
-    const n = normalizeName(name);
-    for (const t of this.terms) if (n.includes(t)) return true;
-    return false;
+    const cached = this.verdicts.get(name);
+    if (cached !== undefined) return cached;
+    let verdict = false;
+    if (!KEEP_KEYS.has(name.toLowerCase())) {
+      const n = normalizeName(name);
+      for (const t of this.terms) if (n.includes(t)) verdict = true;
+    }
+    if (this.verdicts.size < MAX_CACHED_NAMES) this.verdicts.set(name, verdict);
+    return verdict;
   }
 
-  /** Scrubs a Sentry event (or transaction) payload in place. */
+  /** Scrubs an event in place: a Sentry payload (event, transaction, spans) or a normalised ErrorEvent's JSON. */
   scrubEvent(event: Record<string, unknown>): void {
     for (const key of Object.keys(event)) {
       if (SKIP_TOP_LEVEL.has(key)) continue;

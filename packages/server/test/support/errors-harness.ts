@@ -18,6 +18,7 @@ import { registerSentryIngestRoutes } from '../../src/ingest/sentry/sentry-route
 import type { Issue } from '../../src/model/error-issue.js';
 import { createSelfMetrics, type SelfMetrics } from '../../src/selfobs/metrics.js';
 import { DuckDBErrorStore } from '../../src/storage/signal-store/errors/duckdb-error-store.js';
+import { decodePayload } from '../../src/storage/signal-store/errors/errors-payload.js';
 import { DuckDBTraceStore } from '../../src/storage/signal-store/traces/duckdb-trace-store.js';
 import { openSignalStore, type SignalStore } from '../../src/storage/signal-store/signal-store.js';
 
@@ -37,7 +38,7 @@ export interface ErrorsHarness {
   setProjects(projects: ProjectConfig[]): void;
   /** Rows in a table (to check that nothing was stored). */
   count(table: string): Promise<number>;
-  /** Every stored event payload, as text (to check scrubbing end to end). */
+  /** Every stored event payload, decoded to JSON text (to check scrubbing end to end). */
   rawPayloads(): Promise<string[]>;
   url: string;
   listen(): Promise<string>;
@@ -94,7 +95,7 @@ export async function createErrorsHarness(
     },
     async rawPayloads() {
       const r = await signals.reads.use((c) => c.runAndReadAll('SELECT payload FROM error_events'));
-      return r.getRows().map((row) => row[0] as string);
+      return r.getRows().map((row) => JSON.stringify(decodePayload(row[0] as string)));
     },
     async listen() {
       await app.listen({ host: '127.0.0.1', port: 0 });

@@ -5,7 +5,7 @@
  * through the shared group-commit queue. If that commit fails, the cache changes are undone.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { userKey, type ErrorEvent } from '../../../model/error-event.js';
+import { userKey } from '../../../model/error-event.js';
 import { statusAfterEvent, type Issue, type IssueStatusState } from '../../../model/error-issue.js';
 import type {
   ErrorStore,
@@ -25,6 +25,7 @@ import type { SignalStore } from '../signal-store.js';
 import { hashColumnValue } from '../string-hash.js';
 import type { ColumnBatch } from '../table-schema.js';
 import { IssueCache, IssueRecord } from './errors-issue-cache.js';
+import { decodePayload, encodePayload } from './errors-payload.js';
 import { ERROR_EVENTS_TABLE, ERROR_ISSUES_TABLE, ERROR_ISSUE_STATUS_TABLE, ERROR_SESSIONS_TABLE, ERROR_TABLES } from './errors-tables.js';
 
 const NS_PER_MS = 1_000_000n;
@@ -148,6 +149,8 @@ export class DuckDBErrorStore implements ErrorStore {
   }
 
   async write(batch: ErrorWrite): Promise<readonly EventOutcome[]> {
+    // Encoded before the synchronous grouping section below, which must not be interrupted.
+    const payloads = await Promise.all(batch.events.map((g) => encodePayload(g.event)));
     const events = new Columns(ERROR_EVENTS_TABLE);
     const issues = new Columns(ERROR_ISSUES_TABLE);
     const statuses = new Columns(ERROR_ISSUE_STATUS_TABLE);
@@ -158,7 +161,8 @@ export class DuckDBErrorStore implements ErrorStore {
       this.cache.noteRelease(s.projectId, s.release, s.timestampMs);
       sessions.push([s.projectId, toNs(s.timestampMs), s.release, s.environment, BigInt(s.started), BigInt(s.exited), BigInt(s.errored), BigInt(s.abnormal), BigInt(s.crashed)]);
     }
-    for (const g of batch.events) {
+    for (let i = 0; i < batch.events.length; i++) {
+      const g = batch.events[i]!;
       const e = g.event;
       this.cache.noteRelease(e.projectId, e.release, e.timestampMs);
       let rec = this.cache.find(e.projectId, g.fingerprint);
@@ -193,7 +197,7 @@ export class DuckDBErrorStore implements ErrorStore {
         e.spanId,
         hashColumnValue(e.traceId),
         JSON.stringify(e.tags),
-        JSON.stringify(e),
+        payloads[i],
       ]);
       outcomes.push({ eventId: e.eventId, rec, kind });
     }
@@ -328,7 +332,7 @@ export class DuckDBErrorStore implements ErrorStore {
       tags,
       hourlyStartMs,
       hourly: buckets,
-      latestEvent: latest === undefined ? null : { issueId: id, event: JSON.parse(latest) as ErrorEvent },
+      latestEvent: latest === undefined ? null : { issueId: id, event: decodePayload(latest) },
     };
   }
 
@@ -347,7 +351,7 @@ export class DuckDBErrorStore implements ErrorStore {
     const rows = await this.signals.reads.use((conn) =>
       conn.runAndReadAll(`SELECT payload FROM error_events WHERE issue_id = $1 ${cond} ORDER BY time_ns DESC, event_id DESC LIMIT ${limit + 1}`, params),
     );
-    const all = rows.getRows().map(([p]): StoredErrorEvent => ({ issueId: id, event: JSON.parse(p as string) as ErrorEvent }));
+    const all = rows.getRows().map(([p]): StoredErrorEvent => ({ issueId: id, event: decodePayload(p as string) }));
     const events = all.slice(0, limit);
     const last = events[events.length - 1];
     return { events, next: all.length > limit && last ? { timestampMs: last.event.timestampMs, eventId: last.event.eventId } : null };

@@ -24,6 +24,7 @@ export const ERROR_EVENTS_TABLE: TableSchema = {
     { name: 'span_id', kind: 'varchar' },
     { name: 'trace_hash', kind: 'bigint' },
     { name: 'tags', kind: 'varchar' },
+    /** The whole event (errors-payload.ts: JSON, raw-deflated, base64). */
     { name: 'payload', kind: 'varchar' },
   ],
   migrations: [
