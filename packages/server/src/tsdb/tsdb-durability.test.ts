@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { labelsFromRecord, type Labels } from '../model/labels.js';
 import { STALE_NAN, isStaleNaN } from '../model/samples.js';
 import type { MetricsStorage } from '../storage/interfaces.js';
 import { capturingLogger, tempDirs, testOptions } from '../../test/tsdb/support.js';
-import { openTsdb } from './index.js';
+import { DirectoryLockedError, openTsdb } from './index.js';
 
 const temp = tempDirs();
 afterAll(() => temp.cleanup());
@@ -175,6 +176,22 @@ describe('TSDB durability', () => {
     await crashed.close();
     const reopened = await openTsdb(opts());
     expect(await read(reopened)).toEqual(want);
+    await reopened.close();
+  });
+
+  it('refuses a directory locked by another live process and takes over a dead one\'s lock', async () => {
+    const dir = temp.make();
+    const db = await openTsdb(testOptions(dir));
+    await appendBatch(db, 1);
+    await db.close();
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    writeFileSync(join(dir, 'lock'), `${process.ppid}\n`);
+    await expect(openTsdb(testOptions(dir))).rejects.toBeInstanceOf(DirectoryLockedError);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(dir, 'lock'), `${dead}\n`);
+    const reopened = await openTsdb(testOptions(dir));
+    expectBatches(await readAll(reopened), [1]);
+    expect(readFileSync(join(dir, 'lock'), 'utf8').trim()).toBe(String(process.pid));
     await reopened.close();
   });
 

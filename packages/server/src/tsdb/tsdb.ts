@@ -13,6 +13,7 @@ import type { Appender, MetricsStorage, Querier, TsdbStatus } from '../storage/i
 import { Block, CorruptBlockError } from './block.js';
 import { checkpointSize, writeCheckpoint } from './checkpoint.js';
 import { compactionRanges, mergeBlocks, planCompaction, writeHeadBlock } from './compactor.js';
+import { lockDirectory } from './dir-lock.js';
 import { HeadAppender, type AppendLimits } from './head-appender.js';
 import { HeadReplayer } from './head-replay.js';
 import { Head } from './head.js';
@@ -52,6 +53,7 @@ export class Tsdb implements MetricsStorage {
   private walDir: string | null = null;
   private checkpointBytes = 0;
   private blocks: Block[] = [];
+  private unlock: (() => Promise<void>) | null = null;
   private state: 'starting' | 'ok' | 'closed' = 'starting';
   private timer: NodeJS.Timeout | null = null;
   /** Serialises maintenance runs. */
@@ -92,6 +94,7 @@ export class Tsdb implements MetricsStorage {
   private async load(dir: string): Promise<void> {
     const started = performance.now();
     await mkdir(dir, { recursive: true });
+    this.unlock = await lockDirectory(dir);
     this.walDir = join(dir, 'wal');
     await mkdir(this.walDir, { recursive: true });
     await this.loadBlocks(dir);
@@ -343,6 +346,7 @@ export class Tsdb implements MetricsStorage {
     }
     this.state = 'closed';
     for (const b of this.blocks) await b.close();
+    if (this.unlock !== null) await this.unlock();
     this.opts.health?.unregister('tsdb');
   }
 }
