@@ -245,6 +245,8 @@ export const configSchema = z
       .strict()
       .default({}),
     scrape_configs: z.array(scrapeConfigSchema).default([]),
+    /** Prometheus rule files: globs relative to this file's directory. Checked by rules/rule-files.ts. */
+    rule_files: z.array(z.string().min(1)).default([]),
     projects: z.array(projectConfigSchema).default([]),
     query: z
       .object({
