@@ -338,13 +338,14 @@ export class Tsdb implements MetricsStorage {
   /** Stops maintenance, flushes the WAL, writes a checkpoint (fast restart) and closes files. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    // From here on maintenance runs are no-ops and health reports "stopping".
+    this.state = 'closed';
     if (this.timer !== null) clearInterval(this.timer);
     await this.maintenance;
     if (this.wal !== null) {
       await this.checkpoint().catch((err: unknown) => this.logger.error({ err }, 'checkpoint on close failed'));
       await this.wal.close();
     }
-    this.state = 'closed';
     for (const b of this.blocks) await b.close();
     if (this.unlock !== null) await this.unlock();
     this.opts.health?.unregister('tsdb');
