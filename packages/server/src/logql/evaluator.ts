@@ -165,6 +165,7 @@ export class LogQLEvaluator {
         matchers: pipeline.selector.matchers,
         lineFilters: pipeline.lineFilters,
         fields: pipeline.fields,
+        bytes: useBytes,
       });
       for (let i = 0; i < cells.bucket.length; i++) {
         const labels = pipeline.baseLabels({ stream: cells.streams[cells.streamIndex[i]!]!, level: cells.level[i]! });

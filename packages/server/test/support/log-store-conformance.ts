@@ -83,6 +83,8 @@ export function describeLogStoreConformance(name: string, create: () => Promise<
       const c = await logs.countBuckets({ originNs: BigInt(t0) * MS, widthNs: 1000n * MS, bucketCount: 3, matchers: [] });
       const cells = Array.from(c.bucket, (b, i) => `${b}:${c.level[i]}:${c.count[i]}`).sort();
       expect(cells).toEqual(['1:info:2', '2:error:1', '3:info:1']);
+      const withBytes = await logs.countBuckets({ originNs: BigInt(t0) * MS, widthNs: 3000n * MS, bucketCount: 1, matchers: [], bytes: true, fields: { level: 'error' } });
+      expect(Array.from(withBytes.bytes)).toEqual([Buffer.byteLength(`line at ${t0 + 1001}`)]);
     });
 
     it('delivers committed lines of matching streams to tail subscribers until unsubscribed', async () => {

@@ -120,7 +120,7 @@ export function registerLokiQueryRoutes(app: FastifyInstance, opts: LokiQueryRou
   app.get('/loki/api/v1/index/stats', read, async (req) => {
     const params = requestParams(req);
     const { startNs, endNs } = parseRange(params, nowNs());
-    const cells = await opts.logs.countBuckets({ originNs: startNs, widthNs: endNs - startNs || 1n, bucketCount: 1, matchers: parseSelector(requireQuery(params)) });
+    const cells = await opts.logs.countBuckets({ originNs: startNs, widthNs: endNs - startNs || 1n, bucketCount: 1, matchers: parseSelector(requireQuery(params)), bytes: true });
     return {
       streams: cells.streams.length,
       chunks: 0,
@@ -137,7 +137,7 @@ export function registerLokiQueryRoutes(app: FastifyInstance, opts: LokiQueryRou
     const groupBy = new Set(targets.length > 0 ? targets : matchers.map((m) => m.name));
     const widthNs = range ? parseStep(params, startNs, endNs) : endNs - startNs || 1n;
     const bucketCount = Number((endNs - startNs + widthNs - 1n) / widthNs) || 1;
-    const cells = await opts.logs.countBuckets({ originNs: startNs, widthNs, bucketCount, matchers });
+    const cells = await opts.logs.countBuckets({ originNs: startNs, widthNs, bucketCount, matchers, bytes: true });
     const groups = new Map<string, { labels: Labels; bytes: Float64Array; total: number }>();
     for (let i = 0; i < cells.bucket.length; i++) {
       const labels = onlyLabels(cells.streams[cells.streamIndex[i]!]!, groupBy);

@@ -171,8 +171,10 @@ export class DuckDBLogStore implements LogStore {
     }
     const fields = f.fields;
     if (fields?.level !== undefined) where.push(this.levelCondition(fields.level, ids, p));
-    if (fields?.requestId !== undefined) where.push(fields.requestId === '' ? 'request_id IS NULL' : `request_hash = ${hash53(fields.requestId)} AND request_id = ${p(fields.requestId)}`);
-    if (fields?.traceId !== undefined) where.push(fields.traceId === '' ? 'trace_id IS NULL' : `trace_hash = ${hash53(fields.traceId)} AND trace_id = ${p(fields.traceId)}`);
+    // Ids are matched by hash alone here: a text comparison in the same WHERE may be evaluated
+    // first, over every row's (compressed) id; select() re-checks the text of the few hits.
+    if (fields?.requestId !== undefined) where.push(fields.requestId === '' ? 'request_id IS NULL' : `request_hash = ${hash53(fields.requestId)}`);
+    if (fields?.traceId !== undefined) where.push(fields.traceId === '' ? 'trace_id IS NULL' : `trace_hash = ${hash53(fields.traceId)}`);
     if (fields?.spanId !== undefined) where.push(fields.spanId === '' ? 'span_id IS NULL' : `span_id = ${p(fields.spanId)}`);
     return where;
   }
@@ -212,9 +214,13 @@ export class DuckDBLogStore implements LogStore {
     const order = desc ? 'time_ns DESC, seq DESC' : 'time_ns ASC, seq ASC';
     // Two phases: find the page's sequence numbers reading only the filtered columns, then fetch
     // those rows whole; seq grows with arrival, so the seq range prunes row groups by zone maps.
+    const requestId = q.fields?.requestId || null;
+    const traceId = q.fields?.traceId || null;
     const keys = await this.opts.reads.use(async (conn) => {
-      const r = await conn.runAndReadAll(`SELECT seq FROM logs WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.floor(q.limit)}`, params);
-      return r.getColumns()[0] ?? [];
+      const r = await conn.runAndReadAll(`SELECT seq, request_id, trace_id FROM logs WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.floor(q.limit)}`, params);
+      const [seqs = [], requestIds = [], traceIds = []] = r.getColumns();
+      // Re-check the ids' text: the hash match alone admits (astronomically rare) collisions.
+      return seqs.filter((_, i) => (requestId === null || requestIds[i] === requestId) && (traceId === null || traceIds[i] === traceId));
     });
     if (keys.length === 0) return [];
     let min = keys[0] as bigint;
@@ -262,8 +268,9 @@ export class DuckDBLogStore implements LogStore {
     const o = q.originNs;
     const w = q.widthNs;
     where.unshift(`time_ns > ${o}`, `time_ns <= ${o + w * BigInt(q.bucketCount)}`);
-    const sql = `SELECT stream_id, coalesce(level, ''), ((time_ns - ${o + 1n}) // ${w} + 1)::INTEGER AS b, count(*)::DOUBLE, sum(strlen(body))::DOUBLE
-      FROM logs WHERE ${where.join(' AND ')} GROUP BY ALL`;
+    const bytesSql = q.bytes === true ? 'sum(strlen(body))::DOUBLE' : '0::DOUBLE';
+    const sql = `SELECT stream_id, coalesce(level, ''), ((time_ns - ${o + 1n}) // ${w} + 1)::INTEGER AS b, count(*)::DOUBLE, ${bytesSql}
+      FROM logs WHERE ${where.join(' AND ')} GROUP BY stream_id, coalesce(level, ''), b`;
     const columns = await this.opts.reads.use(async (conn) => (await conn.runAndReadAll(sql, params)).getColumns());
     const [ids = [], levels = [], buckets = [], counts = [], bytes = []] = columns;
     const indexById = new Map<number, number>();
