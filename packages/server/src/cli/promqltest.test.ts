@@ -25,12 +25,12 @@ describe('watchkeeper promqltest', () => {
   it('reports passes, failures and skips, and exits non-zero on a failure', async () => {
     const { code, out } = await run({
       'ok.test': 'load 1m\n  x{a="1"} 1 2 3\n\neval instant at 2m x\n  x{a="1"} 3\n\neval instant at 2m x + fill(0) y\n  {a="1"} 3\n',
-      'bad.test': 'load 1m\n  x 1 2 3\n\neval instant at 2m x\n  x 4\n\neval instant at 2m info(x)\n',
+      'bad.test': 'load 1m\n  x 1 2 3\n\neval instant at 2m x\n  x 4\n\neval instant at 2m start_timestamp(x)\n',
     });
     expect(code).toBe(1);
     expect(out).toContain(`FAIL ${join(dir, 'bad.test')}:4: x`);
     expect(out).toContain('x: expected 4, got 3');
-    expect(out).toContain('bad.test: 0 passed, 1 failed, 1 skipped [skipped: 1× the info() function]');
+    expect(out).toContain('bad.test: 0 passed, 1 failed, 1 skipped [skipped: 1× the start_timestamp() function]');
     expect(out.trimEnd().split('\n').pop()).toBe('2 passed, 1 failed, 1 skipped');
   });
 

@@ -5,6 +5,7 @@ import { executionError } from './errors.js';
 import { mergeSameLabels, unwrapParens, type Evaluator } from './evaluator.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram-functions.js';
 import { anchoredValue, checkBoundaryFunction, smoothedValue, type BoundaryWindow } from './extended-windows.js';
+import { evalInfo } from './info-function.js';
 import { labelJoiner, labelReplacer, naturalCompare } from './label-functions.js';
 import { NAME_KEEPING_WINDOW_FUNCTIONS, WINDOW_FUNCTIONS, type WindowContext } from './range-functions.js';
 import { newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
@@ -178,6 +179,8 @@ export function evalCall(ev: Evaluator, call: Call, g: Grid): EvalValue {
       return vec(histogramQuantiles(ev, call, g));
     case 'histogram_fraction':
       return vec(histogramFraction(ev, call, g));
+    case 'info':
+      return vec(evalInfo(ev, call, g));
     default:
       if (NAME_KEEPING.has(name)) return vec(ev.vector(args[0]!, g));
       throw executionError(`function ${JSON.stringify(name)} is not supported`);

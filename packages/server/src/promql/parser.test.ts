@@ -64,7 +64,7 @@ describe('PromQL parser', () => {
 
   it('names unsupported experimental syntax', () => {
     expect(() => parseExpr('x anchored')).toThrow(UnsupportedFeatureError);
-    expect(() => parseExpr('info(x)')).toThrow(/the info\(\) function is not supported/);
+    expect(() => parseExpr('start_timestamp(x)')).toThrow(/the start_timestamp\(\) function is not supported/);
     expect(parseExpr('rate(x[5m] anchored)')).toMatchObject({ args: [{ type: 'matrix', vector: { boundary: 'anchored' } }] });
   });
 

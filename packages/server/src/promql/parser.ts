@@ -104,7 +104,7 @@ const BINARY_OPS: Record<string, BinaryOp> = {
 const MATCH_OPS: Record<string, MatchType> = { EqlSingle: '=', Neq: '!=', EqlRegex: '=~', NeqRegex: '!~' };
 
 /** Functions that need data this engine does not have (metadata joins, start timestamps). */
-const UNSUPPORTED_FUNCTIONS = new Set(['info', 'start_timestamp']);
+const UNSUPPORTED_FUNCTIONS = new Set(['start_timestamp']);
 
 const PARAM_AGGREGATIONS = new Set<AggregateOp>(['topk', 'bottomk', 'quantile', 'count_values', 'limitk', 'limit_ratio']);
 const EXPERIMENTAL_AGGREGATIONS = new Set<AggregateOp>(['limitk', 'limit_ratio']);
@@ -158,6 +158,8 @@ class AstBuilder {
   /** Selectors and subqueries whose offset / @ was already set, to reject a second one. */
   private readonly offsetSet = new Set<object>();
   private readonly atSet = new Set<object>();
+  /** Set while parsing info()'s second argument, whose matchers may all match "". */
+  private infoSelector = false;
 
   constructor(
     private readonly query: string,
@@ -290,7 +292,7 @@ class AstBuilder {
       }
       matchers.unshift({ type: '=', name: '__name__', value: name });
     }
-    if (!matchers.some((m) => !compileMatcher(m).matches(''))) {
+    if (!this.infoSelector && !matchers.some((m) => !compileMatcher(m).matches(''))) {
       throw this.error(pos, 'vector selector must contain at least one non-empty matcher');
     }
     return { type: 'vector', name, matchers, offsetMs: 0, at: null, boundary: null, pos };
@@ -437,7 +439,7 @@ class AstBuilder {
     if (!sig) throw this.error(pos, `unknown function with name ${JSON.stringify(name)}`);
     if (sig.experimental) this.feature(`experimental function ${name}()`);
     if (UNSUPPORTED_FUNCTIONS.has(name)) this.unsupported(`the ${name}() function`, node);
-    const args = kids(c[1]!).map((a) => this.expr(a));
+    const args: Expr[] = kids(c[1]!).map((a, i) => (name === 'info' && i === 1 ? this.infoSelectorArg(a) : this.expr(a)));
     const n = sig.argTypes.length;
     if (sig.variadic === 0 && args.length !== n) {
       throw this.error(pos, `expected ${n} argument(s) in call to ${JSON.stringify(name)}, got ${args.length}`);
@@ -456,7 +458,31 @@ class AstBuilder {
         throw this.error(a.pos, `expected type ${typeName(want)} in call to function ${JSON.stringify(name)}, got ${typeName(got)}`);
       }
     });
+    if (name === 'info' && args.length === 1) {
+      // Without a selector, info() reads target_info.
+      const at = { start: pos.end, end: pos.end };
+      args.push({ type: 'vector', name: '', matchers: [{ type: '=', name: '__name__', value: 'target_info' }], offsetMs: 0, at: null, boundary: null, pos: at });
+    }
     return { type: 'call', func: name, args, pos };
+  }
+
+  /**
+   * info()'s label selector, completed with the info metrics it reads: target_info when it names
+   * none, any `*_info` metric when it only excludes names.
+   */
+  private infoSelectorArg(node: SyntaxNode): Expr {
+    this.infoSelector = true;
+    let e: Expr;
+    try {
+      e = this.expr(node);
+    } finally {
+      this.infoSelector = false;
+    }
+    if (e.type !== 'vector') return e;
+    const names = e.matchers.filter((m) => m.name === '__name__');
+    if (names.length === 0) e = { ...e, matchers: [{ type: '=', name: '__name__', value: 'target_info' }, ...e.matchers] };
+    else if (!names.some((m) => m.type === '=' || m.type === '=~')) e = { ...e, matchers: [{ type: '=~', name: '__name__', value: '.+_info' }, ...e.matchers] };
+    return e;
   }
 
   private groupingLabels(node: SyntaxNode): string[] {
