@@ -74,6 +74,8 @@ describe('Prometheus query API', () => {
     expect(JSON.parse(exec.text).errorType).toBe('execution');
     const badTime = await get('/api/v1/query?query=1&time=yesterday');
     expect(badTime.status).toBe(400);
+    expect(JSON.parse((await get('/api/v1/query')).text).error).toBe('invalid parameter "query": 1:1: parse error: no expression found in input');
+    expect(JSON.parse((await get('/api/v1/query_range?query=1&end=1&step=1')).text).error).toBe('invalid parameter "start": cannot parse "" to a valid timestamp');
   });
 
   it('formats and parses queries, and has no exemplars', async () => {

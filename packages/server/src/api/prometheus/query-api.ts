@@ -28,15 +28,14 @@ function toApiError(err: unknown): unknown {
   return new ApiError(STATUS[err.type], err.type, message);
 }
 
-function requiredParam(params: URLSearchParams, name: string): string {
-  const v = params.get(name);
-  if (v === null || v === '') throw badData(`invalid parameter "${name}": missing value`);
-  return v;
+/** A parameter's value; absent reads as "" so the parse error names it, as in Prometheus. */
+function param(params: URLSearchParams, name: string): string {
+  return params.get(name) ?? '';
 }
 
 function parseQueryParam(params: URLSearchParams): Expr {
   try {
-    return parseExpr(requiredParam(params, 'query'));
+    return parseExpr(param(params, 'query'));
   } catch (err) {
     if (err instanceof ParseError) throw badData(`invalid parameter "query": ${err.message}`);
     throw err;
@@ -63,7 +62,7 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDeps): void
 
   const instant = async (req: FastifyRequest, reply: FastifyReply) => {
     const params = requestParams(req);
-    const query = requiredParam(params, 'query');
+    const query = param(params, 'query');
     const t = params.get('time');
     const time = t === null || t === '' ? Date.now() : parseTimeParam(t, 'time');
     const options = queryOptions(params, deps);
@@ -76,11 +75,11 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDeps): void
 
   const range = async (req: FastifyRequest, reply: FastifyReply) => {
     const params = requestParams(req);
-    const query = requiredParam(params, 'query');
-    const start = parseTimeParam(requiredParam(params, 'start'), 'start');
-    const end = parseTimeParam(requiredParam(params, 'end'), 'end');
+    const query = param(params, 'query');
+    const start = parseTimeParam(param(params, 'start'), 'start');
+    const end = parseTimeParam(param(params, 'end'), 'end');
     if (end < start) throw badData('invalid parameter "end": end timestamp must not be before start time');
-    const step = parseDurationParam(requiredParam(params, 'step'), 'step');
+    const step = parseDurationParam(param(params, 'step'), 'step');
     if (step <= 0) throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
     if ((end - start) / step > MAX_POINTS) {
       throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
