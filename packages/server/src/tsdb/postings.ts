@@ -17,7 +17,7 @@ export interface PostingsReader {
 const EMPTY = new Uint32Array(0);
 
 /** Intersection of two sorted id lists. */
-export function intersect(a: ArrayLike<number>, b: ArrayLike<number>): Uint32Array {
+function intersect(a: ArrayLike<number>, b: ArrayLike<number>): Uint32Array {
   const out = new Uint32Array(Math.min(a.length, b.length));
   let i = 0;
   let j = 0;
@@ -36,7 +36,7 @@ export function intersect(a: ArrayLike<number>, b: ArrayLike<number>): Uint32Arr
 }
 
 /** Ids of `a` not in `b` (both sorted). */
-export function subtract(a: ArrayLike<number>, b: ArrayLike<number>): Uint32Array {
+function subtract(a: ArrayLike<number>, b: ArrayLike<number>): Uint32Array {
   const out = new Uint32Array(a.length);
   let j = 0;
   let n = 0;

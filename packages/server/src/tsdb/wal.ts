@@ -11,7 +11,7 @@ import { isRecordType, type RecordType } from './wal-records.js';
 import type { TsdbMetrics } from './tsdb-metrics.js';
 
 /** Record frame: type (1 byte), payload length (4 bytes BE), CRC32 of type+length+payload (4 bytes BE). */
-export const RECORD_HEADER_BYTES = 9;
+const RECORD_HEADER_BYTES = 9;
 
 const SEGMENT_RE = /^\d{8}$/;
 const CHECKPOINT_RE = /^checkpoint\.(\d{8})$/;
@@ -39,7 +39,7 @@ export function recordHeader(type: RecordType, payload: Uint8Array): Buffer {
  * Visits the valid records of a file's bytes in order. Returns where valid data ends and, when
  * the data after that point is not a whole valid record, why.
  */
-export function scanRecords(buf: Buffer, visit: (type: RecordType, payload: Buffer) => void): { validEnd: number; error: string | null } {
+function scanRecords(buf: Buffer, visit: (type: RecordType, payload: Buffer) => void): { validEnd: number; error: string | null } {
   let pos = 0;
   while (pos < buf.length) {
     if (buf.length - pos < RECORD_HEADER_BYTES) return { validEnd: pos, error: `torn record header at byte ${pos}` };
@@ -165,7 +165,7 @@ export class Wal {
   private closed = false;
   /** Bytes in segment files (the checkpoint's are added by the owner). */
   sizeBytes: number;
-  /** The last write error; commits fail while set, cleared by a successful write. */
+  /** The last write error, cleared by the next successful write; health reports failing meanwhile. */
   failure: Error | null = null;
 
   private constructor(opts: WalWriterOptions, segment: FileHandle, index: number, sizeBytes: number) {
@@ -184,10 +184,6 @@ export class Wal {
     const fh = await open(join(opts.dir, segmentName(index)), 'a');
     await syncDir(opts.dir);
     return new Wal(opts, fh, index, size);
-  }
-
-  get currentSegment(): number {
-    return this.segmentIndex;
   }
 
   /** Queues a record (the payload is owned by the WAL from now on). */

@@ -210,7 +210,7 @@ function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, sig: 
 }
 
 /** Iterates a chunk's samples; reusable across chunks via `reset`. */
-export class XorDecoder {
+class XorDecoder {
   private readonly r: BitReader;
   private remaining: number;
   private index: number;
