@@ -126,7 +126,7 @@ function parseRule(ctx: FileContext, node: unknown, group: string, index: number
   const alert = scalarString(fields.get('alert')?.value) ?? '';
   const where = ruleWhere(group, index, record !== '' ? record : alert);
   const errorsBefore = ctx.errors.length;
-  for (const { key, pair } of fields.values()) if (!RULE_FIELDS.has(key)) ctx.report(pair, where, `field ${key} not found in type rulefmt.Rule`);
+  for (const { key, pair } of fields.values()) if (!RULE_FIELDS.has(key)) ctx.report(pair, where, `field ${key} not found in type rulefmt.RuleNode`);
   if (record !== '' && alert !== '') ctx.report(fields.get('record')?.pair, where, "only one of 'record' and 'alert' must be set");
   if (record === '' && alert === '') ctx.report(node, where, "one of 'record' or 'alert' must be set");
   const exprEntry = fields.get('expr');
@@ -150,10 +150,10 @@ function parseRule(ctx: FileContext, node: unknown, group: string, index: number
     if (!isLegacyLabelName(name)) ctx.report(fields.get('annotations')?.value as Node, where, `invalid annotation name: ${name}`);
   }
   if (alert !== '') {
-    for (const [field, map] of [['labels', ownLabels], ['annotations', annotations]] as const) {
+    for (const [field, kind, map] of [['labels', 'label', ownLabels], ['annotations', 'annotation', annotations]] as const) {
       for (const [key, text] of Object.entries(map)) {
         const problem = checkRuleTemplate(alert, text);
-        if (problem !== null) ctx.report(fields.get(field)?.value as Node, where, `${field}.${key}: ${problem}`);
+        if (problem !== null) ctx.report(fields.get(field)?.value as Node, where, `${kind} ${JSON.stringify(key)}: ${problem}`);
       }
     }
   }
@@ -211,12 +211,12 @@ function parseGroup(ctx: FileContext, node: unknown, index: number, defaultInter
  */
 export function parseRuleFile(file: string, text: string, defaultIntervalMs: number): RuleLoadResult {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines });
   const ctx = new FileContext(file, lines);
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
       const pos = err.linePos?.[0];
-      ctx.errors.push(`${file}: ${pos ? `${pos.line}:${pos.col}: ` : ''}invalid YAML: ${err.message.split('\n')[0]}`);
+      ctx.errors.push(`${file}: ${pos ? `${pos.line}:${pos.col}: ` : ''}invalid YAML: ${err.message.split(/ at line \d+|\n/)[0]}`);
     }
     return { groups: [], errors: ctx.errors };
   }
