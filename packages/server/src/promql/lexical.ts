@@ -112,3 +112,37 @@ export function unquoteString(text: string): string {
   }
   return out;
 }
+
+/**
+ * Adapts the few spellings Go's PromQL lexer accepts and the lezer grammar does not, keeping
+ * every position: a trailing dot in a number (`1.` becomes `1 `) and upper-case `STEP()`.
+ */
+export function normalizeForGrammar(query: string): string {
+  let out = '';
+  let quote = '';
+  for (let i = 0; i < query.length; i++) {
+    const c = query[i]!;
+    if (quote !== '') {
+      if (c === '\\' && quote !== '`') {
+        out += c + (query[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      if (c === quote) quote = '';
+      out += c;
+    } else if (c === '"' || c === "'" || c === '`') {
+      quote = c;
+      out += c;
+    } else if (/^(step|range)\s*\(\s*\)/i.test(query.slice(i)) && !/[\w:]$/.test(out)) {
+      // Duration functions are case-insensitive in Prometheus's lexer, lowercase-only in lezer.
+      const m = /^(step|range)/i.exec(query.slice(i))!;
+      out += m[0].toLowerCase();
+      i += m[0].length - 1;
+    } else if (c === '.' && /[0-9]/.test(query[i - 1] ?? '') && !/[0-9a-zA-Z_]/.test(query[i + 1] ?? '') && !/[a-zA-Z_:]\w*$/.test(out)) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}

@@ -22,44 +22,10 @@ import {
   type VectorSelector,
 } from './ast.js';
 import { FUNCTIONS } from './function-signatures.js';
-import { parseNumberLiteral, unquoteString } from './lexical.js';
+import { normalizeForGrammar, parseNumberLiteral, unquoteString } from './lexical.js';
+import { ParseError, UnsupportedFeatureError } from './parse-errors.js';
 
-/** A syntax or semantic error, rendered as Prometheus renders its ParseErr. */
-export class ParseError extends Error {
-  override readonly name: string = 'ParseError';
-  constructor(
-    readonly pos: PosRange,
-    readonly reason: string,
-    query: string,
-  ) {
-    super(`${positionText(query, pos.start)}: parse error: ${reason}`);
-  }
-}
-
-/** A query using syntax this engine recognises but does not implement; `feature` names it. */
-export class UnsupportedFeatureError extends ParseError {
-  override readonly name = 'UnsupportedFeatureError';
-  constructor(
-    readonly feature: string,
-    pos: PosRange,
-    query: string,
-  ) {
-    super(pos, `${feature} is not supported`, query);
-  }
-}
-
-/** `line:col` (1-based, columns in UTF-16 units of the line) of a position in the query. */
-export function positionText(query: string, offset: number): string {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < query.length; i++) {
-    if (query.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return `${line}:${offset - lineStart + 1}`;
-}
+export { ParseError, UnsupportedFeatureError, positionText } from './parse-errors.js';
 
 export interface ParseOptions {
   /** Query step for `step()` in duration expressions, ms (0 for instant queries). */
@@ -108,40 +74,6 @@ const UNSUPPORTED_FUNCTIONS = new Set(['start_timestamp']);
 
 const PARAM_AGGREGATIONS = new Set<AggregateOp>(['topk', 'bottomk', 'quantile', 'count_values', 'limitk', 'limit_ratio']);
 const EXPERIMENTAL_AGGREGATIONS = new Set<AggregateOp>(['limitk', 'limit_ratio']);
-
-/**
- * Adapts the few spellings Go's PromQL lexer accepts and the lezer grammar does not, keeping
- * every position: a trailing dot in a number (`1.` becomes `1 `) and upper-case `STEP()`.
- */
-function normalizeForGrammar(query: string): string {
-  let out = '';
-  let quote = '';
-  for (let i = 0; i < query.length; i++) {
-    const c = query[i]!;
-    if (quote !== '') {
-      if (c === '\\' && quote !== '`') {
-        out += c + (query[i + 1] ?? '');
-        i++;
-        continue;
-      }
-      if (c === quote) quote = '';
-      out += c;
-    } else if (c === '"' || c === "'" || c === '`') {
-      quote = c;
-      out += c;
-    } else if (/^(step|range)\s*\(\s*\)/i.test(query.slice(i)) && !/[\w:]$/.test(out)) {
-      // Duration functions are case-insensitive in Prometheus's lexer, lowercase-only in lezer.
-      const m = /^(step|range)/i.exec(query.slice(i))!;
-      out += m[0].toLowerCase();
-      i += m[0].length - 1;
-    } else if (c === '.' && /[0-9]/.test(query[i - 1] ?? '') && !/[0-9a-zA-Z_]/.test(query[i + 1] ?? '') && !/[a-zA-Z_:]\w*$/.test(out)) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 function kids(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
