@@ -53,6 +53,11 @@ export class Tsdb implements MetricsStorage {
   private walDir: string | null = null;
   private checkpointBytes = 0;
   private blocks: Block[] = [];
+  /**
+   * Blocks taken out of service (merged or past retention) but kept until the next maintenance
+   * run, so queriers that listed them a moment ago can still read them.
+   */
+  private retired: Block[] = [];
   private unlock: (() => Promise<void>) | null = null;
   private state: 'starting' | 'ok' | 'closed' = 'starting';
   private timer: NodeJS.Timeout | null = null;
@@ -226,6 +231,7 @@ export class Tsdb implements MetricsStorage {
 
   private async runMaintenance(): Promise<void> {
     if (this.state !== 'ok') return;
+    await this.deleteRetired();
     const dir = this.opts.dir;
     if (dir === undefined) {
       const cutoff = this.head.maxT - this.opts.retentionMs;
@@ -298,10 +304,7 @@ export class Tsdb implements MetricsStorage {
       end();
       const merged = await Block.open(join(dir, meta.ulid));
       this.blocks = [...this.blocks.filter((b) => !plan.includes(b)), merged].sort((a, b) => a.minT - b.minT);
-      for (const b of plan) {
-        await b.close();
-        await rm(b.dir, { recursive: true, force: true });
-      }
+      this.retired.push(...plan);
       this.metrics.compactions.inc({ kind: 'merge' });
       this.logger.info({ block: meta.ulid, sources: plan.length, minTime: meta.minTime, maxTime: meta.maxTime }, 'blocks compacted');
     }
@@ -328,10 +331,19 @@ export class Tsdb implements MetricsStorage {
     }
     for (const [b, reason] of doomed) {
       this.blocks = this.blocks.filter((x) => x !== b);
-      await b.close();
-      await rm(b.dir, { recursive: true, force: true });
+      this.retired.push(b);
       this.metrics.retentionDeletions.inc({ reason });
       this.logger.info({ block: b.dir, reason }, 'block deleted by retention');
+    }
+  }
+
+  /** Closes and deletes retired blocks (waiting for reads in flight). */
+  private async deleteRetired(): Promise<void> {
+    const retired = this.retired;
+    this.retired = [];
+    for (const b of retired) {
+      await b.close();
+      await rm(b.dir, { recursive: true, force: true });
     }
   }
 
@@ -347,6 +359,7 @@ export class Tsdb implements MetricsStorage {
       await this.wal.close();
     }
     for (const b of this.blocks) await b.close();
+    await this.deleteRetired();
     if (this.unlock !== null) await this.unlock();
     this.opts.health?.unregister('tsdb');
   }
