@@ -4,7 +4,6 @@
  * and the number of concurrent queries.
  */
 import type { Logger } from 'pino';
-import { compileMatcher } from '../model/matchers.js';
 import { compareLabels, type Labels } from '../model/labels.js';
 import type { Queryable, SeriesData } from '../storage/interfaces.js';
 import { exprType, type Expr, type VectorSelector } from './ast.js';
@@ -126,7 +125,7 @@ export class Engine {
     try {
       const grid: Grid = { start: startMs, step: isRange ? stepMs : 1, n: isRange ? Math.floor((endMs - startMs) / stepMs) + 1 : 1 };
       const lookbackMs = options.lookbackDeltaMs ?? this.lookbackMs;
-      const timing = { startMs, endMs, lookbackMs, subqueryStepMs: this.subqueryStepMs };
+      const timing = { startMs, endMs, stepMs, lookbackMs, subqueryStepMs: this.subqueryStepMs };
       const data = await this.fetch(queryable, expr, grid, timing, deadline, options.signal);
       if (Date.now() > deadline) throw new QueryError('timeout', 'query timed out in query execution');
       const annotations = new Annotations(query);
@@ -160,7 +159,7 @@ export class Engine {
     queryable: Queryable,
     expr: Expr,
     grid: Grid,
-    timing: { startMs: number; endMs: number; lookbackMs: number; subqueryStepMs: number },
+    timing: { startMs: number; endMs: number; stepMs: number; lookbackMs: number; subqueryStepMs: number },
     deadline: number,
     signal: AbortSignal | undefined,
   ): Promise<Map<VectorSelector, SeriesData[]>> {
@@ -221,8 +220,7 @@ export class Engine {
     const querier = queryable.querier(mint, maxt);
     await Promise.all(
       [...ranges].map(async ([sel, r]) => {
-        for (const m of sel.matchers) compileMatcher(m);
-        const series = await querier.select(sel.matchers, { start: r.start, end: r.end, range: r.rangeMs, step: grid.step });
+        const series = await querier.select(sel.matchers, { start: r.start, end: r.end, range: r.rangeMs, step: timing.stepMs });
         out.set(sel, series);
       }),
     );
