@@ -119,22 +119,26 @@ export class RuleGroup {
     this.schedule(alignedEvalTime(clock.now(), this.spec.intervalMs, this.spec.name, this.spec.file) + this.spec.intervalMs);
   }
 
+  /**
+   * Runs the evaluation due at `evalTs`. A timer firing late (a slow evaluation, a suspended process)
+   * skips to the latest due time and counts the iterations in between as missed, as Prometheus does.
+   */
   private schedule(evalTs: number): void {
     if (this.stopped) return;
     const { clock } = this.ctx;
+    const interval = this.spec.intervalMs;
     this.timer = clock.setTimeout(() => {
       this.timer = null;
-      this.running = this.evaluate(evalTs).then(() => {
+      let ts = evalTs;
+      const missed = Math.floor((clock.now() - ts) / interval);
+      if (missed > 0) {
+        this.ctx.metrics.iterationsMissed.inc({ rule_group: this.key }, missed);
+        this.ctx.metrics.iterationsScheduled.inc({ rule_group: this.key }, missed);
+        ts += missed * interval;
+      }
+      this.running = this.evaluate(ts).then(() => {
         this.running = null;
-        const interval = this.spec.intervalMs;
-        let next = evalTs + interval;
-        const missed = Math.floor((clock.now() - next) / interval);
-        if (missed > 0) {
-          this.ctx.metrics.iterationsMissed.inc({ rule_group: this.key }, missed);
-          this.ctx.metrics.iterationsScheduled.inc({ rule_group: this.key }, missed);
-          next += missed * interval;
-        }
-        this.schedule(next);
+        this.schedule(ts + interval);
       });
     }, Math.max(0, evalTs - clock.now()));
   }
