@@ -116,6 +116,8 @@ describe('Sentry ingest routes', () => {
       res = await post(`/api/1/envelope/?sentry_key=${KEY}`, Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' });
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toMatch(/not valid gzip data/);
+      res = await post(`/api/1/store/?sentry_key=${KEY}`, deflateSync(Buffer.alloc(2 * 1024 * 1024, 0x20)).toString('base64'));
+      expect(res.statusCode).toBe(413);
       res = await post(`/api/1/envelope/?sentry_key=${KEY}`, eventEnvelope(), { 'content-encoding': 'zstd' });
       expect(res.statusCode).toBe(415);
       expect(await stored()).toEqual(before);

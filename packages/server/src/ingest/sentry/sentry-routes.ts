@@ -90,13 +90,14 @@ function parseEnvelopeOr400(body: Buffer): Envelope {
 }
 
 /** The legacy store body: JSON, or (old SDKs) base64 of zlib-deflated JSON. */
-function storeEventPayload(body: Buffer): Record<string, unknown> {
+function storeEventPayload(body: Buffer, maxBytes: number): Record<string, unknown> {
   let text = body.toString('utf8').trim();
   if (text === '') throw badData('empty body: expected a JSON event');
   if (!text.startsWith('{')) {
     try {
-      text = inflateSync(Buffer.from(text, 'base64'), { maxOutputLength: 64 * 1024 * 1024 }).toString('utf8');
-    } catch {
+      text = inflateSync(Buffer.from(text, 'base64'), { maxOutputLength: maxBytes }).toString('utf8');
+    } catch (err) {
+      if (err instanceof RangeError) throw new ApiError(413, 'payload_too_large', `the inflated event is larger than the limit of ${maxBytes} bytes`);
       throw badData('the body is neither a JSON object nor base64-encoded deflated JSON');
     }
   }
@@ -174,7 +175,7 @@ export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIng
     const store = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
       const projectId = projectIdOf(req);
       const project = authenticate(deps, projectId, requestKey(req));
-      const payload = storeEventPayload(await decodedBody(deps, req));
+      const payload = storeEventPayload(await decodedBody(deps, req), deps.maxDecodedBytes);
       const decision = deps.rateLimiter.take(project.id, 1, project.rateLimitPerMinute);
       if (!decision.ok) {
         reply.header('X-Sentry-Rate-Limits', `${decision.retryAfterSeconds}:${LIMITED_CATEGORIES}:project:project_quota`);
