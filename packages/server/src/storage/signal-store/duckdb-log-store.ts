@@ -108,8 +108,8 @@ export class DuckDBLogStore implements LogStore {
       traceC[i] = r.traceId || null;
       spanC[i] = r.spanId || null;
       reqC[i] = r.requestId || null;
-      traceHashC[i] = r.traceId ? hash53(r.traceId) : null;
-      reqHashC[i] = r.requestId ? hash53(r.requestId) : null;
+      traceHashC[i] = r.traceId ? BigInt(hash53(r.traceId)) : null;
+      reqHashC[i] = r.requestId ? BigInt(hash53(r.requestId)) : null;
       attrC[i] = hasKeys(r.attributes) ? JSON.stringify(r.attributes) : null;
     }
     try {

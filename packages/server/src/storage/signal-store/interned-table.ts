@@ -1,12 +1,12 @@
 /**
- * A side table of distinct texts (stream label sets, resources) keyed by a 53-bit hash id and
- * mirrored in memory, so each line stores one 8-byte id instead of repeating the text. New texts
- * are written in the same transaction as the lines that use them, and become visible to readers
- * only after that commit. Retention drops rows no line refers to, except those a pending write
- * still needs.
+ * A side table of distinct texts (stream label sets, resources) keyed by small sequential integer
+ * ids and mirrored in memory, so each line stores a 4-byte id (bit-packed by DuckDB) instead of
+ * repeating the text. Every write that uses a not yet committed text carries its row, in the same
+ * transaction as the lines, so no committed line can refer to a missing row (duplicates are
+ * harmless: loading reads DISTINCT rows). Retention drops rows no line refers to, except those a
+ * pending write still needs.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { hash53 } from './string-hash.js';
 import type { ColumnBatch, TableSchema } from './table-schema.js';
 
 /** The new texts one write introduces, and what to do when it commits or settles. */
@@ -24,10 +24,13 @@ export interface InternBatch {
 export class InternedTable<V> {
   private readonly valueById = new Map<number, V>();
   private readonly idByText = new Map<string, number>();
+  /** Ids handed out to writes not yet committed, by text. */
+  private readonly uncommitted = new Map<string, number>();
   private readonly pendingRefs = new Map<number, number>();
+  private nextId = 1;
 
   constructor(
-    /** A two-column table: (id DOUBLE, text VARCHAR). */
+    /** A two-column table: (id INTEGER, text VARCHAR). */
     readonly table: TableSchema,
     private readonly parse: (text: string) => V,
   ) {}
@@ -35,12 +38,16 @@ export class InternedTable<V> {
   async load(conn: DuckDBConnection): Promise<void> {
     const [idCol, textCol] = this.table.columns;
     const reader = await conn.runAndReadAll(`SELECT DISTINCT ${idCol!.name}, ${textCol!.name} FROM ${this.table.name}`);
-    for (const [id, text] of reader.getRows()) this.remember(id as number, text as string);
+    for (const [id, text] of reader.getRows()) {
+      this.remember(id as number, text as string);
+      this.nextId = Math.max(this.nextId, (id as number) + 1);
+    }
   }
 
   private remember(id: number, text: string): void {
     this.valueById.set(id, this.parse(text));
     this.idByText.set(text, id);
+    this.uncommitted.delete(text);
   }
 
   /** The parsed value of a committed id. */
@@ -66,12 +73,13 @@ export class InternedTable<V> {
     const used = new Set<number>();
     return {
       idOf: (text) => {
-        let id = this.idByText.get(text) ?? fresh.get(text);
+        let id = this.idByText.get(text);
         if (id === undefined) {
-          id = hash53(text);
-          // Probe past collisions with stored or just-assigned ids (astronomically rare at 53 bits).
-          const taken = new Set(fresh.values());
-          while (this.valueById.has(id) || taken.has(id)) id = (id + 1) % 2 ** 53;
+          id = fresh.get(text) ?? this.uncommitted.get(text);
+          if (id === undefined) {
+            id = this.nextId++;
+            this.uncommitted.set(text, id);
+          }
           fresh.set(text, id);
         }
         if (!used.has(id)) {
@@ -90,7 +98,7 @@ export class InternedTable<V> {
         return { table: this.table, rowCount: ids.length, columns: [ids, texts] };
       },
       committed: () => {
-        for (const [text, id] of fresh) this.remember(id, text);
+        for (const [text, id] of fresh) if (!this.valueById.has(id)) this.remember(id, text);
       },
       release: () => {
         for (const id of used) {
