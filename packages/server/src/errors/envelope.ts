@@ -23,7 +23,7 @@ export interface Envelope {
 }
 
 /** Bounds that keep one request from costing unbounded work. */
-export const MAX_ENVELOPE_ITEMS = 1000;
+const MAX_ENVELOPE_ITEMS = 1000;
 const NEWLINE = 0x0a;
 
 function parseJsonObject(bytes: Buffer, what: string): Record<string, unknown> {

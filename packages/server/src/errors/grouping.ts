@@ -94,7 +94,7 @@ function defaultComponents(event: ErrorEvent): string[] {
 }
 
 /** The main exception of a chain: the last one (Sentry lists causes first). */
-export function mainException(event: ErrorEvent): ExceptionInfo | null {
+function mainException(event: ErrorEvent): ExceptionInfo | null {
   return event.exceptions.length > 0 ? event.exceptions[event.exceptions.length - 1]! : null;
 }
 

@@ -67,7 +67,7 @@ export function parseTimestampMs(v: unknown): number | null {
   return null;
 }
 
-export function normalizeLevel(v: unknown): ErrorLevel {
+function normalizeLevel(v: unknown): ErrorLevel {
   if (typeof v !== 'string') return 'error';
   const l = v.toLowerCase();
   if ((ERROR_LEVELS as readonly string[]).includes(l)) return l as ErrorLevel;
