@@ -5,7 +5,7 @@
  * start_ns zone maps cover it (re-checking the full id); searches filter spans by time range (zone maps), intrinsic columns and the
  * flattened tags, pick the newest matching traces, and only then summarise those few.
  */
-import type { Span } from '../../../model/span.js';
+import type { Span, SpanResource, SpanScope } from '../../../model/span.js';
 import { isValidHexId } from '../../../model/span.js';
 import type {
   MatchedSpan,
@@ -18,10 +18,10 @@ import type {
   TraceSummary,
 } from '../../trace-store.js';
 import type { SignalStore } from '../signal-store.js';
-import { hashColumnValue } from '../string-hash.js';
+import { hash53, hashColumnValue } from '../string-hash.js';
 import { SpanRowDecoder, encodeResource, encodeScope, encodeSpanBody, flattenTags } from './span-codec.js';
-import { SqlParams, conditionSql, fieldValueSql } from './span-condition-sql.js';
-import { SPAN_SELECT_COLUMNS, SPANS_TABLE, TAG_SEPARATOR, TRACE_INDEX_TABLE, traceKeyOf } from './trace-tables.js';
+import { SqlParams, conditionSql, intrinsicValueSql, scopesOf, tagPresentSql, tagValueSql } from './span-condition-sql.js';
+import { SPAN_ORIGINS_TABLE, SPAN_SELECT_COLUMNS, SPANS_TABLE, SPANS_WITH_ORIGINS, TAG_SEPARATOR, TRACE_INDEX_TABLE, traceKeyOf } from './trace-tables.js';
 
 export interface DuckDBTraceStoreOptions {
   /** Retention of spans in ms (config `storage.retention.traces`); 0 keeps them forever. */
@@ -34,32 +34,45 @@ const TAG_SAMPLE_SPANS = 200_000;
 type JsRow = Record<string, unknown>;
 
 export class DuckDBTraceStore implements TraceStore {
+  /** Origins known to be committed; a write adds the rows of the others. */
+  private readonly knownOrigins = new Set<bigint>();
+
   private constructor(private readonly signals: SignalStore) {}
 
-  /** Creates or migrates the span table on `signals` and registers its retention. */
+  /** Creates or migrates the trace tables on `signals` and registers their retention. */
   static async open(signals: SignalStore, opts: DuckDBTraceStoreOptions): Promise<DuckDBTraceStore> {
-    await signals.ensureTables([SPANS_TABLE, TRACE_INDEX_TABLE], opts.retentionMs);
-    return new DuckDBTraceStore(signals);
+    await signals.ensureTables([SPANS_TABLE, TRACE_INDEX_TABLE, SPAN_ORIGINS_TABLE], opts.retentionMs);
+    const store = new DuckDBTraceStore(signals);
+    for (const r of await store.readObjects('SELECT DISTINCT origin_id FROM span_origins', new SqlParams())) store.knownOrigins.add(r.origin_id as bigint);
+    return store;
   }
 
-  append(spans: readonly Span[]): Promise<void> {
+  async append(spans: readonly Span[]): Promise<void> {
     const n = spans.length;
-    if (n === 0) return Promise.resolve();
+    if (n === 0) return;
     const cols = SPANS_TABLE.columns.map(() => new Array<unknown>(n));
-    const resourceText = new Map<object, { json: string; tags: string }>();
     const extents = new Map<string, { key: bigint; minStart: bigint; maxStart: bigint; maxEnd: bigint }>();
-    const scopeText = new Map<object, string>();
+    const originOf = new Map<SpanResource, Map<SpanScope, bigint>>();
+    const newOrigins: unknown[][] = SPAN_ORIGINS_TABLE.columns.map(() => []);
     for (let i = 0; i < n; i++) {
       const s = spans[i]!;
-      let res = resourceText.get(s.resource);
-      if (res === undefined) {
-        res = { json: encodeResource(s.resource), tags: flattenTags('resource.', s.resource.attributes) };
-        resourceText.set(s.resource, res);
+      let byScope = originOf.get(s.resource);
+      if (byScope === undefined) {
+        byScope = new Map();
+        originOf.set(s.resource, byScope);
       }
-      let scope = scopeText.get(s.scope);
-      if (scope === undefined) {
-        scope = encodeScope(s.scope);
-        scopeText.set(s.scope, scope);
+      let originId = byScope.get(s.scope);
+      if (originId === undefined) {
+        const resource = encodeResource(s.resource);
+        const scope = encodeScope(s.scope);
+        originId = BigInt(hash53(`${resource}\n${scope}`));
+        byScope.set(s.scope, originId);
+        if (!this.knownOrigins.has(originId)) {
+          newOrigins[0]!.push(originId);
+          newOrigins[1]!.push(resource);
+          newOrigins[2]!.push(scope);
+          newOrigins[3]!.push(TAG_SEPARATOR + flattenTags('resource.', s.resource.attributes));
+        }
       }
       let extent = extents.get(s.traceId);
       if (extent === undefined) {
@@ -85,10 +98,9 @@ export class DuckDBTraceStore implements TraceStore {
       cols[c++]![i] = s.statusMessage;
       cols[c++]![i] = s.requestId;
       cols[c++]![i] = hashColumnValue(s.requestId);
-      cols[c++]![i] = TAG_SEPARATOR + flattenTags('span.', s.attributes) + res.tags;
+      cols[c++]![i] = TAG_SEPARATOR + flattenTags('span.', s.attributes);
       cols[c++]![i] = encodeSpanBody(s);
-      cols[c++]![i] = res.json;
-      cols[c++]![i] = scope;
+      cols[c++]![i] = originId;
     }
     const index: unknown[][] = TRACE_INDEX_TABLE.columns.map(() => []);
     for (const [traceId, e] of extents) {
@@ -98,13 +110,15 @@ export class DuckDBTraceStore implements TraceStore {
       index[3]!.push(e.maxStart);
       index[4]!.push(e.maxEnd);
     }
-    // One unit: the spans and their index rows commit together or not at all.
-    return this.signals.write({
+    // One unit: the spans, their index rows and new origins commit together or not at all.
+    await this.signals.write({
       batches: [
         { table: SPANS_TABLE, rowCount: n, columns: cols },
         { table: TRACE_INDEX_TABLE, rowCount: extents.size, columns: index },
+        { table: SPAN_ORIGINS_TABLE, rowCount: newOrigins[0]!.length, columns: newOrigins },
       ],
     });
+    for (const id of newOrigins[0]!) this.knownOrigins.add(id as bigint);
   }
 
   async trace(traceId: string): Promise<Span[]> {
@@ -115,7 +129,8 @@ export class DuckDBTraceStore implements TraceStore {
       const [lo, hi] = extent.getRows()[0] ?? [null, null];
       if (typeof lo !== 'bigint' || typeof hi !== 'bigint') return [];
       const reader = await conn.runAndReadAll(
-        `SELECT ${SPAN_SELECT_COLUMNS} FROM spans WHERE start_ns BETWEEN $1 AND $2 AND trace_key = $3 AND trace_id = $4 ORDER BY start_ns, span_id`,
+        `SELECT ${SPAN_SELECT_COLUMNS} FROM ${SPANS_WITH_ORIGINS}
+         WHERE s.start_ns BETWEEN $1 AND $2 AND s.trace_key = $3 AND s.trace_id = $4 ORDER BY s.start_ns, s.span_id`,
         [lo, hi, key, traceId],
       );
       return reader.getRows();
@@ -225,12 +240,13 @@ export class DuckDBTraceStore implements TraceStore {
   }
 
   async tagNames(startNs: bigint, endNs: bigint): Promise<TagNames> {
+    const names = (table: string, rangeFilter: string) => `SELECT DISTINCT split_part(e, '=', 1) AS tag FROM (
+        SELECT unnest(string_split(tags, '${TAG_SEPARATOR}')) AS e FROM (SELECT tags FROM ${table} WHERE ${rangeFilter} LIMIT ${TAG_SAMPLE_SPANS}))
+      WHERE e <> ''`;
     const params = new SqlParams();
-    const sql = `SELECT DISTINCT split_part(e, '=', 1) AS tag FROM (
-        SELECT unnest(string_split(tags, '${TAG_SEPARATOR}')) AS e FROM (
-          SELECT tags FROM spans WHERE start_ns >= ${params.add(startNs)} AND start_ns < ${params.add(endNs)} LIMIT ${TAG_SAMPLE_SPANS}))
-      WHERE e <> '' ORDER BY tag`;
-    const rows = await this.readObjects(sql, params);
+    const inRange = `start_ns >= ${params.add(startNs)} AND start_ns < ${params.add(endNs)}`;
+    const origins = `origin_id IN (SELECT DISTINCT origin_id FROM spans WHERE ${inRange})`;
+    const rows = await this.readObjects(`${names('spans', inRange)} UNION ${names('span_origins', origins)} ORDER BY tag`, params);
     const span: string[] = [];
     const resource: string[] = [];
     for (const r of rows) {
@@ -250,15 +266,26 @@ export class DuckDBTraceStore implements TraceStore {
   }
 
   async tagValues(field: SpanField, startNs: bigint, endNs: bigint, limit: number): Promise<string[]> {
-    const params = new SqlParams();
-    const { present, value } = fieldValueSql(field, params);
-    const from = params.add(startNs);
-    const to = params.add(endNs);
-    const sql = `SELECT DISTINCT v FROM (
-        SELECT ${value} AS v FROM spans WHERE start_ns >= ${from} AND start_ns < ${to} AND ${present} LIMIT ${TAG_SAMPLE_SPANS})
-      ORDER BY v LIMIT ${params.add(Math.max(1, Math.floor(limit)))}`;
-    const rows = await this.readObjects(sql, params);
-    return rows.map((r) => r.v as string);
+    const max = Math.max(1, Math.floor(limit));
+    const values = new Set<string>();
+    const parts = field.kind === 'intrinsic' ? [null] : scopesOf(field);
+    for (const a of parts) {
+      const params = new SqlParams();
+      const inRange = `start_ns >= ${params.add(startNs)} AND start_ns < ${params.add(endNs)}`;
+      let sample: string;
+      if (a === null || a.column !== null) {
+        const value = a === null ? intrinsicValueSql((field as Extract<SpanField, { kind: 'intrinsic' }>).name) : a.column!;
+        sample = `SELECT ${value} AS v FROM spans WHERE ${inRange} LIMIT ${TAG_SAMPLE_SPANS}`;
+      } else if (a.resource) {
+        sample = `SELECT ${tagValueSql(a, params)} AS v FROM span_origins
+          WHERE ${tagPresentSql(a, params)} AND origin_id IN (SELECT DISTINCT origin_id FROM spans WHERE ${inRange})`;
+      } else {
+        sample = `SELECT ${tagValueSql(a, params)} AS v FROM spans WHERE ${inRange} AND ${tagPresentSql(a, params)} LIMIT ${TAG_SAMPLE_SPANS}`;
+      }
+      const rows = await this.readObjects(`SELECT DISTINCT v FROM (${sample}) ORDER BY v LIMIT ${max}`, params);
+      for (const r of rows) values.add(r.v as string);
+    }
+    return [...values].sort().slice(0, max);
   }
 
   async services(startNs: bigint, endNs: bigint): Promise<ServiceOperations[]> {

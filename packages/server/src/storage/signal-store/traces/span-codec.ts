@@ -3,7 +3,7 @@
  * form (strings and booleans as themselves; {"i":"…"} int64, {"d":…} double, {"b":"…"} bytes,
  * {"a":[…]} array, {"kv":[[k,v],…]} list), so a trace reads back with the exact types it was sent.
  * Resources and scopes are encoded once per distinct object in a batch and decoded once per
- * distinct string in a trace, so spans of one producer share one object again.
+ * origin in a trace, so spans of one producer share one object again.
  */
 import {
   type Attribute,
@@ -96,14 +96,13 @@ export function flattenTags(prefix: 'span.' | 'resource.', attributes: readonly 
   return out;
 }
 
-/** Decodes spans read with SPAN_SELECT_COLUMNS, sharing resource and scope objects by their text. */
+/** Decodes spans read with SPAN_SELECT_COLUMNS; spans of one origin share its resource and scope objects. */
 export class SpanRowDecoder {
-  private readonly resources = new Map<string, SpanResource>();
-  private readonly scopes = new Map<string, SpanScope>();
+  private readonly decoded = new Map<bigint, { resource: SpanResource; scope: SpanScope }>();
 
   decode(row: readonly unknown[]): Span {
-    const [traceId, spanId, parentSpanId, startNs, endNs, service, name, kind, statusCode, statusMessage, requestId, bodyText, resourceText, scopeText] =
-      row as [string, string, string, bigint, bigint, string, string, number, number, string, string, string, string, string];
+    const [traceId, spanId, parentSpanId, startNs, endNs, service, name, kind, statusCode, statusMessage, requestId, bodyText, originId, resourceText, scopeText] =
+      row as [string, string, string, bigint, bigint, string, string, number, number, string, string, string, bigint, string, string];
     const body = JSON.parse(bodyText) as {
       a: unknown;
       ts?: string;
@@ -123,6 +122,7 @@ export class SpanRowDecoder {
       attributes: decodeAttributes(a),
       droppedAttributesCount: d,
     }));
+    const origin = this.origin(originId, resourceText, scopeText);
     return {
       traceId,
       spanId,
@@ -141,30 +141,24 @@ export class SpanRowDecoder {
       droppedEventsCount: body.de ?? 0,
       links,
       droppedLinksCount: body.dl ?? 0,
-      resource: this.resource(resourceText),
-      scope: this.scope(scopeText),
+      resource: origin.resource,
+      scope: origin.scope,
       service,
       requestId,
     };
   }
 
-  private resource(text: string): SpanResource {
-    let r = this.resources.get(text);
-    if (r === undefined) {
-      const o = JSON.parse(text) as { a: unknown; d: number };
-      r = { attributes: decodeAttributes(o.a), droppedAttributesCount: o.d };
-      this.resources.set(text, r);
+  private origin(id: bigint, resourceText: string, scopeText: string): { resource: SpanResource; scope: SpanScope } {
+    let o = this.decoded.get(id);
+    if (o === undefined) {
+      const r = JSON.parse(resourceText) as { a: unknown; d: number };
+      const sc = JSON.parse(scopeText) as { n: string; v: string; a: unknown };
+      o = {
+        resource: { attributes: decodeAttributes(r.a), droppedAttributesCount: r.d },
+        scope: { name: sc.n, version: sc.v, attributes: decodeAttributes(sc.a) },
+      };
+      this.decoded.set(id, o);
     }
-    return r;
-  }
-
-  private scope(text: string): SpanScope {
-    let s = this.scopes.get(text);
-    if (s === undefined) {
-      const o = JSON.parse(text) as { n: string; v: string; a: unknown };
-      s = { name: o.n, version: o.v, attributes: decodeAttributes(o.a) };
-      this.scopes.set(text, s);
-    }
-    return s;
+    return o;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Translates a SpanCondition into a DuckDB WHERE expression over the span table. Intrinsics map to
- * columns; attributes are read from the flattened `tags` column (an attribute compares only when
- * present, as in TraceQL; an unscoped `.key` matches the span's or the resource's). Every user
- * value and key travels as a parameter.
+ * columns; span attributes are read from the span's flattened `tags`, resource attributes from its
+ * origin's (span_origins, a few rows per producer, so they cost a small subquery, not a scan of
+ * every span). An attribute compares only when present, as in TraceQL; an unscoped `.key`
+ * matches the span's or the resource's. Every user value and key travels as a parameter.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { SpanCondition, SpanField } from '../../trace-store.js';
@@ -29,45 +30,58 @@ const INTRINSIC_COLUMNS = {
 
 const NUMERIC_INTRINSICS = new Set(['status', 'kind', 'duration']);
 
-/** SQL of one scoped attribute: the tags entry prefix (`\x1fspan.key=`) and its text value. */
+/** One scoped attribute: where it lives and its entry prefix in a `tags` column (`\x1fspan.key=`). */
 interface ScopedAttribute {
+  /** Resource attributes live in span_origins.tags, reached through the span's origin_id. */
+  readonly resource: boolean;
   /** The service column stands for resource.service.name, which the tags leave out. */
   readonly column: string | null;
   readonly entry: string;
 }
 
 function scoped(prefix: 'span.' | 'resource.', key: string): ScopedAttribute {
-  if (prefix === 'resource.' && key === 'service.name') return { column: 'service', entry: '' };
-  return { column: null, entry: `${TAG_SEPARATOR}${prefix}${key}=` };
+  const resource = prefix === 'resource.';
+  if (resource && key === 'service.name') return { resource, column: 'service', entry: '' };
+  return { resource, column: null, entry: `${TAG_SEPARATOR}${prefix}${key}=` };
 }
 
-function scopesOf(field: SpanField & { kind: 'attribute' }): ScopedAttribute[] {
+/** The scopes an attribute field reads: one, or span then resource for an unscoped `.key`. */
+export function scopesOf(field: SpanField & { kind: 'attribute' }): ScopedAttribute[] {
   if (field.scope === 'span') return [scoped('span.', field.key)];
   if (field.scope === 'resource') return [scoped('resource.', field.key)];
   return [scoped('span.', field.key), scoped('resource.', field.key)];
 }
 
-function presentSql(a: ScopedAttribute, params: SqlParams): string {
-  return a.column !== null ? 'TRUE' : `contains(tags, ${params.add(a.entry)})`;
+/** Applies a condition on `tags` to the span's own tags or, for resource attributes, to its origin's. */
+function onTags(a: ScopedAttribute, condition: string): string {
+  return a.resource ? `origin_id IN (SELECT origin_id FROM span_origins WHERE ${condition})` : condition;
 }
 
-/** The attribute's text value; only meaningful where presentSql holds. */
-function valueSql(a: ScopedAttribute, params: SqlParams): string {
-  if (a.column !== null) return a.column;
+/** True where the attribute's entry is in `tags`. */
+export function tagPresentSql(a: ScopedAttribute, params: SqlParams): string {
+  return `contains(tags, ${params.add(a.entry)})`;
+}
+
+/** The attribute's text value in `tags`; only meaningful where tagPresentSql holds. */
+export function tagValueSql(a: ScopedAttribute, params: SqlParams): string {
   return `split_part(split_part(tags, ${params.add(a.entry)}, 2), '${TAG_SEPARATOR}', 1)`;
 }
 
-/** The WHERE expression of `c`, adding its values to `params`. */
+/** The WHERE expression of `c` over the span table, adding its values to `params`. */
 export function conditionSql(c: SpanCondition, params: SqlParams): string {
   switch (c.op) {
     case 'and':
     case 'or':
       return `(${conditionSql(c.left, params)} ${c.op === 'and' ? 'AND' : 'OR'} ${conditionSql(c.right, params)})`;
     case 'exists':
-      return `(${scopesOf(c.field).map((a) => presentSql(a, params)).join(' OR ')})`;
+      return `(${scopesOf(c.field)
+        .map((a) => (a.column !== null ? 'TRUE' : onTags(a, tagPresentSql(a, params))))
+        .join(' OR ')})`;
     case 'cmp':
       if (c.field.kind === 'intrinsic') return intrinsicSql(c, c.field.name, params);
-      return `(${scopesOf(c.field).map((a) => attributeComparisonSql(a, c, params)).join(' OR ')})`;
+      return `(${scopesOf(c.field)
+        .map((a) => attributeComparisonSql(a, c, params))
+        .join(' OR ')})`;
   }
 }
 
@@ -93,24 +107,16 @@ function attributeComparisonSql(a: ScopedAttribute, c: Comparison, params: SqlPa
     return `(${a.column} ${c.cmp} ${params.add(text)})`;
   }
   // Exact text equality is a substring test of the whole entry: far cheaper than extracting the value.
-  if (c.cmp === '=' && typeof c.value !== 'number') return `contains(tags, ${params.add(a.entry + text + TAG_SEPARATOR)})`;
-  const present = presentSql(a, params);
-  if (c.cmp === '!=' && typeof c.value !== 'number') return `(${present} AND NOT contains(tags, ${params.add(a.entry + text + TAG_SEPARATOR)}))`;
-  const value = valueSql(a, params);
-  if (c.cmp === '=~' || c.cmp === '!~') return `(${present} AND ${c.cmp === '!~' ? 'NOT ' : ''}regexp_full_match(${value}, ${params.add(text)}))`;
-  if (typeof c.value === 'number') return `(${present} AND TRY_CAST(${value} AS DOUBLE) ${c.cmp} ${params.add(c.value)})`;
-  return `(${present} AND ${value} ${c.cmp} ${params.add(text)})`;
+  if (c.cmp === '=' && typeof c.value !== 'number') return onTags(a, `contains(tags, ${params.add(a.entry + text + TAG_SEPARATOR)})`);
+  const present = tagPresentSql(a, params);
+  if (c.cmp === '!=' && typeof c.value !== 'number') return onTags(a, `(${present} AND NOT contains(tags, ${params.add(a.entry + text + TAG_SEPARATOR)}))`);
+  const value = tagValueSql(a, params);
+  if (c.cmp === '=~' || c.cmp === '!~') return onTags(a, `(${present} AND ${c.cmp === '!~' ? 'NOT ' : ''}regexp_full_match(${value}, ${params.add(text)}))`);
+  if (typeof c.value === 'number') return onTags(a, `(${present} AND TRY_CAST(${value} AS DOUBLE) ${c.cmp} ${params.add(c.value)})`);
+  return onTags(a, `(${present} AND ${value} ${c.cmp} ${params.add(text)})`);
 }
 
-/** The text value of a field and the condition under which it is present (tag values). */
-export function fieldValueSql(field: SpanField, params: SqlParams): { present: string; value: string } {
-  if (field.kind === 'intrinsic') return { present: 'TRUE', value: `CAST(${INTRINSIC_COLUMNS[field.name]} AS VARCHAR)` };
-  const scopes = scopesOf(field);
-  if (scopes.length === 1) return { present: presentSql(scopes[0]!, params), value: valueSql(scopes[0]!, params) };
-  const [span, resource] = scopes as [ScopedAttribute, ScopedAttribute];
-  const spanPresent = presentSql(span, params);
-  return {
-    present: `(${spanPresent} OR ${presentSql(resource, params)})`,
-    value: `(CASE WHEN ${spanPresent} THEN ${valueSql(span, params)} ELSE ${valueSql(resource, params)} END)`,
-  };
+/** The SQL text of an intrinsic column's value (tag values). */
+export function intrinsicValueSql(name: keyof typeof INTRINSIC_COLUMNS): string {
+  return `CAST(${INTRINSIC_COLUMNS[name]} AS VARCHAR)`;
 }
