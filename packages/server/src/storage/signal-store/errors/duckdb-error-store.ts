@@ -23,7 +23,7 @@ import type {
 } from '../../error-store.js';
 import type { SignalStore } from '../signal-store.js';
 import { hashColumnValue } from '../string-hash.js';
-import type { ColumnBatch } from '../table-schema.js';
+import type { ColumnBatch, TableSchema } from '../table-schema.js';
 import { IssueCache, IssueRecord } from './errors-issue-cache.js';
 import { decodePayload, encodePayload } from './errors-payload.js';
 import { ERROR_EVENTS_TABLE, ERROR_ISSUES_TABLE, ERROR_ISSUE_STATUS_TABLE, ERROR_SESSIONS_TABLE, ERROR_TABLES } from './errors-tables.js';
@@ -48,7 +48,7 @@ interface Undo {
 class Columns {
   readonly cols: unknown[][];
   rows = 0;
-  constructor(readonly table: typeof ERROR_EVENTS_TABLE) {
+  constructor(readonly table: TableSchema) {
     this.cols = table.columns.map(() => []);
   }
   push(values: readonly unknown[]): void {
@@ -324,7 +324,7 @@ export class DuckDBErrorStore implements ErrorStore {
     }
     const tags: Record<string, ValueCount[]> = {};
     for (const [k, m] of tagCounts) tags[k] = topValues(m);
-    const [summary] = (await this.listIssuesByRecords([rec])) as [IssueSummary];
+    const [summary] = (await this.summaries([rec])) as [IssueSummary];
     return {
       issue: summary,
       releases: topValues(rec.releases, Number.POSITIVE_INFINITY),
@@ -336,7 +336,7 @@ export class DuckDBErrorStore implements ErrorStore {
     };
   }
 
-  private async listIssuesByRecords(recs: readonly IssueRecord[]): Promise<IssueSummary[]> {
+  private async summaries(recs: readonly IssueRecord[]): Promise<IssueSummary[]> {
     const users = await this.userCounts(recs.map((r) => r.id));
     return recs.map((r) => ({ ...r.snapshot(), userCount: users.get(r.id) ?? 0 }));
   }
