@@ -2,8 +2,9 @@
  * The TraceStore on the embedded DuckDB signal store. Writes go through the store's group-commit
  * queue (durable before they resolve); reads use its read pool. A trace is fetched by finding its
  * time extent in the small trace_index table, then reading only the span row groups whose
- * start_ns zone maps cover it (re-checking the full id); searches filter spans by time range (zone maps), intrinsic columns and the
- * flattened tags, pick the newest matching traces, and only then summarise those few.
+ * start_ns zone maps cover it (re-checking the full id). Searches filter spans by time range
+ * (zone maps), intrinsic columns and the flattened tags, pick the newest matching traces, and
+ * only then summarise those few.
  */
 import type { Span, SpanResource, SpanScope } from '../../../model/span.js';
 import { isValidHexId } from '../../../model/span.js';
