@@ -16,7 +16,9 @@ import type { Issue } from '../model/error-issue.js';
 import { isStaleNaN } from '../model/samples.js';
 import { Engine } from '../promql/index.js';
 import { HealthRegistry } from '../selfobs/health.js';
+import type { MetricsStorage } from '../storage/interfaces.js';
 import { MemoryStorage } from '../storage/memory/memory-storage.js';
+import { openTsdb } from '../tsdb/index.js';
 import { AlertingRule, type OutgoingAlert } from './alerting-rule.js';
 import { issueEventAlert } from './issue-alerts.js';
 import { alignedEvalTime, type RuleClock } from './rule-group.js';
@@ -49,8 +51,10 @@ class ManualClock implements RuleClock {
       if (!next || next.at > t) break;
       this.timers.shift();
       this.nowMs = Math.max(this.nowMs, next.at);
+      const waiting = this.timers.length;
       next.fn();
-      await new Promise((r) => setImmediate(r));
+      // The group re-arms its timer once its evaluation (with storage I/O) is done; wait for that, bounded.
+      for (let i = 0; i < 5000 && this.timers.length === waiting; i++) await new Promise((r) => setTimeout(r, i < 10 ? 0 : 1));
     }
     this.nowMs = t;
   }
@@ -77,14 +81,14 @@ afterAll(async () => {
 });
 
 /** `up{job="api",instance="a:80"}` every 15 s over [from, to), valued by `value(t)`. */
-async function writeUp(storage: MemoryStorage, from: number, to: number, value: (t: number) => number): Promise<void> {
+async function writeUp(storage: MetricsStorage, from: number, to: number, value: (t: number) => number): Promise<void> {
   const app = storage.appender();
   const labels = labelsFromRecord({ __name__: 'up', job: 'api', instance: 'a:80' });
   for (let t = from; t < to; t += 15_000) app.append(0, labels, t, value(t));
   await app.commit();
 }
 
-async function samples(storage: MemoryStorage, selector: Record<string, string>, from: number, to: number): Promise<{ labels: Labels; t: number; v: number }[]> {
+async function samples(storage: MetricsStorage, selector: Record<string, string>, from: number, to: number): Promise<{ labels: Labels; t: number; v: number }[]> {
   const matchers = Object.entries(selector).map(([name, value]) => ({ name, type: '=' as const, value }));
   const series = await storage.querier(from, to).select(matchers, { start: from, end: to });
   return series.flatMap((s) => Array.from(s.timestamps, (t, i) => ({ labels: s.labels, t, v: s.values[i]! })));
@@ -104,7 +108,7 @@ const RULES = `groups:
         for: 15m
 `;
 
-function newManager(storage: MemoryStorage, clock: ManualClock, sink: RecordingSink, extra: { outageToleranceMs?: number; registry?: Registry } = {}) {
+function newManager(storage: MetricsStorage, clock: ManualClock, sink: RecordingSink, extra: { outageToleranceMs?: number; registry?: Registry } = {}) {
   return new RuleManager({
     engine: new Engine(),
     queryable: storage,
@@ -208,6 +212,48 @@ describe('restart', () => {
     expect(pendingAfter).toEqual([]);
     expect(after.sent.length).toBeGreaterThan(0);
     expect(after.sent.every((s) => s.alert.endsAt > s.at)).toBe(true);
+  });
+
+  it('through the embedded TSDB: ALERTS_FOR_STATE survives close and WAL replay, and the alert keeps firing', async () => {
+    const clock = new ManualClock(T0);
+    const open = () =>
+      openTsdb({
+        dir: join(dir, 'tsdb'),
+        logger: pino({ level: 'silent' }),
+        registry: new Registry(),
+        blockDurationMs: 2 * 3600_000,
+        retentionMs: 15 * 24 * 3600_000,
+        retentionBytes: 0,
+        outOfOrderWindowMs: 0,
+        walSegmentBytes: 1 << 20,
+        maxLabelNameLength: 128,
+        maxLabelValueLength: 1024,
+        maxLabelsPerSeries: 32,
+        maxSeriesPerRequest: 100_000,
+        now: () => clock.now(),
+      });
+    let db = await open();
+    await writeUp(db, T0 - 10 * MIN, T0 + 30 * MIN, () => 0);
+    const file = await rulesFile('tsdb.yml', RULES);
+    const first = newManager(db, clock, new RecordingSink(clock));
+    await first.applyConfig([file], dir, MIN);
+    first.start();
+    await clock.advanceTo(T0 + 20 * MIN);
+    const activeAt = alertOf(first, 'Down')!.activeAt;
+    await first.stop();
+    await db.close();
+    await clock.advanceTo(T0 + 21 * MIN);
+    db = await open();
+    const sink = new RecordingSink(clock);
+    const second = newManager(db, clock, sink);
+    await second.applyConfig([file], dir, MIN);
+    second.start();
+    await clock.advanceTo(T0 + 24 * MIN);
+    await second.stop();
+    expect(alertOf(second, 'Down')).toMatchObject({ state: 'firing', activeAt: Math.floor(activeAt / 1000) * 1000 });
+    expect(await samples(db, { __name__: 'ALERTS', alertstate: 'pending' }, T0 + 20 * MIN + 1, T0 + 24 * MIN)).toEqual([]);
+    expect(sink.of('Down').length).toBeGreaterThan(0);
+    await db.close();
   });
 
   it('beyond the outage tolerance the state is not restored and the alert pends again', async () => {
