@@ -280,9 +280,7 @@ export class DuckDBErrorStore implements ErrorStore {
     }
     const key: (r: IssueRecord) => number = q.sort === 'count' ? (r) => r.count : q.sort === 'first_seen' ? (r) => r.firstSeenMs : (r) => r.lastSeenMs;
     matches.sort((a, b) => key(b) - key(a) || b.id - a.id);
-    const page = matches.slice(q.offset, q.offset + q.limit);
-    const users = await this.userCounts(page.map((r) => r.id));
-    return { total: matches.length, issues: page.map((r) => ({ ...r.snapshot(), userCount: users.get(r.id) ?? 0 })) };
+    return { total: matches.length, issues: await this.summaries(matches.slice(q.offset, q.offset + q.limit)) };
   }
 
   private async userCounts(ids: readonly number[]): Promise<Map<number, number>> {
