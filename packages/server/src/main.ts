@@ -3,6 +3,7 @@
  * builds the HTTP listeners, applies configuration (and reloads), and shuts everything down in order.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -20,7 +21,7 @@ import { registerOtlpMetricsRoutes, startOtlpGrpcServer, type OtlpGrpcServerHand
 import { Engine } from './promql/index.js';
 import { ScrapeManager, selfScrapeConfig } from './scrape/index.js';
 import { openTsdb, type Tsdb } from './tsdb/index.js';
-import { lockDataDir } from './selfobs/data-dir-lock.js';
+import { DirectoryLockedError, lockDirectory } from './storage/dir-lock.js';
 import { HealthRegistry } from './selfobs/health.js';
 import { createSelfMetrics, type SelfMetrics } from './selfobs/metrics.js';
 import { VERSION } from './version.js';
@@ -127,7 +128,7 @@ export class Watchkeeper {
   /** Watchkeeper scrapes its own /metrics with this token when access tokens are configured. */
   private readonly selfScrapeToken = randomBytes(24).toString('base64url');
   private readonly started: Started = { tsdb: null, alertmanager: null, scrapeManager: null, otlpHttpApp: null, otlpGrpc: null };
-  private releaseLock: (() => void) | null = null;
+  private releaseLock: (() => Promise<void>) | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(private readonly opts: StartOptions) {
@@ -296,7 +297,13 @@ export class Watchkeeper {
     const config = this.config;
     this.checkExposure(config);
     const dataDir = resolve(config.storage.data_dir);
-    this.releaseLock = lockDataDir(dataDir, this.logger);
+    await mkdir(dataDir, { recursive: true });
+    try {
+      this.releaseLock = await lockDirectory(dataDir);
+    } catch (err) {
+      if (err instanceof DirectoryLockedError) throw new StartupError(err.message);
+      throw err;
+    }
     this.metrics.configReloadSuccess.set(1);
     this.metrics.configReloadTime.set(Date.now() / 1000);
     try {
@@ -405,7 +412,7 @@ export class Watchkeeper {
     }
     await this.started.alertmanager?.stop();
     await this.started.tsdb?.close();
-    this.releaseLock?.();
+    await this.releaseLock?.();
     this.releaseLock = null;
     this.logger.info('Watchkeeper stopped');
   }

@@ -2,7 +2,7 @@
 import { Tsdb, type TsdbOptions } from './tsdb.js';
 
 export { Tsdb, type TsdbOptions } from './tsdb.js';
-export { DirectoryLockedError } from './dir-lock.js';
+export { DirectoryLockedError } from '../storage/dir-lock.js';
 
 /** Opens the TSDB in `opts.dir` (or in memory without one), replaying its WAL. */
 export async function openTsdb(opts: TsdbOptions): Promise<Tsdb> {

@@ -13,7 +13,7 @@ import type { Appender, MetricsStorage, Querier, TsdbStatus } from '../storage/i
 import { Block, CorruptBlockError } from './block.js';
 import { checkpointSize, writeCheckpoint } from './checkpoint.js';
 import { compactionRanges, mergeBlocks, planCompaction, writeHeadBlock } from './compactor.js';
-import { lockDirectory } from './dir-lock.js';
+import { lockDirectory } from '../storage/dir-lock.js';
 import { HeadAppender, type AppendLimits } from './head-appender.js';
 import { HeadReplayer } from './head-replay.js';
 import { Head } from './head.js';
