@@ -13,6 +13,7 @@ import { evalCall } from './functions.js';
 import { smoothedAt } from './extended-windows.js';
 import { QueryError, TOO_MANY_SAMPLES, executionError } from './errors.js';
 import {
+  StepSeriesBlock,
   gridTime,
   upperBound,
   withoutMetricIdentity,
@@ -153,10 +154,12 @@ export class Evaluator {
     const at = atTime(sel.at, this.ctx);
     const lookback = this.ctx.lookbackMs;
     const perStep = new Uint32Array(g.n);
-    for (const sd of this.fetched(sel)) {
+    const fetched = this.fetched(sel);
+    const block = new StepSeriesBlock(fetched.length, g.n);
+    for (const sd of fetched) {
       const ts = sd.timestamps;
       const vs = sd.values;
-      const s = newStepSeries(sd.labels, g.n, false);
+      const s = block.take(sd.labels, false);
       let ptr = 0;
       let any = false;
       for (let i = 0; i < g.n; i++) {
@@ -172,6 +175,7 @@ export class Evaluator {
         any = true;
       }
       if (any) out.push(s);
+      else block.giveBack(s);
     }
     for (let i = 0; i < g.n; i++) this.checkSamples(perStep[i]!);
     return out;

@@ -8,7 +8,7 @@ import { anchoredValue, checkBoundaryFunction, smoothedValue, type BoundaryWindo
 import { evalInfo } from './info-function.js';
 import { labelJoiner, labelReplacer, naturalCompare } from './label-functions.js';
 import { NAME_KEEPING_WINDOW_FUNCTIONS, WINDOW_FUNCTIONS, type WindowContext } from './range-functions.js';
-import { newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
+import { StepSeriesBlock, newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
 
 const MATH: Record<string, (x: number) => number> = {
   abs: Math.abs,
@@ -322,11 +322,12 @@ function windowCall(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
   const ctx: WindowContext = { rangeStart: 0, rangeEnd: 0, rangeMs: m.rangeMs, stepTime: 0, p0: 0, p1: 0, skip: false, scratch: new Float64Array(1) };
   const bw: BoundaryWindow = { start: 0, end: 0, rangeMs: m.rangeMs, lookbackMs: ev.ctx.lookbackMs, skip: false };
   const out: StepSeries[] = [];
+  const block = new StepSeriesBlock(m.series.length, g.n);
   for (const s of m.series) {
     ev.checkDeadline();
     const ts = s.timestamps;
     const vs = s.values;
-    const res = newStepSeries(s.labels, g.n, keepName ? s.dropName : true);
+    const res = block.take(s.labels, keepName ? s.dropName : true);
     let lo = 0;
     let hi = 0;
     let any = false;
@@ -359,7 +360,10 @@ function windowCall(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
       res.present[i] = 1;
       any = true;
     }
-    if (!any) continue;
+    if (!any) {
+      block.giveBack(res);
+      continue;
+    }
     out.push(res);
     if (isCounterFn) {
       const metric = getLabel(s.labels, METRIC_NAME) ?? '';
