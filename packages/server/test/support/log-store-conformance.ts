@@ -87,6 +87,19 @@ export function describeLogStoreConformance(name: string, create: () => Promise<
       expect(Array.from(withBytes.bytes)).toEqual([Buffer.byteLength(`line at ${t0 + 1001}`)]);
     });
 
+    it('returns the lines of one request id newest first, limited, and pages with after', async () => {
+      const logs = await open();
+      const t0 = 1_700_000_000_000;
+      await logs.append([3, 1, 2, 5, 4].map((k) => record(t0 + k, { requestId: 'many', body: `r${k}` })));
+      await logs.append([record(t0 + 6, { requestId: 'other', body: 'x' })]);
+      const q = { startNs: 0n, endNs: 1n << 62n, matchers: [], fields: { requestId: 'many' }, direction: 'backward' as const, limit: 3 };
+      const first = await logs.select(q);
+      expect(first.map((r) => r.body)).toEqual(['r5', 'r4', 'r3']);
+      const last = first[first.length - 1]!;
+      const next = await logs.select({ ...q, after: { timeNs: last.timeNs, seq: last.seq } });
+      expect(next.map((r) => r.body)).toEqual(['r2', 'r1']);
+    });
+
     it('delivers committed lines of matching streams to tail subscribers until unsubscribed', async () => {
       const logs = await open();
       const seen: string[] = [];

@@ -36,6 +36,9 @@ interface Subscriber {
   readonly listener: LogTailListener;
 }
 
+/** Id lookups fetch up to this many matches unordered before falling back to an ordered top-N query. */
+const ID_LOOKUP_CAP = 10_000;
+
 /** Lines around a context line are looked for within this distance in time (ns). */
 const CONTEXT_WINDOW_NS = 86_400_000_000_000n;
 
@@ -216,11 +219,17 @@ export class DuckDBLogStore implements LogStore {
     // those rows whole; seq grows with arrival, so the seq range prunes row groups by zone maps.
     const requestId = q.fields?.requestId || null;
     const traceId = q.fields?.traceId || null;
+    const limit = Math.floor(q.limit);
     const keys = await this.opts.reads.use(async (conn) => {
-      const r = await conn.runAndReadAll(`SELECT seq, request_id, trace_id FROM logs WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.floor(q.limit)}`, params);
-      const [seqs = [], requestIds = [], traceIds = []] = r.getColumns();
+      const base = `SELECT seq, time_ns, request_id, trace_id FROM logs WHERE ${where.join(' AND ')}`;
+      // An id lookup matches few lines: fetching them unordered and sorting here avoids DuckDB's
+      // top-N plan, which re-scans the table to join the page back.
+      let rows = requestId !== null || traceId !== null ? (await conn.runAndReadAll(`${base} LIMIT ${ID_LOOKUP_CAP + 1}`, params)).getRows() : null;
+      if (rows === null || rows.length > ID_LOOKUP_CAP) rows = (await conn.runAndReadAll(`${base} ORDER BY ${order} LIMIT ${limit}`, params)).getRows();
       // Re-check the ids' text: the hash match alone admits (astronomically rare) collisions.
-      return seqs.filter((_, i) => (requestId === null || requestIds[i] === requestId) && (traceId === null || traceIds[i] === traceId));
+      const hits = rows.filter((r) => (requestId === null || r[2] === requestId) && (traceId === null || r[3] === traceId));
+      hits.sort((a, b) => compareTimeSeq(a, b) * (desc ? -1 : 1));
+      return hits.slice(0, limit).map((r) => r[0] as bigint);
     });
     if (keys.length === 0) return [];
     let min = keys[0] as bigint;
@@ -363,6 +372,16 @@ function labelsJson(labels: Labels): string {
 function parseLabels(json: string): Labels {
   const pairs = JSON.parse(json) as [string, string][];
   return pairs.map(([name, value]) => ({ name, value }));
+}
+
+/** Orders [seq, time_ns, ...] rows by time, then seq. */
+function compareTimeSeq(a: readonly DuckDBValue[], b: readonly DuckDBValue[]): number {
+  const ta = a[1] as bigint;
+  const tb = b[1] as bigint;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const sa = a[0] as bigint;
+  const sb = b[0] as bigint;
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
 function hasKeys(o: Readonly<Record<string, unknown>>): boolean {
