@@ -63,7 +63,7 @@ export class RuleTemplate {
       });
       return { text, error: null };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = `error executing template ${this.name}: ${err instanceof Error ? err.message : String(err)}`;
       return { text: `<error expanding template: ${message}>`, error: message };
     }
   }

@@ -60,6 +60,18 @@ describe('project example rules (examples/rules)', () => {
   });
 });
 
+describe('rule templates (testdata/templates.test.yml): every template feature expands as in Prometheus', () => {
+  const testFile = join(import.meta.dirname, 'testdata/templates.test.yml');
+
+  it('Watchkeeper', async () => {
+    expect(await runRuleTestFile(testFile)).toEqual([]);
+  });
+
+  it.skipIf(promtoolMissing)('promtool', async () => {
+    expect(await promtoolTest(testFile)).toContain('SUCCESS');
+  });
+});
+
 describe.skipIf(!existsSync(sharedRules))('shared example rules (../shared/examples/rules.yml)', () => {
   async function prepared(): Promise<string> {
     const dir = await tempDir();

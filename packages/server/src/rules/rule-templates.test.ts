@@ -1,0 +1,38 @@
+/**
+ * Rule templates outside what promtool's test format can compare: load-time checks and the text an
+ * alert gets when expansion fails (the alert still fires, as in Prometheus).
+ */
+import { describe, expect, it } from 'vitest';
+import { checkRuleTemplate, RuleTemplate } from './rule-templates.js';
+
+const data = { labels: { job: 'api' }, externalLabels: {}, externalUrl: 'http://wk', value: 3 };
+
+describe('rule templates', () => {
+  it('load-time check names the template and the unknown function', () => {
+    expect(checkRuleTemplate('X', '{{ $labels.job | nosuch }}')).toBe('template: __alert_X:1: function "nosuch" not defined');
+    expect(checkRuleTemplate('X', '{{ $labels.job | toUpper }}')).toBeNull();
+    expect(checkRuleTemplate('X', '{{ if }}')).not.toBeNull();
+  });
+
+  it('an expansion error becomes the value, worded as Prometheus words it', async () => {
+    const template = new RuleTemplate('X', '{{ query "nothing" | first | value }}', 'http://wk');
+    const { text, error } = await template.expand(data, () => Promise.resolve([]));
+    expect(error).not.toBeNull();
+    // Prometheus also gives the column (…:1:138:); the template engine reports the line only.
+    expect(text).toMatch(
+      /^<error expanding template: error executing template __alert_X: template: __alert_X:1(:\d+)?: executing "__alert_X" at <first>: error calling first: first\(\) called on vector with no elements>$/,
+    );
+  });
+
+  it('text without actions is returned as it is, and query answers at the evaluation', async () => {
+    expect((await new RuleTemplate('X', 'plain {text}', '').expand(data, () => Promise.reject(new Error('unused')))).text).toBe('plain {text}');
+    const asked: string[] = [];
+    const query = (expr: string) => {
+      asked.push(expr);
+      return Promise.resolve([]);
+    };
+    const { text } = await new RuleTemplate('X', '{{ $labels.job }}: {{ len (query "up") }} {{ $value }}', '').expand(data, query);
+    expect(text).toBe('api: 0 3');
+    expect(asked).toEqual(['up']);
+  });
+});
