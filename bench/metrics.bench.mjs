@@ -2,7 +2,8 @@
 // and Watchkeeper receive the same load, one after the other on the same machine, and we print
 // samples/s, CPU seconds per million samples, peak RSS, RSS per active series and bytes per
 // sample on disk after the head is cut into blocks. Options (env): BENCH_SERIES (default 100000),
-// BENCH_HOURS of data (default 4: enough for both to cut a 2h block), BENCH_INTERVAL_S (30).
+// BENCH_HOURS of data (default 4: enough for both to cut a 2h block), BENCH_INTERVAL_S (30),
+// BENCH_WK_NODE_ARGS (extra node flags for Watchkeeper, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { writeFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
@@ -72,66 +73,96 @@ function makeSeries() {
   return { labelBytes, kind };
 }
 
+/** Remote-write bodies, encoded straight into one buffer per request (the sender must not be the bottleneck). */
 function* requests(series, startMs) {
   const rounds = Math.floor((HOURS * 3600_000) / INTERVAL_MS);
   const values = new Float64Array(SERIES);
   const r = rng(7);
   for (let i = 0; i < SERIES; i++) values[i] = series.kind[i] === 2 ? 1 : Math.round(r() * 1e6);
-  const sample = Buffer.alloc(1 + 1 + 9 + 1 + 10);
+  let maxLabels = 0;
+  for (const b of series.labelBytes) maxLabels = Math.max(maxLabels, b.length);
+  const buf = Buffer.alloc(SERIES_PER_REQUEST * (maxLabels + 40));
   for (let round = 0; round < rounds; round++) {
     const t = startMs + round * INTERVAL_MS;
+    const ts = varint(t);
+    // Sample { double value = 1; int64 timestamp = 2; }
+    const sampleLen = 1 + 8 + 1 + ts.length;
     for (let lo = 0; lo < SERIES; lo += SERIES_PER_REQUEST) {
-      const parts = [];
-      for (let i = lo; i < Math.min(SERIES, lo + SERIES_PER_REQUEST); i++) {
+      const hi = Math.min(SERIES, lo + SERIES_PER_REQUEST);
+      let o = 0;
+      for (let i = lo; i < hi; i++) {
         if (series.kind[i] === 0) values[i] += Math.floor(r() * 100);
         else if (series.kind[i] === 1) values[i] = Math.round((values[i] + (r() - 0.5) * 1000) * 100) / 100;
-        // Sample { double value = 1; int64 timestamp = 2; }
-        let o = 0;
-        sample[o++] = 0x09;
-        sample.writeDoubleLE(values[i], o);
-        o += 8;
-        sample[o++] = 0x10;
-        const ts = varint(t);
-        ts.copy(sample, o);
-        o += ts.length;
-        const sampleMsg = Buffer.concat([Buffer.from([0x12]), varint(o), sample.subarray(0, o)]);
-        const ts1 = Buffer.concat([series.labelBytes[i], sampleMsg]);
-        parts.push(Buffer.from([0x0a]), varint(ts1.length), ts1);
+        const labels = series.labelBytes[i];
+        const tsLen = labels.length + 2 + sampleLen;
+        buf[o++] = 0x0a;
+        o = writeVarint(buf, o, tsLen);
+        o += labels.copy(buf, o);
+        buf[o++] = 0x12;
+        buf[o++] = sampleLen;
+        buf[o++] = 0x09;
+        o = buf.writeDoubleLE(values[i], o);
+        buf[o++] = 0x10;
+        o += ts.copy(buf, o);
       }
-      yield { body: compressSync(Buffer.concat(parts)), samples: Math.min(SERIES, lo + SERIES_PER_REQUEST) - lo };
+      yield { body: compressSync(buf.subarray(0, o)), samples: hi - lo };
     }
   }
 }
 
+function writeVarint(buf, o, n) {
+  while (n > 127) {
+    buf[o++] = (n & 127) | 128;
+    n >>>= 7;
+  }
+  buf[o++] = n;
+  return o;
+}
+
+/**
+ * Sends with CONCURRENCY workers; request k of a round goes to worker k % CONCURRENCY, so each
+ * series' samples arrive in time order (as Prometheus's remote-write shards do).
+ */
 async function send(url, headers, series, startMs) {
   const it = requests(series, startMs);
+  const queues = Array.from({ length: CONCURRENCY }, () => []);
+  let produced = 0;
+  let exhausted = false;
+  const nextFor = (w) => {
+    while (queues[w].length === 0 && !exhausted) {
+      const next = it.next();
+      if (next.done) exhausted = true;
+      else queues[(produced++ % Math.ceil(SERIES / SERIES_PER_REQUEST)) % CONCURRENCY].push(next.value);
+    }
+    return queues[w].shift();
+  };
   let samples = 0;
   let failures = 0;
-  const worker = async () => {
-    for (;;) {
-      const next = it.next();
-      if (next.done) return;
+  let firstFailure = '';
+  const worker = async (w) => {
+    for (let req = nextFor(w); req; req = nextFor(w)) {
       for (let attempt = 0; ; attempt++) {
         const res = await fetch(url, {
           method: 'POST',
-          body: next.value.body,
+          body: req.body,
           headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0', ...headers },
         });
-        await res.arrayBuffer();
+        const text = await res.text();
         if (res.status < 300) {
-          samples += next.value.samples;
+          samples += req.samples;
           break;
         }
         if (res.status < 500 && res.status !== 429) {
           failures++;
+          firstFailure ||= `${res.status} ${text.slice(0, 200)}`;
           break;
         }
         await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
       }
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { samples, failures };
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+  return { samples, failures, firstFailure };
 }
 
 function blockStats(dir, blocksDir) {
@@ -170,10 +201,12 @@ async function run(system, start) {
   const { proc, writeUrl, blocksDir, dir, seriesUrl } = await start();
   const series = makeSeries();
   const before = procStats(proc.pid);
+  const senderCpu0 = process.cpuUsage();
   const t0 = performance.now();
   const startMs = Math.floor((Date.now() - HOURS * 3600_000) / INTERVAL_MS) * INTERVAL_MS;
-  const { samples, failures } = await send(writeUrl, {}, series, startMs);
+  const { samples, failures, firstFailure } = await send(writeUrl, {}, series, startMs);
   const seconds = (performance.now() - t0) / 1000;
+  const senderCpu = process.cpuUsage(senderCpu0);
   const after = procStats(proc.pid);
   // Both cut the head into a block once it spans 1.5 block ranges; Prometheus checks once a minute.
   if (HOURS >= 3) await waitForBlocks(dir, blocksDir, 150_000);
@@ -185,10 +218,14 @@ async function run(system, start) {
     system,
     samples,
     failures,
+    firstFailure,
+    seconds,
+    senderCpuSeconds: (senderCpu.user + senderCpu.system) / 1e6,
     samplesPerSecond: samples / seconds,
     cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) / samples) * 1e6,
     peakRss: after.peakRssBytes,
     rssPerSeries: after.rssBytes / SERIES,
+    rssGrowthPerSeries: (after.rssBytes - before.rssBytes) / SERIES,
     headSeries,
     bytesPerSample: disk.samples > 0 ? disk.bytes / disk.samples : NaN,
     blocks: disk.blocks,
@@ -220,7 +257,8 @@ async function startWatchkeeper() {
   const port = await freePort();
   const config = join(dir, 'watchkeeper.yaml');
   writeFileSync(config, 'self_scrape:\n  enabled: false\nserver:\n  otlp_http: { enabled: false }\n  otlp_grpc: { enabled: false }\nlog:\n  level: warn\n');
-  const proc = await startServer(process.execPath, [WATCHKEEPER_CLI, 'start', '--config', config, '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`], `http://127.0.0.1:${port}/healthz/ready`);
+  const nodeArgs = (process.env.BENCH_WK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = await startServer(process.execPath, [...nodeArgs, WATCHKEEPER_CLI, 'start', '--config', config, '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`], `http://127.0.0.1:${port}/healthz/ready`);
   const base = `http://127.0.0.1:${port}`;
   return {
     proc,
@@ -237,19 +275,22 @@ const prom = await run('prometheus', startPrometheus);
 const wk = await run('watchkeeper', startWatchkeeper);
 const rows = [
   ['samples accepted', (r) => fmt(r.samples, 0)],
+  ['ingest seconds', (r) => fmt(r.seconds, 1)],
+  ['sender CPU s', (r) => fmt(r.senderCpuSeconds, 1)],
   ['samples/s', (r) => fmt(r.samplesPerSecond, 0)],
   ['CPU s per 1M samples', (r) => fmt(r.cpuPerMillion, 3)],
   ['peak RSS MiB', (r) => fmt(r.peakRss / 2 ** 20, 1)],
   ['RSS bytes per series', (r) => fmt(r.rssPerSeries, 0)],
+  ['RSS growth per series', (r) => fmt(r.rssGrowthPerSeries, 0)],
   ['head series', (r) => fmt(r.headSeries, 0)],
   ['blocks', (r) => String(r.blocks)],
   ['bytes/sample on disk', (r) => fmt(r.bytesPerSample, 3)],
 ];
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? fmt(a / b, 2) : 'n/a');
 console.log(`\n${'metric'.padEnd(24)}${'prometheus'.padStart(16)}${'watchkeeper'.padStart(16)}${'wk/prom'.padStart(10)}`);
-const ratios = [null, [prom.samplesPerSecond, wk.samplesPerSecond], [prom.cpuPerMillion, wk.cpuPerMillion], [prom.peakRss, wk.peakRss], [prom.rssPerSeries, wk.rssPerSeries], null, null, [prom.bytesPerSample, wk.bytesPerSample]];
+const ratios = [null, null, null, [prom.samplesPerSecond, wk.samplesPerSecond], [prom.cpuPerMillion, wk.cpuPerMillion], [prom.peakRss, wk.peakRss], [prom.rssPerSeries, wk.rssPerSeries], [prom.rssGrowthPerSeries, wk.rssGrowthPerSeries], null, null, [prom.bytesPerSample, wk.bytesPerSample]];
 rows.forEach(([label, f], i) => {
   const rr = ratios[i];
   console.log(`${label.padEnd(24)}${f(prom).padStart(16)}${f(wk).padStart(16)}${(rr ? ratio(rr[1], rr[0]) : '').padStart(10)}`);
 });
-if (prom.failures || wk.failures) console.log(`rejected requests: prometheus ${prom.failures}, watchkeeper ${wk.failures}`);
+for (const r of [prom, wk]) if (r.failures) console.log(`${r.system} rejected ${r.failures} requests, first: ${r.firstFailure}`);
