@@ -97,6 +97,7 @@ const store = await openSignalStore({
 const startMs = Date.now() - DAY_MS;
 const defaults = { service: '', environment: 'bench', version: '' };
 let probeRequestId = '';
+let cpuMicros = 0;
 let rawBytes = 0;
 let genMs = 0;
 let ingestMs = 0;
@@ -110,6 +111,7 @@ for (let base = 0; base < LINES; base += CHUNK) {
   if (!raw.write(text)) await new Promise((r) => raw.once('drain', r));
   genMs += performance.now() - g;
   const t = performance.now();
+  const cpu = process.cpuUsage();
   const observedNs = BigInt(Date.now()) * 1_000_000n;
   for (let b = 0; b < lines.length; b += BATCH) {
     const records = lines.slice(b, b + BATCH).map((l) => jsonLineToRecord(l, defaults, observedNs));
@@ -119,15 +121,21 @@ for (let base = 0; base < LINES; base += CHUNK) {
     if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
   }
   ingestMs += performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  cpuMicros += used.user + used.system;
 }
 const t = performance.now();
+const cpu = process.cpuUsage();
 await Promise.all(inFlight);
 ingestMs += performance.now() - t;
+const used = process.cpuUsage(cpu);
+cpuMicros += used.user + used.system;
 await new Promise((r) => raw.end(r));
 await store.writes.exclusive((conn) => conn.run('CHECKPOINT'));
 const storedBytes = dirBytes(join(dir, 'signals'));
 
 console.log(`ingest: ${fmt(LINES / (ingestMs / 1000), 0)} lines/s, ${fmt(rawBytes / 1e6 / (ingestMs / 1000), 1)} MB/s of raw JSON (decode + durable group commits; generation took ${fmt(genMs / 1000, 1)} s apart)`);
+console.log(`ingest CPU: ${fmt(cpuMicros / LINES, 1)} µs per line (user+system of all threads, so ${fmt(LINES / (cpuMicros / 1e6), 0)} lines per CPU-second; independent of other load)`);
 console.log(`stored: ${fmt(storedBytes / LINES, 1)} bytes/line on disk (raw JSON ${fmt(rawBytes / LINES, 1)} bytes/line, ratio ${fmt(rawBytes / storedBytes, 2)}x)`);
 
 const logs = store.logs;
