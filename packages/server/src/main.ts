@@ -17,7 +17,24 @@ import { registerAlertmanagerApi } from './api/alertmanager/alertmanager-routes.
 import { AlertingConfigError, AlertManagerService, loadAlertingSection, type AmConfig } from './alerting/index.js';
 import { loadConfigFile, ConfigError, type Config, type ScrapeConfigInput } from './config/index.js';
 import { registerRemoteWriteRoutes } from './ingest/prometheus/remote-write/remote-write-routes.js';
-import { registerOtlpMetricsRoutes, startOtlpGrpcServer, type OtlpGrpcServerHandle } from './ingest/otlp/index.js';
+import { registerOtlpMetricsRoutes, startOtlpGrpcServer, type OtlpGrpcServerHandle, type OtlpGrpcService } from './ingest/otlp/index.js';
+import { OtlpLogsReceiver } from './ingest/otlp/otlp-logs-receiver.js';
+import { registerOtlpLogsRoutes } from './ingest/otlp/logs-routes.js';
+import { otlpLogsGrpcService } from './ingest/otlp/logs-grpc.js';
+import { OtlpTracesReceiver } from './ingest/otlp/otlp-traces-receiver.js';
+import { registerOtlpTracesRoutes } from './ingest/otlp/traces-routes.js';
+import { otlpTracesGrpcService } from './ingest/otlp/traces-grpc.js';
+import { registerLogIngestRoutes } from './ingest/log-routes.js';
+import { registerSentryIngestRoutes } from './ingest/sentry/sentry-routes.js';
+import { registerLokiApi } from './api/loki/index.js';
+import { registerTempoApi } from './api/tempo/tempo-api.js';
+import { registerErrorsApi } from './api/errors/issues-api.js';
+import { ErrorIngestor, OtelExceptionCollector, ProjectRateLimiter, ProjectRegistry, type IssueEventKind } from './errors/index.js';
+import type { Issue } from './model/error-issue.js';
+import type { ErrorEvent } from './model/error-event.js';
+import { SpanMetricsGenerator } from './span-metrics/span-metrics-generator.js';
+import { openSignalStore, DuckDBTraceStore, type SignalStore } from './storage/signal-store/index.js';
+import { DuckDBErrorStore } from './storage/signal-store/errors/duckdb-error-store.js';
 import { Engine } from './promql/index.js';
 import { ScrapeManager, selfScrapeConfig } from './scrape/index.js';
 import { openTsdb, type Tsdb } from './tsdb/index.js';
@@ -101,12 +118,17 @@ function urlFor(host: string, port: number): string {
   return `http://${h}:${port}`;
 }
 
+/** How long a new-issue or regression alert stays firing. */
+const ISSUE_ALERT_DURATION_MS = 5 * 60_000;
+
 /** Job name of Watchkeeper's scrape of its own /metrics. */
 export const SELF_SCRAPE_JOB = 'watchkeeper';
 
 /** Started components, in start order; stop() closes them in reverse. */
 interface Started {
   tsdb: Tsdb | null;
+  signals: SignalStore | null;
+  spanMetrics: SpanMetricsGenerator | null;
   alertmanager: AlertManagerService | null;
   scrapeManager: ScrapeManager | null;
   otlpHttpApp: FastifyInstance | null;
@@ -127,7 +149,11 @@ export class Watchkeeper {
   private readonly logger: Logger;
   /** Watchkeeper scrapes its own /metrics with this token when access tokens are configured. */
   private readonly selfScrapeToken = randomBytes(24).toString('base64url');
-  private readonly started: Started = { tsdb: null, alertmanager: null, scrapeManager: null, otlpHttpApp: null, otlpGrpc: null };
+  /** Error-tracking projects; rebuilt on reload, which is how a removed key is revoked. */
+  private projects: ProjectRegistry;
+  /** OTLP gRPC services beyond metrics (logs, traces), collected while components start. */
+  private readonly grpcServices: OtlpGrpcService[] = [];
+  private readonly started: Started = { tsdb: null, signals: null, spanMetrics: null, alertmanager: null, scrapeManager: null, otlpHttpApp: null, otlpGrpc: null };
   private releaseLock: (() => Promise<void>) | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -136,6 +162,7 @@ export class Watchkeeper {
     this.logger = opts.logger.child({ component: 'server' });
     this.metrics = createSelfMetrics(VERSION);
     this.accessControl = this.buildAccessControl(opts.config);
+    this.projects = new ProjectRegistry(opts.config.projects);
     this.app = this.createApp();
     this.health.register('config', () => ({ status: 'ok', details: { file: this.opts.configPath ?? '(defaults)' } }));
     registerSystemRoutes(this.app, {
@@ -239,6 +266,108 @@ export class Watchkeeper {
     this.started.alertmanager = alertmanager;
     await alertmanager.applyConfig(sections.alerting);
     registerAlertmanagerApi(this.app, { service: alertmanager, version: VERSION });
+
+    await this.startSignalPillars(config, dataDir, tsdb, alertmanager);
+  }
+
+  /** Logs, traces and errors: one embedded signal store, their ingestion routes and query APIs. */
+  private async startSignalPillars(config: Config, dataDir: string, tsdb: Tsdb, alertmanager: AlertManagerService): Promise<void> {
+    const root = this.opts.logger;
+    const registry = this.metrics.registry;
+    const retention = config.storage.retention;
+    const signals = await openSignalStore({
+      dir: join(dataDir, 'signals'),
+      logger: root.child({ component: 'signal-store' }),
+      registry,
+      health: this.health,
+      retention: { logsMs: retention.logs, tracesMs: retention.traces, errorsMs: retention.errors },
+    });
+    this.started.signals = signals;
+    const otlpApp = this.started.otlpHttpApp;
+    const appsWithOtlp = otlpApp ? [this.app, otlpApp] : [this.app];
+
+    // Logs.
+    registerLogIngestRoutes(this.app, { logs: signals.logs, registry, maxDecompressedBytes: config.server.max_body_bytes * 4 });
+    const logsReceiver = new OtlpLogsReceiver({ logs: signals.logs, registry });
+    for (const app of appsWithOtlp) registerOtlpLogsRoutes(app, { logs: signals.logs, registry, receiver: logsReceiver });
+    this.grpcServices.push(otlpLogsGrpcService({ receiver: logsReceiver, logger: root }));
+    await registerLokiApi(this.app, { logs: signals.logs });
+
+    // Errors.
+    const errorStore = await DuckDBErrorStore.open(signals, { retentionMs: retention.errors });
+    const traceStore = await DuckDBTraceStore.open(signals, { retentionMs: retention.traces });
+    const errorIngestor = new ErrorIngestor({
+      store: errorStore,
+      registry,
+      logger: root.child({ component: 'errors' }),
+      appendSpans: (spans) => traceStore.append(spans),
+    });
+    errorIngestor.onIssueEvent((kind, issue, event) => this.raiseIssueAlert(alertmanager, kind, issue, event));
+    registerSentryIngestRoutes(this.app, {
+      ingestor: errorIngestor,
+      projects: () => this.projects,
+      rateLimiter: new ProjectRateLimiter(),
+      maxDecodedBytes: config.server.max_body_bytes,
+    });
+    registerErrorsApi(this.app, { store: errorStore, projects: () => this.projects, externalUrl: () => this.config.server.external_url ?? this.url });
+    const otelExceptions = new OtelExceptionCollector({ ingestor: errorIngestor, projects: () => this.projects, logger: root.child({ component: 'errors' }), registry });
+
+    // Traces.
+    const sm = config.traces.span_metrics;
+    const spanMetrics = sm.enabled
+      ? new SpanMetricsGenerator({
+          appendable: tsdb,
+          logger: root.child({ component: 'span-metrics' }),
+          registry,
+          flushIntervalMs: sm.flush_interval,
+          serviceGraphWaitMs: sm.service_graph_wait,
+          serviceGraphMaxItems: sm.service_graph_max_items,
+          maxSeries: sm.max_series,
+        })
+      : null;
+    spanMetrics?.start();
+    this.started.spanMetrics = spanMetrics;
+    const tracesReceiver = new OtlpTracesReceiver({
+      store: traceStore,
+      logger: root.child({ component: 'traces' }),
+      registry,
+      spanMetrics,
+      storedObservers: [otelExceptions],
+      ...(config.traces.request_id_attribute ? { requestIdAttribute: config.traces.request_id_attribute } : {}),
+      sampling: { defaultRate: config.traces.sampling.default_rate, perService: config.traces.sampling.services },
+    });
+    for (const app of appsWithOtlp) registerOtlpTracesRoutes(app, { store: traceStore, logger: root, registry, receiver: tracesReceiver });
+    this.grpcServices.push(otlpTracesGrpcService({ receiver: tracesReceiver, logger: root }));
+    registerTempoApi(this.app, { traces: traceStore, logs: signals.logs });
+  }
+
+  /**
+   * A new error issue or a regression enters the alerting pipeline like any alert. It is an event,
+   * not a lasting condition, so it carries an end time: receivers with send_resolved see it resolve.
+   */
+  private raiseIssueAlert(alertmanager: AlertManagerService, kind: IssueEventKind, issue: Issue, event: ErrorEvent): void {
+    const project = this.projects.get(issue.projectId);
+    const now = Date.now();
+    const base = this.config.server.external_url ?? this.url;
+    alertmanager.pushAlerts([
+      {
+        labels: {
+          alertname: kind === 'new' ? 'NewErrorIssue' : 'ErrorIssueRegression',
+          project: project?.name ?? String(issue.projectId),
+          level: issue.level,
+          issue_id: String(issue.id),
+          ...(event.environment ? { environment: event.environment } : {}),
+          ...(event.release ? { release: event.release } : {}),
+        },
+        annotations: {
+          summary: issue.title,
+          ...(issue.culprit ? { description: issue.culprit } : {}),
+        },
+        startsAt: now,
+        endsAt: now + ISSUE_ALERT_DURATION_MS,
+        generatorURL: `${base}/api/v1/issues/${issue.id}`,
+      },
+    ]);
   }
 
   /** Binds every listener; the main one first, so its address is known to the self-scrape. */
@@ -260,6 +389,7 @@ export class Watchkeeper {
           logger: this.opts.logger,
           registry: this.metrics.registry,
           accessControl: () => this.accessControl,
+          services: this.grpcServices,
         });
       } catch (err) {
         const inUse = /EADDRINUSE|address already in use/i.test((err as Error).message);
@@ -369,6 +499,7 @@ export class Watchkeeper {
     if (restartNeeded.length > 0) this.logger.warn({ options: restartNeeded }, 'these options change only after a restart');
     this.config = next;
     this.accessControl = this.buildAccessControl(next);
+    this.projects = new ProjectRegistry(next.projects);
     this.applyScrapeConfig(next);
     await this.started.alertmanager?.applyConfig(sections.alerting);
     this.logger.level = next.log.level;
@@ -411,6 +542,8 @@ export class Watchkeeper {
       for (const a of apps) a.server.closeAllConnections();
     }
     await this.started.alertmanager?.stop();
+    await this.started.spanMetrics?.stop();
+    await this.started.signals?.close();
     await this.started.tsdb?.close();
     await this.releaseLock?.();
     this.releaseLock = null;
