@@ -138,7 +138,7 @@ describe('LogQL evaluation', () => {
     expect(Array.from(bytes.series[0]!.values)).toEqual([Buffer.byteLength('cart is slow')]);
     const parsed = await evaluator.evalMetric(parseLogQL('sum by (method) (count_over_time({app="shop"} | json | __error__="" [2m]))') as MetricExpr, { ...range, startNs: range.endNs });
     expect(Object.fromEntries(parsed.series.map((s) => [labelsToRecord(s.labels).method, s.values[0]]))).toEqual({ GET: 1, POST: 1 });
-    const volume = await evaluator.evalMetric(parseLogQL('sum by (level) (count_over_time({app=~".+"} | drop __error__ [2m]))') as MetricExpr, { ...range, startNs: range.endNs });
+    const volume = await evaluator.evalMetric(parseLogQL('sum by (level, detected_level) (count_over_time({app=~".+"} | drop __error__, __error_details__ [2m]))') as MetricExpr, { ...range, startNs: range.endNs });
     expect(Object.fromEntries(volume.series.map((s) => [labelsToRecord(s.labels).level, s.values[0]]))).toEqual({ info: 2, error: 1, warn: 1 });
     const top = await evaluator.evalMetric(parseLogQL('topk(1, sum by (app) (count_over_time({app=~".+"}[2m])))') as MetricExpr, { ...range, startNs: range.endNs });
     expect(top.series.map((s) => labelsToRecord(s.labels).app)).toEqual(['shop']);

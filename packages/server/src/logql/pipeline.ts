@@ -27,6 +27,8 @@ const FIELD_LABELS: Readonly<Record<string, keyof FieldFilter>> = {
   span_id: 'spanId',
 };
 const ERROR_LABEL = '__error__';
+/** Labels only parsers set: dropping them before any parser (Grafana's volume queries do) is a no-op. */
+const ERROR_LABELS = new Set([ERROR_LABEL, '__error_details__']);
 const SANITIZE_RE = /[^a-zA-Z0-9_]/g;
 const TEMPLATE_RE = /\{\{-?\s*\.([a-zA-Z_][a-zA-Z0-9_]*)\s*-?\}\}/g;
 
@@ -100,7 +102,7 @@ export class Pipeline {
     for (; options.pushDown !== false && i < selector.stages.length; i++) {
       const s = selector.stages[i]!;
       if (s.kind === 'line_filter') this.lineFilters.push(pushedLineFilter(s.op, s.value));
-      else if (s.kind === 'drop' && s.items.every((item) => item.name === ERROR_LABEL)) continue;
+      else if (s.kind === 'drop' && s.items.every((item) => ERROR_LABELS.has(item.name))) continue;
       else if (!(s.kind === 'label_filter' && this.pushField(s.expr))) break;
     }
     this.fullyPushedDown = i === selector.stages.length;
