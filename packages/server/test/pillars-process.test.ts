@@ -46,6 +46,10 @@ describe('pillars wired into watchkeeper start', () => {
         'server:',
         '  otlp_http: { enabled: false }',
         '  otlp_grpc: { enabled: false }',
+        'projects:',
+        '  - id: 7',
+        '    name: shop',
+        '    keys: [0123456789abcdef0123456789abcdef]',
         'alerting:',
         '  route:',
         '    receiver: hook',
@@ -121,6 +125,66 @@ describe('pillars wired into watchkeeper start', () => {
     expect(res.status).toBe(200);
     const delivered = await waitFor('webhook delivery', async () => sink.received.find((r) => r.path === '/hook'));
     expect(delivered.body).toMatchObject({ version: '4', status: 'firing', receiver: 'hook', groupLabels: { alertname: 'DiskFull' } });
+  });
+
+  it('groups an error event into an issue and raises a NewErrorIssue alert', async () => {
+    const res = await fetch(`${wk.url}/api/7/store/?sentry_key=0123456789abcdef0123456789abcdef`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        event_id: 'a'.repeat(32),
+        platform: 'node',
+        level: 'error',
+        release: 'shop@1.2.3',
+        exception: { values: [{ type: 'TypeError', value: 'cart is undefined', stacktrace: { frames: [{ filename: 'cart.js', function: 'checkout', lineno: 12, in_app: true }] } }] },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const issues = await waitFor('the issue', async () => {
+      const body = (await (await fetch(`${wk.url}/api/v1/issues`)).json()) as { data: { issues: { title: string }[] } };
+      return body.data.issues.length > 0 ? body.data.issues : undefined;
+    });
+    expect(issues[0]?.title).toContain('TypeError');
+    const alert = await waitFor('the issue alert', async () =>
+      sink.received.find((r) => JSON.stringify(r.body).includes('NewErrorIssue')),
+    );
+    expect(alert.body).toMatchObject({ commonLabels: { alertname: 'NewErrorIssue', project: 'shop', release: 'shop@1.2.3' } });
+  });
+
+  it('stores JSON-lines logs and OTLP spans, found through the Loki and Tempo APIs', async () => {
+    const logRes = await fetch(`${wk.url}/api/v1/logs?service=checkout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: `${JSON.stringify({ time: Date.now(), level: 50, msg: 'payment declined', request_id: 'req-77' })}\n`,
+    });
+    expect(logRes.status).toBe(204);
+    const streams = await waitFor('the log line', async () => {
+      const q = new URLSearchParams({ query: '{service_name="checkout"} |= "declined"' });
+      const body = (await (await fetch(`${wk.url}/loki/api/v1/query_range?${q}`)).json()) as { data: { result: { values: [string, string][] }[] } };
+      return body.data.result.length > 0 ? body.data.result : undefined;
+    });
+    expect(streams[0]?.values[0]?.[1]).toBe('payment declined');
+
+    const traceId = '5b8efff798038103d269b633813fc60c';
+    const startNs = BigInt(Date.now()) * 1_000_000n;
+    const traceRes = await fetch(`${wk.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] },
+            scopeSpans: [{ spans: [{ traceId, spanId: 'eee19b7ec3c1b174', name: 'POST /pay', kind: 2, startTimeUnixNano: String(startNs), endTimeUnixNano: String(startNs + 5_000_000n) }] }],
+          },
+        ],
+      }),
+    });
+    expect(traceRes.status).toBe(200);
+    const trace = await waitFor('the trace', async () => {
+      const r = await fetch(`${wk.url}/api/traces/${traceId}`);
+      return r.status === 200 ? ((await r.json()) as { batches: { scopeSpans: { spans: { name: string }[] }[] }[] }) : undefined;
+    });
+    expect(trace.batches[0]?.scopeSpans[0]?.spans[0]?.name).toBe('POST /pay');
   });
 
   it('refuses an invalid alerting section on reload, keeping the running one', async () => {
