@@ -50,6 +50,8 @@ export class AlertingRule {
   /** False after a restart until alert state has been restored from ALERTS_FOR_STATE. */
   restored = true;
   private readonly labelTemplates: [string, RuleTemplate][];
+  /** Prometheus's link to the expression in its table view, the same for every alert of the rule. */
+  private readonly generatorUrl: string;
   private readonly annotationTemplates: [string, RuleTemplate][];
 
   constructor(
@@ -59,6 +61,7 @@ export class AlertingRule {
   ) {
     this.labelTemplates = Object.entries(spec.labels).map(([k, v]) => [k, new RuleTemplate(spec.name, v, externalUrl)]);
     this.annotationTemplates = Object.entries(spec.annotations).map(([k, v]) => [k, new RuleTemplate(spec.name, v, externalUrl)]);
+    this.generatorUrl = `${externalUrl}/graph?${new URLSearchParams({ 'g0.expr': spec.expr }).toString()}&g0.tab=1`;
   }
 
   get name(): string {
@@ -84,15 +87,17 @@ export class AlertingRule {
     const vector = await query(this.spec.expr, queryTs);
     const templateQuery = async (expr: string): Promise<TemplateSample[]> =>
       (await query(expr, queryTs)).map((s) => ({ Labels: KV.of(labelsToRecord(s.labels)), Value: s.v }));
+    const labelTemplates = this.labelTemplates.map(([name, t]) => [name, t, t.bind(templateQuery)] as const);
+    const annotationTemplates = this.annotationTemplates.map(([name, t]) => [name, t, t.bind(templateQuery)] as const);
+    const templated = [...labelTemplates, ...annotationTemplates].some(([, t]) => !t.isStatic);
     const fresh = new Map<string, RuleAlert>();
     for (const sample of vector) {
-      const metric = labelsToRecord(sample.labels);
-      const data = { labels: metric, externalLabels: this.externalLabels, externalUrl: this.externalUrl, value: sample.v };
+      const data = templated ? { labels: labelsToRecord(sample.labels), externalLabels: this.externalLabels, externalUrl: this.externalUrl, value: sample.v } : NO_DATA;
       let labels: Labels = setLabel(sample.labels, METRIC_NAME, '');
-      for (const [name, template] of this.labelTemplates) labels = setLabel(labels, name, (await template.expand(data, templateQuery)).text);
+      for (const [name, template, expand] of labelTemplates) labels = setLabel(labels, name, template.isStatic ? template.text : (await expand(data)).text);
       labels = setLabel(labels, 'alertname', this.spec.name);
       const annotations: Record<string, string> = {};
-      for (const [name, template] of this.annotationTemplates) annotations[name] = (await template.expand(data, templateQuery)).text;
+      for (const [name, template, expand] of annotationTemplates) annotations[name] = template.isStatic ? template.text : (await expand(data)).text;
       const key = labelsKey(labels);
       if (fresh.has(key)) throw new Error('vector contains metrics with the same labelset after applying alert labels');
       fresh.set(key, newAlert(labels, annotations, sample.v, ts));
@@ -158,7 +163,7 @@ export class AlertingRule {
         annotations: { ...alert.annotations },
         startsAt: alert.firedAt,
         endsAt: alert.resolvedAt !== 0 ? alert.resolvedAt : alert.validUntil,
-        generatorURL: `${this.externalUrl}/graph?${new URLSearchParams({ 'g0.expr': this.spec.expr }).toString()}&g0.tab=1`,
+        generatorURL: this.generatorUrl,
       });
     }
     return out;
@@ -196,6 +201,9 @@ export class AlertingRule {
     this.restored = previous.restored;
   }
 }
+
+/** Template data for rules whose templates are all static (never read). */
+const NO_DATA = { labels: {}, externalLabels: {}, externalUrl: '', value: 0 };
 
 function newAlert(labels: Labels, annotations: Record<string, string>, value: number, ts: number): RuleAlert {
   return { labels, annotations, state: 'pending', value, activeAt: ts, firedAt: 0, resolvedAt: 0, lastSentAt: 0, validUntil: 0, keepFiringSince: 0 };

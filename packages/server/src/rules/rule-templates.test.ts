@@ -16,7 +16,7 @@ describe('rule templates', () => {
 
   it('an expansion error becomes the value, worded as Prometheus words it', async () => {
     const template = new RuleTemplate('X', '{{ query "nothing" | first | value }}', 'http://wk');
-    const { text, error } = await template.expand(data, () => Promise.resolve([]));
+    const { text, error } = await template.bind(() => Promise.resolve([]))(data);
     expect(error).not.toBeNull();
     // Prometheus also gives the column (…:1:138:); the template engine reports the line only.
     expect(text).toMatch(
@@ -25,13 +25,13 @@ describe('rule templates', () => {
   });
 
   it('text without actions is returned as it is, and query answers at the evaluation', async () => {
-    expect((await new RuleTemplate('X', 'plain {text}', '').expand(data, () => Promise.reject(new Error('unused')))).text).toBe('plain {text}');
+    expect((await new RuleTemplate('X', 'plain {text}', '').bind(() => Promise.reject(new Error('unused')))(data)).text).toBe('plain {text}');
     const asked: string[] = [];
     const query = (expr: string) => {
       asked.push(expr);
       return Promise.resolve([]);
     };
-    const { text } = await new RuleTemplate('X', '{{ $labels.job }}: {{ len (query "up") }} {{ $value }}', '').expand(data, query);
+    const { text } = await new RuleTemplate('X', '{{ $labels.job }}: {{ len (query "up") }} {{ $value }}', '').bind(query)(data);
     expect(text).toBe('api: 0 3');
     expect(asked).toEqual(['up']);
   });

@@ -32,6 +32,9 @@ export interface AlertTemplateData {
   readonly value: number;
 }
 
+/** Expands a bound template for one alert: its text, and the expansion error if any (else null). */
+export type BoundRuleTemplate = (data: AlertTemplateData) => Promise<{ text: string; error: string | null }>;
+
 /** One label or annotation template, parsed once at load. Texts without `{{` are returned as they are. */
 export class RuleTemplate {
   private readonly set: TemplateSet | null;
@@ -39,7 +42,8 @@ export class RuleTemplate {
 
   constructor(
     ruleName: string,
-    private readonly text: string,
+    /** The template text; when `isStatic`, also its expansion. */
+    readonly text: string,
     externalUrl: string,
   ) {
     this.name = templateName(ruleName);
@@ -51,20 +55,31 @@ export class RuleTemplate {
     this.set.parse(this.name, PROMETHEUS_RULE_TEMPLATE_DEFS + text);
   }
 
-  /** Expands the template; `query` answers the template's `query` calls at the evaluation time. */
-  async expand(data: AlertTemplateData, query: TemplateQuery): Promise<{ text: string; error: string | null }> {
-    if (this.set === null) return { text: this.text, error: null };
-    try {
-      const text = await this.set.withFunctions({ query: (expr) => query(String(expr)) }).execute(this.name, {
-        Labels: KV.of(data.labels),
-        ExternalLabels: KV.of(data.externalLabels),
-        ExternalURL: data.externalUrl,
-        Value: data.value,
-      });
-      return { text, error: null };
-    } catch (err) {
-      const message = `error executing template ${this.name}: ${err instanceof Error ? err.message : String(err)}`;
-      return { text: `<error expanding template: ${message}>`, error: message };
-    }
+  /** True when the text has no actions, so it expands to itself. */
+  get isStatic(): boolean {
+    return this.set === null;
+  }
+
+  /**
+   * The template with `query` answering at one evaluation's time; bind once per rule evaluation
+   * (binding copies the function table) and expand once per alert.
+   */
+  bind(query: TemplateQuery): BoundRuleTemplate {
+    const set = this.set?.withFunctions({ query: (expr) => query(String(expr)) }) ?? null;
+    return async (data) => {
+      if (set === null) return { text: this.text, error: null };
+      try {
+        const text = await set.execute(this.name, {
+          Labels: KV.of(data.labels),
+          ExternalLabels: KV.of(data.externalLabels),
+          ExternalURL: data.externalUrl,
+          Value: data.value,
+        });
+        return { text, error: null };
+      } catch (err) {
+        const message = `error executing template ${this.name}: ${err instanceof Error ? err.message : String(err)}`;
+        return { text: `<error expanding template: ${message}>`, error: message };
+      }
+    };
   }
 }
