@@ -1,6 +1,5 @@
 /** Rules: Prometheus rule files, recording and alerting rule evaluation, alert state. */
 export { AlertingRule, RESOLVED_RETENTION_MS, type AlertState, type OutgoingAlert, type RuleAlert } from './alerting-rule.js';
-export { issueEventAlert } from './issue-alerts.js';
 export { RecordingRule } from './recording-rule.js';
 export { parseRuleFile, type RuleGroupSpec, type RuleLoadResult, type RuleSpec } from './rule-file.js';
 export { globRuleFiles, loadRuleFiles } from './rule-files.js';

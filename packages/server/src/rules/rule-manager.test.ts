@@ -12,7 +12,6 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertManagerService } from '../alerting/index.js';
 import { labelsFromRecord, type Labels } from '../model/labels.js';
-import type { Issue } from '../model/error-issue.js';
 import { isStaleNaN } from '../model/samples.js';
 import { Engine } from '../promql/index.js';
 import { HealthRegistry } from '../selfobs/health.js';
@@ -20,7 +19,6 @@ import type { MetricsStorage } from '../storage/interfaces.js';
 import { MemoryStorage } from '../storage/memory/memory-storage.js';
 import { openTsdb } from '../tsdb/index.js';
 import { AlertingRule, type OutgoingAlert } from './alerting-rule.js';
-import { issueEventAlert } from './issue-alerts.js';
 import { alignedEvalTime, type RuleClock } from './rule-group.js';
 import { RuleManager } from './rule-manager.js';
 
@@ -336,7 +334,7 @@ describe('scheduling', () => {
 });
 
 describe("Watchkeeper's own alert sources", () => {
-  it('an issue event raises an alert in the real AlertManagerService with its labels and the external labels', async () => {
+  it('an error-issue alert raised through the manager reaches the real AlertManagerService with the external labels added', async () => {
     const clock = new ManualClock(T0);
     const health = new HealthRegistry();
     const am = new AlertManagerService({ dataDir: join(dir, 'am'), logger: pino({ level: 'silent' }), registry: new Registry(), health, externalUrl: 'http://wk.example:9700' });
@@ -352,21 +350,16 @@ describe("Watchkeeper's own alert sources", () => {
       externalUrl: 'http://wk.example:9700',
       clock: { ...clock, now: () => Date.now() },
     });
-    const issue = { id: 42, projectId: 1, title: 'TypeError: x is undefined', culprit: 'checkout.js in pay', level: 'error', lastRelease: '1.2.0' } as Issue;
-    expect(manager.raiseExternalAlert(issueEventAlert('new', issue, 'shop'))).toEqual([]);
+    const issueAlert = {
+      labels: { alertname: 'NewErrorIssue', project: 'shop', level: 'error', issue_id: '42' },
+      annotations: { summary: 'TypeError: x is undefined' },
+      generatorURL: 'http://wk.example:9700/api/v1/issues/42',
+    };
+    expect(manager.raiseExternalAlert(issueAlert)).toEqual([]);
     expect(manager.raiseExternalAlert({ labels: { 'bad-name': 'x' } })[0]).toContain('invalid label name');
     const [view] = am.listAlerts();
-    expect(Object.fromEntries(view!.alert.labels.map((l) => [l.name, l.value]))).toEqual({
-      alertname: 'NewErrorIssue',
-      source: 'errors',
-      project: 'shop',
-      level: 'error',
-      severity: 'warning',
-      issue_id: '42',
-      release: '1.2.0',
-      region: 'eu',
-    });
-    expect(view!.alert.annotations['summary']).toBe('New issue in shop: TypeError: x is undefined');
+    expect(Object.fromEntries(view!.alert.labels.map((l) => [l.name, l.value]))).toEqual({ alertname: 'NewErrorIssue', project: 'shop', level: 'error', issue_id: '42', region: 'eu' });
+    expect(view!.alert).toMatchObject({ annotations: { summary: 'TypeError: x is undefined' }, generatorURL: 'http://wk.example:9700/api/v1/issues/42', timeout: true });
     await am.stop();
   });
 });
