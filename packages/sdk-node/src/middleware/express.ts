@@ -1,0 +1,56 @@
+/** Express adapter: a middleware (request ids, metrics, logs, internal routes) and an error handler. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestStore } from '../request-context.js';
+import { HttpObserver, pathOf, type ObservedRequest } from './http-observer.js';
+
+/** The Express request fields the adapter reads (typed structurally: Express stays optional). */
+interface ExpressRequest extends IncomingMessage {
+  baseUrl?: string;
+  route?: { path?: unknown };
+}
+type Next = (err?: unknown) => void;
+
+const OBSERVED = Symbol('watchkeeper.observed');
+type Tagged = ExpressRequest & { [OBSERVED]?: ObservedRequest };
+
+/** `app.use(wk.express())`: put it first. */
+export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
+  return (rawReq, res, next) => {
+    const req = rawReq as Tagged;
+    const path = pathOf(req.url);
+    const internal = observer.internalRoute(req.method ?? 'GET', path);
+    if (internal) {
+      internal().then(
+        (r) => res.writeHead(r.statusCode, { 'content-type': r.contentType }).end(req.method === 'HEAD' ? undefined : r.body),
+        (err: unknown) => next(err),
+      );
+      return;
+    }
+    const observed = observer.begin(req, path);
+    req[OBSERVED] = observed;
+    res.setHeader('X-Request-ID', observed.ctx.requestId);
+    const writeHead = res.writeHead;
+    // X-Process-Time must be set before the head goes out; writeHead is the last moment.
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      if (!this.headersSent) {
+        this.setHeader('X-Process-Time', observer.processTime(observed));
+        if (req.route && typeof req.route.path === 'string') observer.setRoute(observed, `${req.baseUrl ?? ''}${req.route.path}`);
+      }
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+    res.once('finish', () => {
+      if (observed.ctx.route === null && req.route && typeof req.route.path === 'string') observer.setRoute(observed, `${req.baseUrl ?? ''}${req.route.path}`);
+      observer.end(observed, res.statusCode);
+    });
+    requestStore.run(observed.ctx, next);
+  };
+}
+
+/** `app.use(wk.expressErrors())` after the routes: captures errors that become 5xx, then passes them on. */
+export function expressErrorHandler(observer: HttpObserver): (err: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void {
+  return (err, req, _res, next) => {
+    const status = typeof err === 'object' && err !== null ? Number((err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode ?? 500) : 500;
+    if (!(status < 500)) observer.captureServerError(err, (req as Tagged)[OBSERVED]);
+    next(err);
+  };
+}

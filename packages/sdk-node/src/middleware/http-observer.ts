@@ -1,0 +1,117 @@
+/**
+ * What every framework adapter shares: request ids, the request context, route templates on the
+ * server span, RED metrics, access logs, 5xx capture and the internal /metrics and /healthz routes.
+ */
+import { context } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { ErrorReporter } from '../errors/error-reporter.js';
+import type { HealthService } from '../health.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { isExcluded } from '../options.js';
+import { requestIdFrom, type RequestContext } from '../request-context.js';
+
+/** Route label of requests no route matched (keeps unknown paths out of the label values). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** The parts of the SDK the adapters use. */
+export interface ObserverDeps {
+  metrics: ServiceMetrics | null;
+  logger: Logger | null;
+  accessLog: boolean;
+  errors: ErrorReporter | null;
+  health: () => HealthService | null;
+  excludePaths: readonly (string | RegExp)[];
+  metricsPath: string;
+  healthPath: string;
+  onInternalError: (err: unknown) => void;
+}
+
+/** A request being observed. */
+export interface ObservedRequest {
+  readonly ctx: RequestContext;
+  readonly startNs: bigint;
+  readonly excluded: boolean;
+}
+
+/** An internal response (metrics or health). */
+export interface InternalResponse {
+  statusCode: number;
+  contentType: string;
+  body: string;
+}
+
+/** Shared request observation logic; adapters call begin → setRoute → end. */
+export class HttpObserver {
+  constructor(private readonly deps: ObserverDeps) {}
+
+  /** The internal response for `path` when it is the metrics or a health path, else null. */
+  internalRoute(method: string, path: string): (() => Promise<InternalResponse>) | null {
+    if (method !== 'GET' && method !== 'HEAD') return null;
+    const { metrics, metricsPath, healthPath } = this.deps;
+    if (path === metricsPath && metrics) {
+      return async () => {
+        const r = await metrics.render();
+        return { statusCode: 200, contentType: r.contentType, body: r.body };
+      };
+    }
+    const health = this.deps.health();
+    if (!health || !path.startsWith(healthPath)) return null;
+    const sub = path.slice(healthPath.length);
+    const run = sub === '/live' ? async () => health.live() : sub === '/ready' ? () => health.ready() : sub === '' || sub === '/' ? () => health.detailed() : null;
+    if (!run) return null;
+    return async () => {
+      const r = await run();
+      return { statusCode: r.statusCode, contentType: 'application/json; charset=utf-8', body: JSON.stringify(r.body) };
+    };
+  }
+
+  /** Starts observing; the caller sets X-Request-ID on the response and runs the handler in `ctx`. */
+  begin(req: IncomingMessage, path: string): ObservedRequest {
+    const ctx: RequestContext = { requestId: requestIdFrom(req.headers), method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, route: null };
+    getRPCMetadata(context.active())?.span.setAttribute('request_id', ctx.requestId);
+    return { ctx, startNs: process.hrtime.bigint(), excluded: isExcluded(path, this.deps.excludePaths) };
+  }
+
+  /** Records the matched route template; the HTTP server span is named after it too. */
+  setRoute(req: ObservedRequest, route: string): void {
+    req.ctx.route = route;
+    const rpc = getRPCMetadata(context.active());
+    if (rpc?.type === RPCType.HTTP) rpc.route = route;
+  }
+
+  /** Seconds since begin(), formatted for X-Process-Time. */
+  processTime(req: ObservedRequest): string {
+    return (Number(process.hrtime.bigint() - req.startNs) / 1e9).toFixed(6);
+  }
+
+  /** Records metrics and the access log of a finished request. */
+  end(req: ObservedRequest, status: number): void {
+    if (req.excluded) return;
+    try {
+      const seconds = Number(process.hrtime.bigint() - req.startNs) / 1e9;
+      const route = req.ctx.route ?? UNMATCHED_ROUTE;
+      this.deps.metrics?.observeRequest(req.ctx.method, route, status, seconds);
+      if (this.deps.accessLog && this.deps.logger) {
+        const fields = { request_id: req.ctx.requestId, method: req.ctx.method, route, status, duration_ms: Math.round(seconds * 1e6) / 1e3 };
+        if (status >= 500) this.deps.logger.error(fields, 'request failed');
+        else this.deps.logger.info(fields, 'request completed');
+      }
+    } catch (e) {
+      this.deps.onInternalError(e);
+    }
+  }
+
+  /** Captures an error that ended a request with a 5xx, with the request's context. */
+  captureServerError(err: unknown, req: ObservedRequest | undefined): void {
+    this.deps.errors?.captureException(err, { mechanism: { type: 'http', handled: false }, tags: req?.ctx.route ? { route: req.ctx.route } : {} });
+  }
+}
+
+/** The path part of a request URL. */
+export function pathOf(url: string | undefined): string {
+  const u = url ?? '/';
+  const q = u.indexOf('?');
+  return q < 0 ? u : u.slice(0, q);
+}

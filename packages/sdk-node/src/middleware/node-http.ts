@@ -1,0 +1,54 @@
+/** Adapter for plain node:http servers: wraps the request listener. */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { requestStore } from '../request-context.js';
+import { HttpObserver, pathOf } from './http-observer.js';
+
+/** Maps a request to its route template; the default replaces id-like path segments with ":id". */
+export type RouteOf = (req: IncomingMessage, path: string) => string;
+
+const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})$/i;
+
+/** The path with numeric, UUID and long hex segments replaced by ":id". */
+export function templateOfPath(_req: IncomingMessage, path: string): string {
+  return path
+    .split('/')
+    .map((s) => (ID_SEGMENT.test(s) ? ':id' : s))
+    .join('/');
+}
+
+/** `http.createServer(wk.httpHandler(handler))`. */
+export function wrapRequestListener(observer: HttpObserver, handler: RequestListener, routeOf: RouteOf = templateOfPath): RequestListener {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const path = pathOf(req.url);
+    const internal = observer.internalRoute(req.method ?? 'GET', path);
+    if (internal) {
+      internal().then(
+        (r) => res.writeHead(r.statusCode, { 'content-type': r.contentType }).end(req.method === 'HEAD' ? undefined : r.body),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
+    const observed = observer.begin(req, path);
+    observer.setRoute(observed, routeOf(req, path));
+    res.setHeader('X-Request-ID', observed.ctx.requestId);
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      if (!this.headersSent) this.setHeader('X-Process-Time', observer.processTime(observed));
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+    res.once('finish', () => observer.end(observed, res.statusCode));
+    requestStore.run(observed.ctx, () => {
+      try {
+        const r: unknown = handler(req, res);
+        if (r instanceof Promise) r.catch((err: unknown) => fail(err));
+      } catch (err) {
+        fail(err);
+      }
+    });
+    function fail(err: unknown): void {
+      observer.captureServerError(err, observed);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end();
+    }
+  };
+}
