@@ -7,7 +7,7 @@ import { histogramFraction, histogramQuantile, histogramQuantiles } from './hist
 import { anchoredValue, checkBoundaryFunction, smoothedValue, type BoundaryWindow } from './extended-windows.js';
 import { evalInfo } from './info-function.js';
 import { labelJoiner, labelReplacer, naturalCompare } from './label-functions.js';
-import { NAME_KEEPING_WINDOW_FUNCTIONS, WINDOW_FUNCTIONS, type WindowContext } from './range-functions.js';
+import { NAME_KEEPING_WINDOW_FUNCTIONS, WINDOW_FUNCTIONS, windowValue, type WindowContext } from './range-functions.js';
 import { StepSeriesBlock, newStepSeries, type EvalValue, type Grid, type StepSeries } from './value.js';
 
 const MATH: Record<string, (x: number) => number> = {
@@ -316,7 +316,8 @@ function windowCall(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
   const m = ev.matrix(matrixExpr, g);
   checkBoundaryFunction(m.boundary, name);
   if (name === 'absent_over_time' || name === 'present_over_time') return presence(m, g, name === 'absent_over_time', matrixExpr);
-  const fn = WINDOW_FUNCTIONS.get(name)!;
+  const fnId = WINDOW_FUNCTIONS.get(name)!;
+  const extrapolates = name === 'rate' || name === 'increase' || name === 'delta';
   const keepName = NAME_KEEPING_WINDOW_FUNCTIONS.has(name);
   const isCounterFn = name === 'rate' || name === 'increase';
   const ctx: WindowContext = { rangeStart: 0, rangeEnd: 0, rangeMs: m.rangeMs, stepTime: 0, p0: 0, p1: 0, skip: false, scratch: new Float64Array(1) };
@@ -338,11 +339,16 @@ function windowCall(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
       if (hi < lo) lo = hi;
       while (lo < hi && ts[lo]! <= start) lo++;
       if (hi === lo && m.boundary !== 'smoothed') continue;
-      ctx.rangeStart = start;
-      ctx.rangeEnd = end;
-      ctx.stepTime = g.start + i * g.step;
-      ctx.p0 = p0 ? p0[i]! : 0;
-      ctx.p1 = p1 ? p1[i]! : 0;
+      // Only what the function reads is written: these stores are per step and series.
+      if (extrapolates) {
+        ctx.rangeStart = start;
+        ctx.rangeEnd = end;
+      }
+      if (p0) {
+        ctx.stepTime = g.start + i * g.step;
+        ctx.p0 = p0[i]!;
+        ctx.p1 = p1 ? p1[i]! : 0;
+      }
       ctx.skip = false;
       let v: number;
       if (m.boundary) {
@@ -353,7 +359,7 @@ function windowCall(ev: Evaluator, call: Call, g: Grid): StepSeries[] {
         if (bw.skip) continue;
       } else {
         if (hi === lo) continue;
-        v = fn(ts, vs, lo, hi, ctx);
+        v = windowValue(fnId, ts, vs, lo, hi, ctx);
       }
       if (ctx.skip) continue;
       res.values[i] = v;

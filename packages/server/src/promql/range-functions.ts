@@ -20,8 +20,6 @@ export interface WindowContext {
   scratch: Float64Array;
 }
 
-export type WindowFn = (ts: Float64Array, vs: Float64Array, lo: number, hi: number, c: WindowContext) => number;
-
 function extrapolatedRate(ts: Float64Array, vs: Float64Array, lo: number, hi: number, c: WindowContext, isCounter: boolean, isRate: boolean): number {
   const count = hi - lo;
   if (count < 2) {
@@ -192,120 +190,169 @@ function median(values: Float64Array): number {
   return quantileOf(0.5, values);
 }
 
-/** Window functions by name. Functions absent here are not range functions. */
-export const WINDOW_FUNCTIONS: ReadonlyMap<string, WindowFn> = new Map<string, WindowFn>([
-  ['rate', (ts, vs, lo, hi, c) => extrapolatedRate(ts, vs, lo, hi, c, true, true)],
-  ['increase', (ts, vs, lo, hi, c) => extrapolatedRate(ts, vs, lo, hi, c, true, false)],
-  ['delta', (ts, vs, lo, hi, c) => extrapolatedRate(ts, vs, lo, hi, c, false, false)],
-  ['irate', (ts, vs, lo, hi, c) => instantValue(ts, vs, hi, lo, c, true)],
-  ['idelta', (ts, vs, lo, hi, c) => instantValue(ts, vs, hi, lo, c, false)],
-  ['avg_over_time', (_ts, vs, lo, hi) => avgOverTime(vs, lo, hi)],
-  [
-    'sum_over_time',
-    (_ts, vs, lo, hi) => {
-      let sum = 0;
-      let comp = 0;
-      for (let i = lo; i < hi; i++) {
-        kahanInc(vs[i]!, sum, comp);
-        sum = kahanOut[0]!;
-        comp = kahanOut[1]!;
-      }
-      return sum + comp;
-    },
-  ],
-  ['count_over_time', (_ts, _vs, lo, hi) => hi - lo],
-  ['max_over_time', (_ts, vs, lo, hi) => vs[extremeIndex(vs, lo, hi, true)]!],
-  ['min_over_time', (_ts, vs, lo, hi) => vs[extremeIndex(vs, lo, hi, false)]!],
-  ['ts_of_max_over_time', (ts, vs, lo, hi) => ts[extremeIndex(vs, lo, hi, true)]! / 1000],
-  ['ts_of_min_over_time', (ts, vs, lo, hi) => ts[extremeIndex(vs, lo, hi, false)]! / 1000],
-  ['last_over_time', (_ts, vs, _lo, hi) => vs[hi - 1]!],
-  ['first_over_time', (_ts, vs, lo) => vs[lo]!],
-  ['ts_of_last_over_time', (ts, _vs, _lo, hi) => ts[hi - 1]! / 1000],
-  ['ts_of_first_over_time', (ts, _vs, lo) => ts[lo]! / 1000],
-  ['present_over_time', () => 1],
-  ['stdvar_over_time', (_ts, vs, lo, hi) => varianceOverTime(vs, lo, hi)],
-  ['stddev_over_time', (_ts, vs, lo, hi) => Math.sqrt(varianceOverTime(vs, lo, hi))],
-  ['quantile_over_time', (_ts, vs, lo, hi, c) => quantileOf(c.p0, vs.slice(lo, hi))],
-  [
-    'mad_over_time',
-    (_ts, vs, lo, hi) => {
-      const window = vs.slice(lo, hi);
-      if (window.some((v) => v !== v)) return NaN;
-      const med = median(window.slice());
-      for (let i = 0; i < window.length; i++) window[i] = Math.abs(window[i]! - med);
-      return median(window);
-    },
-  ],
-  [
-    'changes',
-    (_ts, vs, lo, hi) => {
-      let changes = 0;
-      let prev = vs[lo]!;
-      for (let i = lo + 1; i < hi; i++) {
-        const cur = vs[i]!;
-        if (!(cur === prev || (cur !== cur && prev !== prev))) changes++;
-        prev = cur;
-      }
-      return changes;
-    },
-  ],
-  [
-    'resets',
-    (_ts, vs, lo, hi) => {
-      let resets = 0;
-      let prev = vs[lo]!;
-      for (let i = lo + 1; i < hi; i++) {
-        const cur = vs[i]!;
-        if (cur < prev) resets++;
-        prev = cur;
-      }
-      return resets;
-    },
-  ],
-  [
-    'deriv',
-    (ts, vs, lo, hi, c) => {
+const WINDOW_NAMES = [
+  'rate',
+  'increase',
+  'delta',
+  'irate',
+  'idelta',
+  'avg_over_time',
+  'sum_over_time',
+  'count_over_time',
+  'max_over_time',
+  'min_over_time',
+  'ts_of_max_over_time',
+  'ts_of_min_over_time',
+  'last_over_time',
+  'first_over_time',
+  'ts_of_last_over_time',
+  'ts_of_first_over_time',
+  'present_over_time',
+  'stdvar_over_time',
+  'stddev_over_time',
+  'quantile_over_time',
+  'mad_over_time',
+  'changes',
+  'resets',
+  'deriv',
+  'predict_linear',
+  'double_exponential_smoothing',
+] as const;
+
+/** Window functions by name, as ids for windowValue. Functions absent here are not range functions. */
+export const WINDOW_FUNCTIONS: ReadonlyMap<string, number> = new Map(WINDOW_NAMES.map((name, id) => [name, id]));
+
+function sumOverTime(vs: Float64Array, lo: number, hi: number): number {
+  let sum = 0;
+  let comp = 0;
+  for (let i = lo; i < hi; i++) {
+    kahanInc(vs[i]!, sum, comp);
+    sum = kahanOut[0]!;
+    comp = kahanOut[1]!;
+  }
+  return sum + comp;
+}
+
+function madOverTime(vs: Float64Array, lo: number, hi: number): number {
+  const window = vs.slice(lo, hi);
+  if (window.some((v) => v !== v)) return NaN;
+  const med = median(window.slice());
+  for (let i = 0; i < window.length; i++) window[i] = Math.abs(window[i]! - med);
+  return median(window);
+}
+
+function changes(vs: Float64Array, lo: number, hi: number): number {
+  let n = 0;
+  let prev = vs[lo]!;
+  for (let i = lo + 1; i < hi; i++) {
+    const cur = vs[i]!;
+    if (!(cur === prev || (cur !== cur && prev !== prev))) n++;
+    prev = cur;
+  }
+  return n;
+}
+
+function resets(vs: Float64Array, lo: number, hi: number): number {
+  let n = 0;
+  let prev = vs[lo]!;
+  for (let i = lo + 1; i < hi; i++) {
+    const cur = vs[i]!;
+    if (cur < prev) n++;
+    prev = cur;
+  }
+  return n;
+}
+
+function doubleExponentialSmoothing(vs: Float64Array, lo: number, hi: number, c: WindowContext): number {
+  const sf = c.p0;
+  const tf = c.p1;
+  if (hi - lo < 2) {
+    c.skip = true;
+    return 0;
+  }
+  let s0 = 0;
+  let s1 = vs[lo]!;
+  let b = vs[lo + 1]! - vs[lo]!;
+  for (let i = 1; i < hi - lo; i++) {
+    const x = sf * vs[lo + i]!;
+    b = trendValue(i - 1, tf, s0, s1, b);
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
+/**
+ * Value of window function `id` over points [lo, hi). One switch with direct calls keeps the
+ * per-step call site monomorphic, so the engine can inline the common functions.
+ */
+export function windowValue(id: number, ts: Float64Array, vs: Float64Array, lo: number, hi: number, c: WindowContext): number {
+  switch (id) {
+    case 0:
+      return extrapolatedRate(ts, vs, lo, hi, c, true, true);
+    case 1:
+      return extrapolatedRate(ts, vs, lo, hi, c, true, false);
+    case 2:
+      return extrapolatedRate(ts, vs, lo, hi, c, false, false);
+    case 3:
+      return instantValue(ts, vs, hi, lo, c, true);
+    case 4:
+      return instantValue(ts, vs, hi, lo, c, false);
+    case 5:
+      return avgOverTime(vs, lo, hi);
+    case 6:
+      return sumOverTime(vs, lo, hi);
+    case 7:
+      return hi - lo;
+    case 8:
+      return vs[extremeIndex(vs, lo, hi, true)]!;
+    case 9:
+      return vs[extremeIndex(vs, lo, hi, false)]!;
+    case 10:
+      return ts[extremeIndex(vs, lo, hi, true)]! / 1000;
+    case 11:
+      return ts[extremeIndex(vs, lo, hi, false)]! / 1000;
+    case 12:
+      return vs[hi - 1]!;
+    case 13:
+      return vs[lo]!;
+    case 14:
+      return ts[hi - 1]! / 1000;
+    case 15:
+      return ts[lo]! / 1000;
+    case 16:
+      return 1;
+    case 17:
+      return varianceOverTime(vs, lo, hi);
+    case 18:
+      return Math.sqrt(varianceOverTime(vs, lo, hi));
+    case 19:
+      return quantileOf(c.p0, vs.slice(lo, hi));
+    case 20:
+      return madOverTime(vs, lo, hi);
+    case 21:
+      return changes(vs, lo, hi);
+    case 22:
+      return resets(vs, lo, hi);
+    case 23:
       if (hi - lo < 2) {
         c.skip = true;
         return 0;
       }
       return linearRegression(ts, vs, lo, hi, ts[lo]!, c.scratch);
-    },
-  ],
-  [
-    'predict_linear',
-    (ts, vs, lo, hi, c) => {
+    case 24: {
       if (hi - lo < 2) {
         c.skip = true;
         return 0;
       }
       const slope = linearRegression(ts, vs, lo, hi, c.stepTime, c.scratch);
       return slope * c.p0 + c.scratch[0]!;
-    },
-  ],
-  [
-    'double_exponential_smoothing',
-    (_ts, vs, lo, hi, c) => {
-      const sf = c.p0;
-      const tf = c.p1;
-      if (hi - lo < 2) {
-        c.skip = true;
-        return 0;
-      }
-      let s0 = 0;
-      let s1 = vs[lo]!;
-      let b = vs[lo + 1]! - vs[lo]!;
-      for (let i = 1; i < hi - lo; i++) {
-        const x = sf * vs[lo + i]!;
-        b = trendValue(i - 1, tf, s0, s1, b);
-        const y = (1 - sf) * (s1 + b);
-        s0 = s1;
-        s1 = x + y;
-      }
-      return s1;
-    },
-  ],
-]);
+    }
+    default:
+      return doubleExponentialSmoothing(vs, lo, hi, c);
+  }
+}
 
 /** Range functions that keep the metric name. */
 export const NAME_KEEPING_WINDOW_FUNCTIONS: ReadonlySet<string> = new Set(['last_over_time', 'first_over_time']);
