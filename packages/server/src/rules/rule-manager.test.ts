@@ -294,6 +294,19 @@ describe('reload', () => {
   });
 });
 
+describe('concurrent reloads', () => {
+  it('apply one after the other: the last one wins and no group is left running twice', async () => {
+    const clock = new ManualClock(T0);
+    const manager = newManager(new MemoryStorage(), clock, new RecordingSink(clock));
+    await rulesFile('one.yml', RULES);
+    await rulesFile('two.yml', RULES.replace('availability', 'other'));
+    const results = await Promise.all([manager.applyConfig(['one.yml'], dir, MIN), manager.applyConfig(['two.yml'], dir, MIN), manager.applyConfig(['one.yml', 'two.yml'], dir, MIN)]);
+    expect(results).toEqual([[], [], []]);
+    expect(manager.groups().map((g) => g.spec.name)).toEqual(['availability', 'other']);
+    await manager.stop();
+  });
+});
+
 describe('scheduling', () => {
   it('evaluates at times aligned by the group hash, one interval after start', async () => {
     const storage = new MemoryStorage();

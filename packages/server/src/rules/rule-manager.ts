@@ -60,6 +60,7 @@ export class RuleManager {
   private groupsByKey = new Map<string, RuleGroup>();
   private started = false;
   private restoreDone = false;
+  private updating: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: RuleManagerOptions) {
     this.metrics = createRuleMetrics(opts.registry);
@@ -84,15 +85,31 @@ export class RuleManager {
    * Loads `ruleFiles` (globs relative to `configDir`) and applies them. Returns the problems found;
    * when there are any nothing changes and the running rules keep running.
    */
-  async applyConfig(ruleFiles: readonly string[], configDir: string, evaluationIntervalMs: number): Promise<string[]> {
-    const loaded = await loadRuleFiles(ruleFiles, configDir, evaluationIntervalMs);
-    if (loaded.errors.length > 0) return loaded.errors;
-    await this.update(loaded.groups);
-    return [];
+  applyConfig(ruleFiles: readonly string[], configDir: string, evaluationIntervalMs: number): Promise<string[]> {
+    return this.serially(async () => {
+      const loaded = await loadRuleFiles(ruleFiles, configDir, evaluationIntervalMs);
+      if (loaded.errors.length > 0) return loaded.errors;
+      await this.replaceGroups(loaded.groups);
+      return [];
+    });
   }
 
   /** Replaces the rule groups with already validated ones (from loadRuleFiles). */
-  async update(specs: readonly RuleGroupSpec[]): Promise<void> {
+  update(specs: readonly RuleGroupSpec[]): Promise<void> {
+    return this.serially(() => this.replaceGroups(specs));
+  }
+
+  /** Runs configuration changes one at a time, in call order. */
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.updating.then(change);
+    this.updating = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async replaceGroups(specs: readonly RuleGroupSpec[]): Promise<void> {
     const next = new Map<string, RuleGroup>();
     for (const spec of specs) {
       const key = `${spec.file};${spec.name}`;
