@@ -13,6 +13,11 @@ type Next = (err?: unknown) => void;
 const OBSERVED = Symbol('watchkeeper.observed');
 type Tagged = ExpressRequest & { [OBSERVED]?: ObservedRequest };
 
+/** Records the template of the route Express matched (mount path included), once known. */
+function routeOf(observer: HttpObserver, req: ExpressRequest, observed: ObservedRequest): void {
+  if (observed.ctx.route === null && req.route && typeof req.route.path === 'string') observer.setRoute(observed, `${req.baseUrl ?? ''}${req.route.path}`);
+}
+
 /** `app.use(wk.express())`: put it first. */
 export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
   return (rawReq, res, next) => {
@@ -34,12 +39,12 @@ export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
       if (!this.headersSent) {
         this.setHeader('X-Process-Time', observer.processTime(observed));
-        if (req.route && typeof req.route.path === 'string') observer.setRoute(observed, `${req.baseUrl ?? ''}${req.route.path}`);
+        routeOf(observer, req, observed);
       }
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as typeof res.writeHead;
     res.once('finish', () => {
-      if (observed.ctx.route === null && req.route && typeof req.route.path === 'string') observer.setRoute(observed, `${req.baseUrl ?? ''}${req.route.path}`);
+      routeOf(observer, req, observed);
       observer.end(observed, res.statusCode);
     });
     requestStore.run(observed.ctx, next);
@@ -50,7 +55,9 @@ export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage
 export function expressErrorHandler(observer: HttpObserver): (err: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void {
   return (err, req, _res, next) => {
     const status = typeof err === 'object' && err !== null ? Number((err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode ?? 500) : 500;
-    if (!(status < 500)) observer.captureServerError(err, (req as Tagged)[OBSERVED]);
+    const observed = (req as Tagged)[OBSERVED];
+    if (observed) routeOf(observer, req as Tagged, observed);
+    if (!(status < 500)) observer.captureServerError(err, observed);
     next(err);
   };
 }
