@@ -302,11 +302,12 @@ function selectK(ev: Evaluator, e: AggregateExpr, g: Grid, input: StepSeries[]):
   const outs = new Map<StepSeries, StepSeries>();
   const order: StepSeries[] = [];
   const top = e.op === 'topk';
+  const present: StepSeries[] = [];
   for (let i = 0; i < n; i++) {
     const k = kParam(ks[i]!);
     if (k < 1) continue;
     for (const group of groups) {
-      const present: StepSeries[] = [];
+      present.length = 0;
       for (const s of group.members) if (s.present[i]) present.push(s);
       const chosen = e.op === 'limitk' ? present.slice(0, k) : heapSelect(present, k, i, top);
       for (const s of chosen) {
