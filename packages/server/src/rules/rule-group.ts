@@ -177,7 +177,9 @@ export class RuleGroup {
         vector = rule instanceof AlertingRule ? await rule.eval(ts, queryTs, this.ctx.query, this.spec.limit) : await rule.eval(queryTs, this.ctx.query, this.spec.limit);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        rule.status.record(ts, (performance.now() - ruleStarted) / 1000, message);
+        const seconds = (performance.now() - ruleStarted) / 1000;
+        rule.status.record(ts, seconds, message);
+        metrics.evalDuration.observe(seconds);
         metrics.evalFailures.inc(group);
         this.logger.warn({ rule: rule.name, err: message }, 'evaluating rule failed');
         continue;
