@@ -3,7 +3,8 @@
 // samples/s, CPU seconds per million samples, peak RSS, RSS per active series and bytes per
 // sample on disk after the head is cut into blocks. Options (env): BENCH_SERIES (default 100000),
 // BENCH_HOURS of data (default 4: enough for both to cut a 2h block), BENCH_INTERVAL_S (30),
-// BENCH_WK_NODE_ARGS (extra node flags for Watchkeeper, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// BENCH_WK_NODE_ARGS (extra node flags for Watchkeeper, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+// BENCH_ONLY (prometheus or watchkeeper: run one side, e.g. while profiling).
 import { writeFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { compressSync } from 'snappy';
@@ -271,8 +272,10 @@ async function startWatchkeeper() {
 
 console.log(`remote_write ingest: ${fmt(SERIES)} series, ${HOURS}h of samples every ${INTERVAL_MS / 1000}s, ${SERIES_PER_REQUEST} series/request, ${CONCURRENCY} senders`);
 console.log(`machine: ${machineLine()}`);
-const prom = await run('prometheus', startPrometheus);
-const wk = await run('watchkeeper', startWatchkeeper);
+const only = process.env.BENCH_ONLY;
+const skipped = (system) => ({ system, failures: 0 });
+const prom = only && only !== 'prometheus' ? skipped('prometheus') : await run('prometheus', startPrometheus);
+const wk = only && only !== 'watchkeeper' ? skipped('watchkeeper') : await run('watchkeeper', startWatchkeeper);
 const rows = [
   ['samples accepted', (r) => fmt(r.samples, 0)],
   ['ingest seconds', (r) => fmt(r.seconds, 1)],
