@@ -37,6 +37,8 @@ import { openSignalStore, DuckDBTraceStore, type SignalStore } from './storage/s
 import { DuckDBErrorStore } from './storage/signal-store/errors/duckdb-error-store.js';
 import { Engine } from './promql/index.js';
 import { ScrapeManager, selfScrapeConfig } from './scrape/index.js';
+import { loadRuleFiles, RuleManager, type RuleGroupSpec } from './rules/index.js';
+import { registerRulesApi } from './api/prometheus/rules-api.js';
 import { openTsdb, type Tsdb } from './tsdb/index.js';
 import { DirectoryLockedError, lockDirectory } from './storage/dir-lock.js';
 import { HealthRegistry } from './selfobs/health.js';
@@ -71,6 +73,12 @@ export function isLoopback(host: string): boolean {
 /** What the sections validated outside the schema (Alertmanager routing, rule files) load to. */
 export interface ResolvedSections {
   readonly alerting: AmConfig | null;
+  readonly ruleGroups: readonly RuleGroupSpec[];
+}
+
+/** Relative rule files, file_sd files and alerting config files are relative to the configuration file. */
+export function configDirOf(configPath: string | null): string {
+  return configPath ? dirname(resolve(configPath)) : process.cwd();
 }
 
 /**
@@ -89,8 +97,10 @@ export async function resolveSections(config: Config, configPath: string | null)
       problems.push(...err.problems);
     }
   }
+  const rules = await loadRuleFiles(config.rule_files, configDirOf(configPath), config.global.evaluation_interval);
+  problems.push(...rules.errors);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { alerting };
+  return { alerting, ruleGroups: rules.groups };
 }
 
 export class StartupError extends Error {
@@ -130,6 +140,7 @@ interface Started {
   signals: SignalStore | null;
   spanMetrics: SpanMetricsGenerator | null;
   alertmanager: AlertManagerService | null;
+  rules: RuleManager | null;
   scrapeManager: ScrapeManager | null;
   otlpHttpApp: FastifyInstance | null;
   otlpGrpc: OtlpGrpcServerHandle | null;
@@ -153,7 +164,7 @@ export class Watchkeeper {
   private projects: ProjectRegistry;
   /** OTLP gRPC services beyond metrics (logs, traces), collected while components start. */
   private readonly grpcServices: OtlpGrpcService[] = [];
-  private readonly started: Started = { tsdb: null, signals: null, spanMetrics: null, alertmanager: null, scrapeManager: null, otlpHttpApp: null, otlpGrpc: null };
+  private readonly started: Started = { tsdb: null, signals: null, spanMetrics: null, alertmanager: null, rules: null, scrapeManager: null, otlpHttpApp: null, otlpGrpc: null };
   private releaseLock: (() => Promise<void>) | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -248,17 +259,17 @@ export class Watchkeeper {
 
     const scrapeManager = new ScrapeManager({
       appendable: tsdb,
-      logger: root.child({ component: 'scrape' }),
+      logger: root,
       registry,
       health: this.health,
-      configDir: this.opts.configPath ? dirname(resolve(this.opts.configPath)) : process.cwd(),
+      configDir: configDirOf(this.opts.configPath),
     });
     this.started.scrapeManager = scrapeManager;
     registerTargetsApi(this.app, { scrapeManager });
 
     const alertmanager = new AlertManagerService({
       dataDir,
-      logger: root.child({ component: 'alertmanager' }),
+      logger: root,
       registry,
       health: this.health,
       externalUrl: config.server.external_url ?? `http://${config.server.listen}`,
@@ -267,17 +278,32 @@ export class Watchkeeper {
     await alertmanager.applyConfig(sections.alerting);
     registerAlertmanagerApi(this.app, { service: alertmanager, version: VERSION });
 
-    await this.startSignalPillars(config, dataDir, tsdb, alertmanager);
+    const rules = new RuleManager({
+      engine,
+      queryable: tsdb,
+      appendable: tsdb,
+      alertSink: alertmanager,
+      logger: root,
+      registry,
+      health: this.health,
+      externalLabels: config.global.external_labels,
+      externalUrl: config.server.external_url ?? `http://${config.server.listen}`,
+    });
+    this.started.rules = rules;
+    await rules.update(sections.ruleGroups);
+    registerRulesApi(this.app, { ruleManager: rules });
+
+    await this.startSignalPillars(config, dataDir, tsdb, rules);
   }
 
   /** Logs, traces and errors: one embedded signal store, their ingestion routes and query APIs. */
-  private async startSignalPillars(config: Config, dataDir: string, tsdb: Tsdb, alertmanager: AlertManagerService): Promise<void> {
+  private async startSignalPillars(config: Config, dataDir: string, tsdb: Tsdb, rules: RuleManager): Promise<void> {
     const root = this.opts.logger;
     const registry = this.metrics.registry;
     const retention = config.storage.retention;
     const signals = await openSignalStore({
       dir: join(dataDir, 'signals'),
-      logger: root.child({ component: 'signal-store' }),
+      logger: root,
       registry,
       health: this.health,
       retention: { logsMs: retention.logs, tracesMs: retention.traces, errorsMs: retention.errors },
@@ -302,7 +328,7 @@ export class Watchkeeper {
       logger: root.child({ component: 'errors' }),
       appendSpans: (spans) => traceStore.append(spans),
     });
-    errorIngestor.onIssueEvent((kind, issue, event) => this.raiseIssueAlert(alertmanager, kind, issue, event));
+    errorIngestor.onIssueEvent((kind, issue, event) => this.raiseIssueAlert(rules, kind, issue, event));
     registerSentryIngestRoutes(this.app, {
       ingestor: errorIngestor,
       projects: () => this.projects,
@@ -317,7 +343,7 @@ export class Watchkeeper {
     const spanMetrics = sm.enabled
       ? new SpanMetricsGenerator({
           appendable: tsdb,
-          logger: root.child({ component: 'span-metrics' }),
+          logger: root,
           registry,
           flushIntervalMs: sm.flush_interval,
           serviceGraphWaitMs: sm.service_graph_wait,
@@ -329,7 +355,7 @@ export class Watchkeeper {
     this.started.spanMetrics = spanMetrics;
     const tracesReceiver = new OtlpTracesReceiver({
       store: traceStore,
-      logger: root.child({ component: 'traces' }),
+      logger: root,
       registry,
       spanMetrics,
       storedObservers: [otelExceptions],
@@ -345,11 +371,11 @@ export class Watchkeeper {
    * A new error issue or a regression enters the alerting pipeline like any alert. It is an event,
    * not a lasting condition, so it carries an end time: receivers with send_resolved see it resolve.
    */
-  private raiseIssueAlert(alertmanager: AlertManagerService, kind: IssueEventKind, issue: Issue, event: ErrorEvent): void {
+  private raiseIssueAlert(rules: RuleManager, kind: IssueEventKind, issue: Issue, event: ErrorEvent): void {
     const project = this.projects.get(issue.projectId);
     const now = Date.now();
     const base = this.config.server.external_url ?? this.url;
-    alertmanager.pushAlerts([
+    rules.raiseExternalAlert(
       {
         labels: {
           alertname: kind === 'new' ? 'NewErrorIssue' : 'ErrorIssueRegression',
@@ -363,11 +389,10 @@ export class Watchkeeper {
           summary: issue.title,
           ...(issue.culprit ? { description: issue.culprit } : {}),
         },
-        startsAt: now,
         endsAt: now + ISSUE_ALERT_DURATION_MS,
         generatorURL: `${base}/api/v1/issues/${issue.id}`,
       },
-    ]);
+    );
   }
 
   /** Binds every listener; the main one first, so its address is known to the self-scrape. */
@@ -441,6 +466,7 @@ export class Watchkeeper {
       await this.startComponents(config, sections, dataDir);
       await this.listenAll(config);
       this.applyScrapeConfig(config);
+      this.started.rules?.start();
     } catch (err) {
       await this.stop();
       throw err;
@@ -502,6 +528,7 @@ export class Watchkeeper {
     this.projects = new ProjectRegistry(next.projects);
     this.applyScrapeConfig(next);
     await this.started.alertmanager?.applyConfig(sections.alerting);
+    await this.started.rules?.update(sections.ruleGroups);
     this.logger.level = next.log.level;
     this.recordReload(true);
     this.logger.info({ file: this.opts.configPath }, 'configuration reloaded');
@@ -541,6 +568,7 @@ export class Watchkeeper {
       this.logger.warn({ timeout_ms: timeoutMs }, 'in-flight requests did not finish in time; closing their connections');
       for (const a of apps) a.server.closeAllConnections();
     }
+    await this.started.rules?.stop();
     await this.started.alertmanager?.stop();
     await this.started.spanMetrics?.stop();
     await this.started.signals?.close();

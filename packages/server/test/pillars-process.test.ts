@@ -39,6 +39,10 @@ describe('pillars wired into watchkeeper start', () => {
   beforeAll(async () => {
     sink = await startHttpSink();
     writeFileSync(
+      join(dir, 'rules.yml'),
+      'groups:\n  - name: always\n    interval: 1s\n    rules:\n      - alert: AlwaysOn\n        expr: vector(1) > 0\n        labels: { severity: info }\n        annotations: { summary: "value is {{ $value }}" }\n',
+    );
+    writeFileSync(
       configPath,
       [
         'self_scrape:',
@@ -46,6 +50,7 @@ describe('pillars wired into watchkeeper start', () => {
         'server:',
         '  otlp_http: { enabled: false }',
         '  otlp_grpc: { enabled: false }',
+        'rule_files: [rules.yml]',
         'projects:',
         '  - id: 7',
         '    name: shop',
@@ -123,7 +128,7 @@ describe('pillars wired into watchkeeper start', () => {
       body: JSON.stringify([{ labels: { alertname: 'DiskFull', severity: 'critical' }, annotations: { summary: 'disk is full' } }]),
     });
     expect(res.status).toBe(200);
-    const delivered = await waitFor('webhook delivery', async () => sink.received.find((r) => r.path === '/hook'));
+    const delivered = await waitFor('webhook delivery', async () => sink.received.find((r) => JSON.stringify(r.body).includes('DiskFull')));
     expect(delivered.body).toMatchObject({ version: '4', status: 'firing', receiver: 'hook', groupLabels: { alertname: 'DiskFull' } });
   });
 
@@ -185,6 +190,25 @@ describe('pillars wired into watchkeeper start', () => {
       return r.status === 200 ? ((await r.json()) as { batches: { scopeSpans: { spans: { name: string }[] }[] }[] }) : undefined;
     });
     expect(trace.batches[0]?.scopeSpans[0]?.spans[0]?.name).toBe('POST /pay');
+  });
+
+  it('evaluates rule files and sends firing alerts through the routing to the webhook', async () => {
+    const delivered = await waitFor('the rule alert', async () => sink.received.find((r) => JSON.stringify(r.body).includes('AlwaysOn')));
+    expect(delivered.body).toMatchObject({ commonLabels: { alertname: 'AlwaysOn', severity: 'info' }, commonAnnotations: { summary: 'value is 1' } });
+    const alerts = (await (await fetch(`${wk.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+    expect(alerts.data.alerts).toContainEqual(expect.objectContaining({ labels: { alertname: 'AlwaysOn', severity: 'info' }, state: 'firing' }));
+    const series = await waitFor('the ALERTS series', async () => {
+      const r = await instant(wk.url, 'ALERTS{alertname="AlwaysOn"}');
+      return r.length > 0 ? r : undefined;
+    });
+    expect(series[0]?.metric.alertstate).toBe('firing');
+  });
+
+  it('refuses a rule file with bad PromQL on reload', async () => {
+    writeFileSync(join(dir, 'rules.yml'), 'groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: sum(rate(x[5m])\n');
+    const res = await fetch(`${wk.url}/-/reload`, { method: 'POST' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/rules\.yml.*group "broken", rule 1, "Broken"/);
   });
 
   it('refuses an invalid alerting section on reload, keeping the running one', async () => {
