@@ -18,6 +18,7 @@ import type { AccessControl } from '../../api/auth.js';
 import type { Appendable } from '../../storage/interfaces.js';
 import { DecodeError } from '../protobuf/proto-reader.js';
 import { InFlightBudget } from '../in-flight-budget.js';
+import { StoreClosedError, StoreOverloadedError } from '../../storage/signal-store/index.js';
 import type { MetricsRequest } from './metrics-model.js';
 import { decodeMetricsRequestProto } from './metrics-proto-decoder.js';
 import { OtlpMetricsReceiver } from './otlp-metrics-receiver.js';
@@ -59,12 +60,31 @@ export function otlpExportMethod<T>(servicePath: string, decode: (buf: Buffer) =
   };
 }
 
-/** opentelemetry.proto.collector.metrics.v1.MetricsService backed by `receiver`. */
-export function otlpMetricsGrpcService(receiver: OtlpMetricsReceiver, budget: InFlightBudget, logger: Logger): OtlpGrpcService {
+/** The receiver side of one OTLP signal, as its gRPC service sees it. */
+export interface OtlpExportReceiver<T> {
+  export(request: T, protocol: 'otlp_grpc'): Promise<PartialSuccess>;
+  countRequest(protocol: 'otlp_grpc', code: string): void;
+}
+
+/**
+ * An OTLP collector service (`<servicePath>/Export`) for one signal. Malformed requests answer
+ * INVALID_ARGUMENT with the decoder's reason; a full in-flight budget, a full or closing store, or a
+ * failed write answer UNAVAILABLE, which OTLP exporters retry with backoff.
+ */
+export function otlpExportService<T>(opts: {
+  readonly servicePath: string;
+  /** `metrics`, `logs` or `traces`, for messages. */
+  readonly signal: string;
+  readonly decode: (buf: Buffer) => T;
+  readonly receiver: OtlpExportReceiver<T>;
+  readonly budget: InFlightBudget;
+  readonly logger: Logger;
+}): OtlpGrpcService {
+  const { receiver, budget } = opts;
   return {
-    definition: otlpExportMethod('opentelemetry.proto.collector.metrics.v1.MetricsService', decodeMetricsRequestProto),
+    definition: otlpExportMethod(opts.servicePath, opts.decode),
     implementation: {
-      Export: (call: ServerUnaryCall<DecodedRequest<MetricsRequest>, PartialSuccess>, callback: sendUnaryData<PartialSuccess>) => {
+      Export: (call: ServerUnaryCall<DecodedRequest<T>, PartialSuccess>, callback: sendUnaryData<PartialSuccess>) => {
         const req = call.request;
         if (!req.ok) {
           receiver.countRequest('otlp_grpc', 'InvalidArgument');
@@ -72,8 +92,8 @@ export function otlpMetricsGrpcService(receiver: OtlpMetricsReceiver, budget: In
           return;
         }
         if (!budget.tryAcquire(req.bytes)) {
-          receiver.countRequest('otlp_grpc', 'ResourceExhausted');
-          callback({ code: status.RESOURCE_EXHAUSTED, details: 'otlp: too many bytes in flight; retry later' });
+          receiver.countRequest('otlp_grpc', 'Unavailable');
+          callback({ code: status.UNAVAILABLE, details: 'otlp: too many bytes in flight; retry later' });
           return;
         }
         receiver
@@ -84,9 +104,13 @@ export function otlpMetricsGrpcService(receiver: OtlpMetricsReceiver, budget: In
               callback(null, outcome);
             },
             (err: unknown) => {
-              logger.error({ err }, 'OTLP/gRPC metrics export failed');
               receiver.countRequest('otlp_grpc', 'Unavailable');
-              callback({ code: status.UNAVAILABLE, details: `otlp: storing the metrics failed: ${(err as Error).message}` });
+              if (err instanceof StoreOverloadedError || err instanceof StoreClosedError) {
+                callback({ code: status.UNAVAILABLE, details: `otlp: ${err.message}` });
+                return;
+              }
+              opts.logger.error({ err, signal: opts.signal }, 'OTLP/gRPC export failed');
+              callback({ code: status.UNAVAILABLE, details: `otlp: storing the ${opts.signal} failed: ${(err as Error).message}` });
             },
           )
           .finally(() => budget.release(req.bytes));
@@ -147,7 +171,15 @@ export async function startOtlpGrpcServer(opts: OtlpGrpcServerOptions): Promise<
   });
   const budget = new InFlightBudget(opts.maxInFlightBytes ?? 256 * 1024 * 1024);
   const receiver = new OtlpMetricsReceiver({ appendable: opts.appendable, logger: opts.logger, registry: opts.registry });
-  for (const service of [otlpMetricsGrpcService(receiver, budget, logger), ...(opts.services ?? [])]) {
+  const metricsService = otlpExportService<MetricsRequest>({
+    servicePath: 'opentelemetry.proto.collector.metrics.v1.MetricsService',
+    signal: 'metrics',
+    decode: decodeMetricsRequestProto,
+    receiver,
+    budget,
+    logger,
+  });
+  for (const service of [metricsService, ...(opts.services ?? [])]) {
     const implementation = opts.accessControl ? withIngestScope(service.implementation, opts.accessControl) : service.implementation;
     server.addService(service.definition, implementation);
   }
