@@ -74,7 +74,8 @@ describe('watchkeeper start (process)', () => {
     const text = await res.text();
     expect(text).toMatch(/^process_cpu_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
-    expect(text).toMatch(/^nodejs_gc_duration_seconds_count\{/m);
+    // The GC histogram is declared at once; its samples appear after the first collection.
+    expect(text).toMatch(/^# TYPE nodejs_gc_duration_seconds histogram$/m);
     expect(text).toMatch(/^watchkeeper_build_info\{version="[^"]+",nodejs="v\d+/m);
     expect(text).toMatch(/^watchkeeper_http_requests_total\{method="GET",route="unmatched",code="404"\} 1$/m);
     expect(text).toMatch(/^watchkeeper_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="unmatched",code="404"\}/m);
