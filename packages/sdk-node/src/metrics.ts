@@ -2,6 +2,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** Bound of the per-series cache of RED metric children (route templates keep the real count small). */
+const MAX_CACHED_SERIES = 1000;
+
 /** Options of a user metric. */
 export interface MetricOptions<L extends string> {
   help?: string;
@@ -16,6 +19,7 @@ export class ServiceMetrics {
   readonly requests: Counter<'method' | 'route' | 'status'>;
   /** http_request_duration_seconds{method,route,status}. */
   readonly duration: Histogram<'method' | 'route' | 'status'>;
+  private readonly requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
   /** Telemetry the SDK dropped instead of growing memory or blocking the host. */
   readonly dropped: Counter<'signal' | 'reason'>;
 
@@ -49,9 +53,16 @@ export class ServiceMetrics {
 
   /** Records one finished HTTP request. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const labels = { method, route, status: String(status) };
-    this.requests.inc(labels);
-    this.duration.observe(labels, seconds);
+    // Label children are looked up once per (method, route, status): prom-client hashes labels otherwise.
+    const key = `${method} ${status} ${route}`;
+    let series = this.requestSeries.get(key);
+    if (series === undefined) {
+      const labels = { method, route, status: String(status) };
+      series = { count: this.requests.labels(labels), duration: this.duration.labels(labels) };
+      if (this.requestSeries.size < MAX_CACHED_SERIES) this.requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
   }
 
   /** Renders the registry in the Prometheus text format. */

@@ -1,0 +1,111 @@
+// @watchkeeper/node overhead: a minimal Express and a minimal Fastify service, each measured with
+// autocannon without and with the SDK fully enabled (tracing exported over OTLP, pino JSON access
+// and handler logs shipped over OTLP, RED metrics, error capture), reporting requests/s, p99
+// latency and the throughput overhead. Each service runs in its own child process (the SDK is
+// process-wide); the OTLP and envelope endpoint is a sink in this process that answers 200.
+// packages/sdk-node/dist is used: run `npm run build` first.
+// Options (env): BENCH_DURATION seconds per run (default 10), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 2),
+// BENCH_SDK_OPTIONS (JSON merged into init() options, e.g. '{"tracing":false}' to see what each part costs).
+import { fork } from 'node:child_process';
+import http from 'node:http';
+import { join } from 'node:path';
+import { REPO, fmt, machineLine, median } from './lib.mjs';
+
+const SDK = join(REPO, 'packages/sdk-node/dist/index.js');
+
+if (process.argv[2] === '--service') await runService(process.argv[3], process.argv[4] === 'sdk', process.argv[5]);
+else await runBench();
+
+async function runService(framework, withSdk, sinkUrl) {
+  let wk = null;
+  if (withSdk) {
+    const { init } = await import(SDK);
+    const { default: pino } = await import('pino');
+    wk = init({
+      service: `bench-${framework}`,
+      endpoint: sinkUrl,
+      dsn: `${sinkUrl.replace('http://', 'http://0123456789abcdef0123456789abcdef@')}/1`,
+      logging: { destination: pino.destination({ dest: '/dev/null', sync: false }) },
+      errors: { captureUncaught: false },
+      env: {},
+      ...JSON.parse(process.env.BENCH_SDK_OPTIONS ?? '{}'),
+    });
+  }
+  const user = (id) => ({ id, name: `user ${id}`, roles: ['reader'] });
+  let port;
+  if (framework === 'express') {
+    const { default: express } = await import('express');
+    const app = express();
+    if (wk) app.use(wk.express());
+    app.get('/users/:id', (req, res) => {
+      wk?.logger.info({ user: req.params.id }, 'user loaded');
+      res.json(user(req.params.id));
+    });
+    const server = await new Promise((r) => {
+      const s = app.listen(0, '127.0.0.1', () => r(s));
+    });
+    port = server.address().port;
+  } else {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify();
+    if (wk) await app.register(wk.fastify);
+    app.get('/users/:id', async (req) => {
+      wk?.logger.info({ user: req.params.id }, 'user loaded');
+      return user(req.params.id);
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port = app.server.address().port;
+  }
+  process.send({ port });
+  process.on('message', async (m) => {
+    if (m === 'stop') {
+      await wk?.shutdown();
+      process.exit(0);
+    }
+  });
+}
+
+async function runBench() {
+  const { default: autocannon } = await import('autocannon');
+  const duration = Number(process.env.BENCH_DURATION ?? 10);
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+  let sinkRequests = 0;
+  const sink = http.createServer((req, res) => {
+    sinkRequests++;
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': req.url.startsWith('/v1/') ? 'application/x-protobuf' : 'application/json' }).end(req.url.startsWith('/v1/') ? '' : '{}'));
+  });
+  await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+  const sinkUrl = `http://127.0.0.1:${sink.address().port}`;
+
+  const measure = async (framework, withSdk) => {
+    const child = fork(new URL(import.meta.url).pathname, ['--service', framework, withSdk ? 'sdk' : 'plain', sinkUrl], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const { port } = await new Promise((r) => child.once('message', r));
+    const url = `http://127.0.0.1:${port}/users/42`;
+    await autocannon({ url, connections, duration: 2 }); // warm-up: JIT, pools
+    const result = await autocannon({ url, connections, duration });
+    child.send('stop');
+    await new Promise((r) => child.once('exit', r));
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${framework}: ${result.non2xx} non-2xx and ${result.errors} errors`);
+    return { rps: result.requests.average, p99: result.latency.p99 };
+  };
+
+  console.log(`SDK overhead, ${duration} s per run, ${connections} connections, median of ${rounds} rounds; ${machineLine()}`);
+  console.log('framework  mode      req/s      p99 ms  overhead');
+  for (const framework of ['express', 'fastify']) {
+    const plain = [];
+    const sdk = [];
+    // Alternate the two modes so drifting background load hits both alike.
+    for (let i = 0; i < rounds; i++) {
+      plain.push(await measure(framework, false));
+      sdk.push(await measure(framework, true));
+    }
+    const base = { rps: median(plain.map((r) => r.rps)), p99: median(plain.map((r) => r.p99)) };
+    const withSdk = { rps: median(sdk.map((r) => r.rps)), p99: median(sdk.map((r) => r.p99)) };
+    console.log(`${framework.padEnd(10)} plain  ${fmt(base.rps, 0).padStart(10)}  ${fmt(base.p99).padStart(8)}`);
+    console.log(`${framework.padEnd(10)} sdk    ${fmt(withSdk.rps, 0).padStart(10)}  ${fmt(withSdk.p99).padStart(8)}  ${fmt((1 - withSdk.rps / base.rps) * 100, 1)} %`);
+  }
+  console.log(`sink received ${sinkRequests} OTLP/envelope requests`);
+  sink.close();
+}
