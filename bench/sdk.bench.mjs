@@ -58,6 +58,7 @@ async function runService(framework, withSdk, sinkUrl) {
   }
   process.send({ port });
   process.on('message', async (m) => {
+    if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
     if (m === 'stop') {
       await wk?.shutdown();
       process.exit(0);
@@ -84,15 +85,20 @@ async function runBench() {
     const { port } = await new Promise((r) => child.once('message', r));
     const url = `http://127.0.0.1:${port}/users/42`;
     await autocannon({ url, connections, duration: 2 }); // warm-up: JIT, pools
+    const cpu = () => new Promise((r) => (child.once('message', (m) => r(m.cpu)), child.send('cpu')));
+    const before = await cpu();
     const result = await autocannon({ url, connections, duration });
+    const after = await cpu();
     child.send('stop');
     await new Promise((r) => child.once('exit', r));
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${framework}: ${result.non2xx} non-2xx and ${result.errors} errors`);
-    return { rps: result.requests.average, p99: result.latency.p99 };
+    // CPU per request is steadier than throughput on a shared machine, where the client competes for cores.
+    const cpuUs = (after.user + after.system - before.user - before.system) / result.requests.total;
+    return { rps: result.requests.average, p99: result.latency.p99, cpuUs };
   };
 
   console.log(`SDK overhead, ${duration} s per run, ${connections} connections, median of ${rounds} rounds; ${machineLine()}`);
-  console.log('framework  mode      req/s      p99 ms  overhead');
+  console.log('framework  mode       req/s    p99 ms  CPU µs/req  throughput overhead');
   for (const framework of ['express', 'fastify']) {
     const plain = [];
     const sdk = [];
@@ -101,10 +107,12 @@ async function runBench() {
       plain.push(await measure(framework, false));
       sdk.push(await measure(framework, true));
     }
-    const base = { rps: median(plain.map((r) => r.rps)), p99: median(plain.map((r) => r.p99)) };
-    const withSdk = { rps: median(sdk.map((r) => r.rps)), p99: median(sdk.map((r) => r.p99)) };
-    console.log(`${framework.padEnd(10)} plain  ${fmt(base.rps, 0).padStart(10)}  ${fmt(base.p99).padStart(8)}`);
-    console.log(`${framework.padEnd(10)} sdk    ${fmt(withSdk.rps, 0).padStart(10)}  ${fmt(withSdk.p99).padStart(8)}  ${fmt((1 - withSdk.rps / base.rps) * 100, 1)} %`);
+    const summary = (runs) => ({ rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), cpuUs: median(runs.map((r) => r.cpuUs)) });
+    const base = summary(plain);
+    const withSdk = summary(sdk);
+    const row = (mode, r) => `${framework.padEnd(10)} ${mode.padEnd(6)} ${fmt(r.rps, 0).padStart(9)}  ${fmt(r.p99).padStart(8)}  ${fmt(r.cpuUs, 1).padStart(10)}`;
+    console.log(row('plain', base));
+    console.log(`${row('sdk', withSdk)}  ${fmt((1 - withSdk.rps / base.rps) * 100, 1)} %`);
   }
   console.log(`sink received ${sinkRequests} OTLP/envelope requests`);
   sink.close();

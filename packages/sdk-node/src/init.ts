@@ -105,7 +105,7 @@ export function init(options: InitOptions): Watchkeeper {
   const unsubscribeBreadcrumbs = errors ? subscribeHttpBreadcrumbs((c) => errors.addBreadcrumb(c), isOwnUrl) : () => {};
 
   const tracing: ServiceTracing | null = o.tracing
-    ? startTracing({ resource, url: o.tracesUrl, protocol: o.otlpProtocol, sampleRate: o.tracing.sampleRate, maxQueueSize: o.tracing.maxQueueSize, ignoreIncoming: (p) => isExcluded(p, o.excludePaths), onDrop: (n) => drop('traces')('export_failed', n) })
+    ? startTracing({ resource, url: o.tracesUrl, protocol: o.otlpProtocol, sampleRate: o.tracing.sampleRate, maxQueueSize: o.tracing.maxQueueSize, fastifyHookSpans: o.tracing.fastifyHookSpans, ignoreIncoming: (p) => isExcluded(p, o.excludePaths), onDrop: (n) => drop('traces')('export_failed', n) })
     : null;
 
   let health: HealthService | null = null;

@@ -33,6 +33,11 @@ export interface TracingOptions {
   protocol?: 'http/protobuf' | 'grpc';
   /** Spans kept waiting for export; beyond it new spans are dropped (default 2048). */
   maxQueueSize?: number;
+  /**
+   * A span per Fastify hook and handler (@fastify/otel). Off by default: it costs several times the
+   * request span (see docs/benchmarks.md), and the request span is named by route without it.
+   */
+  fastifyHookSpans?: boolean;
 }
 
 export interface LoggingOptions {
@@ -140,7 +145,11 @@ export function resolveOptions(o: InitOptions): ResolvedOptions {
     tracing:
       o.tracing === false || env.OTEL_SDK_DISABLED === 'true'
         ? null
-        : { sampleRate: ratio(o.tracing?.sampleRate ?? env.OTEL_TRACES_SAMPLER_ARG, 1, 'tracing.sampleRate'), maxQueueSize: o.tracing?.maxQueueSize ?? 2048 },
+        : {
+            sampleRate: ratio(o.tracing?.sampleRate ?? env.OTEL_TRACES_SAMPLER_ARG, 1, 'tracing.sampleRate'),
+            maxQueueSize: o.tracing?.maxQueueSize ?? 2048,
+            fastifyHookSpans: o.tracing?.fastifyHookSpans ?? false,
+          },
     logging:
       o.logging === false
         ? null

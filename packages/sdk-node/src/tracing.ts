@@ -1,7 +1,7 @@
 /**
  * Tracing on the OpenTelemetry JS SDK: a NodeTracerProvider registered globally (so the service's
  * and its libraries' own @opentelemetry/api usage lands in it), auto-instrumentation of http,
- * undici/fetch, Express, Fastify, pg, mysql2, redis and ioredis, and a bounded batch exporter
+ * undici/fetch, Express, Fastify (opt-in), pg, mysql2, redis and ioredis, and a bounded batch exporter
  * over OTLP (HTTP protobuf by default, gRPC optional).
  */
 import { context, propagation, trace } from '@opentelemetry/api';
@@ -28,6 +28,8 @@ export interface TracingDeps {
   protocol: 'http/protobuf' | 'grpc';
   sampleRate: number;
   maxQueueSize: number;
+  /** A span per Fastify hook and handler (@fastify/otel); off by default for its cost. */
+  fastifyHookSpans: boolean;
   /** Paths whose incoming requests get no span (health, metrics). */
   ignoreIncoming: (path: string) => boolean;
   onDrop: (count: number) => void;
@@ -58,7 +60,7 @@ export function startTracing(deps: TracingDeps): ServiceTracing {
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => deps.ignoreIncoming((req.url ?? '/').split('?')[0]!) }),
       new UndiciInstrumentation(),
       new ExpressInstrumentation(),
-      new FastifyOtelInstrumentation({ registerOnInitialization: true }),
+      ...(deps.fastifyHookSpans ? [new FastifyOtelInstrumentation({ registerOnInitialization: true })] : []),
       new PgInstrumentation(),
       new MySQL2Instrumentation(),
       new RedisInstrumentation(),

@@ -25,20 +25,10 @@ async function api(path: string): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  app = Fastify();
   dir = tempDir('wk-sdk-fastify');
-  // The service must listen before Watchkeeper's config can name it as a scrape target.
-  await app.register(async (instance) => {
-    instance.get('/orders/:id', async (req) => {
-      wk.logger.info({ order: (req.params as { id: string }).id }, 'order loaded');
-      return { id: (req.params as { id: string }).id };
-    });
-    instance.get('/boom', async () => {
-      throw new TypeError('checkout total is undefined');
-    });
-  });
-  const configFile = join(dir, 'watchkeeper.yaml');
+  // The service's port is chosen first so that Watchkeeper's config can name it as a scrape target.
   const port = await freePort();
+  const configFile = join(dir, 'watchkeeper.yaml');
   writeFileSync(
     configFile,
     [
@@ -64,10 +54,20 @@ beforeAll(async () => {
     endpoint: watchkeeper.url,
     dsn: `http://${KEY}@127.0.0.1:${watchkeeper.port}/3`,
     logging: { destination: logs },
+    tracing: { fastifyHookSpans: true },
     errors: { captureUncaught: false },
     env: {},
   });
+  // Created after init(): @fastify/otel instruments Fastify instances as they initialise.
+  app = Fastify();
   await app.register(wk.fastify);
+  app.get('/orders/:id', async function loadOrder(req) {
+    wk.logger.info({ order: (req.params as { id: string }).id }, 'order loaded');
+    return { id: (req.params as { id: string }).id };
+  });
+  app.get('/boom', async () => {
+    throw new TypeError('checkout total is undefined');
+  });
   await app.listen({ port, host: '127.0.0.1' });
   base = `http://127.0.0.1:${port}`;
 });
@@ -118,6 +118,7 @@ describe('@watchkeeper/node with Fastify and a real Watchkeeper', () => {
     }, 15_000);
     expect(text).toContain('req-fastify-1');
     expect(text).toContain('/orders/:id');
+    expect(text).toContain('handler - loadOrder');
   });
 
   it('ships logs that a LogQL query finds by request id', async () => {
