@@ -60,11 +60,12 @@ function makeDataSet() {
     add('node_load1', base);
   }
   const n = series.length;
-  const kind = new Uint8Array(n); // 0 plain counter, 1 gauge, 2 histogram part (set by its group)
+  // 0 integer counter, 1 gauge, 2 histogram part (set by its group), 3 fractional counter (CPU seconds)
+  const kind = new Uint8Array(n);
   const rate = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const name = series[i].find(([k]) => k === '__name__')[1];
-    kind[i] = name.startsWith('http_request_duration') ? 2 : name.endsWith('_total') ? 0 : 1;
+    kind[i] = name.startsWith('http_request_duration') ? 2 : name === 'node_cpu_seconds_total' ? 3 : name.endsWith('_total') ? 0 : 1;
     rate[i] = r() * (name === 'node_cpu_seconds_total' ? 1 : 20);
   }
   const values = new Float64Array(ROUNDS * n);
@@ -74,6 +75,7 @@ function makeDataSet() {
   const advance = (seconds) => {
     for (let i = 0; i < n; i++) {
       if (kind[i] === 0) cur[i] += Math.round(rate[i] * seconds * (0.5 + r()));
+      else if (kind[i] === 3) cur[i] += rate[i] * seconds * (0.5 + r()); // fractional, so topk never meets exact ties
       else if (kind[i] === 1) cur[i] = Math.max(0, cur[i] + Math.round((r() - 0.5) * 1e6));
     }
     for (const g of groups) {
@@ -94,22 +96,40 @@ function makeDataSet() {
   return { series, values, n };
 }
 
-/** OpenMetrics text for promtool, written round by round (time order). */
-function writeOpenMetrics(path, data, startMs) {
-  const fd = openSync(path, 'w');
+const BLOCK_MS = 2 * 3600_000;
+
+/**
+ * OpenMetrics text for promtool, in time order, one file per 2h-aligned window: promtool re-reads
+ * its whole input once per 2h block it writes, so one file per block keeps the import linear.
+ */
+function writeOpenMetrics(dir, data, startMs) {
   const prefixes = data.series.map((labels) => {
     const name = labels.find(([k]) => k === '__name__')[1];
     const rest = labels.filter(([k]) => k !== '__name__').map(([k, v]) => `${k}="${v}"`);
     return `${name}{${rest.join(',')}} `;
   });
+  const files = [];
+  let fd = -1;
+  let window = -1;
   for (let round = 0; round < ROUNDS; round++) {
-    const ts = ` ${(startMs + round * INTERVAL_MS) / 1000}\n`;
+    const t = startMs + round * INTERVAL_MS;
+    if (Math.floor(t / BLOCK_MS) !== window) {
+      if (fd >= 0) {
+        writeSync(fd, '# EOF\n');
+        closeSync(fd);
+      }
+      window = Math.floor(t / BLOCK_MS);
+      files.push(join(dir, `data-${window}.om`));
+      fd = openSync(files.at(-1), 'w');
+    }
+    const ts = ` ${t / 1000}\n`;
     let chunk = '';
     for (let i = 0; i < data.n; i++) chunk += prefixes[i] + String(data.values[round * data.n + i]) + ts;
     writeSync(fd, chunk);
   }
   writeSync(fd, '# EOF\n');
   closeSync(fd);
+  return files;
 }
 
 function writeVarint(buf, o, n) {
@@ -275,12 +295,16 @@ try {
   const startMs = endMs - ROUNDS * INTERVAL_MS + SAMPLE_OFFSET_MS;
   console.log(`data set: ${fmt(data.n)} series, ${fmt(data.n * ROUNDS)} samples (generated in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
 
-  // Prometheus: OpenMetrics file -> promtool blocks -> prometheus on that directory.
+  // Prometheus: OpenMetrics files -> promtool blocks -> prometheus on that directory.
   t = performance.now();
-  const omFile = join(work, 'data.om');
-  writeOpenMetrics(omFile, data, startMs);
+  const omFiles = writeOpenMetrics(work, data, startMs);
   const promData = join(work, 'prom');
-  const promtool = run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', omFile, promData]);
+  const promtool = (async () => {
+    for (const f of omFiles) {
+      await run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', f, promData]);
+      rmSync(f);
+    }
+  })();
 
   // Watchkeeper, loaded while promtool works.
   const wkPort = await freePort();
@@ -293,7 +317,6 @@ try {
   await remoteWrite(`${wkBase}/api/v1/write`, data, startMs);
   console.log(`watchkeeper loaded by remote_write in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   await promtool;
-  rmSync(omFile);
   console.log(`promtool blocks written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const promPort = await freePort();
