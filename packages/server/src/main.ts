@@ -134,7 +134,7 @@ const ISSUE_ALERT_DURATION_MS = 5 * 60_000;
 /** Job name of Watchkeeper's scrape of its own /metrics. */
 export const SELF_SCRAPE_JOB = 'watchkeeper';
 
-/** Started components, in start order; stop() closes them in reverse. */
+/** Components that need stopping; null until started. doStop() closes them producers first, storage last. */
 interface Started {
   tsdb: Tsdb | null;
   signals: SignalStore | null;
@@ -488,10 +488,6 @@ export class Watchkeeper {
     return urls;
   }
 
-  get currentConfig(): Config {
-    return this.config;
-  }
-
   /**
    * Re-reads the configuration file. An invalid file keeps the running configuration and returns its
    * problems. Listener addresses and the data directory take effect only after a restart.
@@ -558,7 +554,7 @@ export class Watchkeeper {
       timer = setTimeout(() => r('timeout'), timeoutMs);
       timer.unref();
     });
-    // Scrapes stop first: they write staleness markers while storage is still open.
+    // Producers stop before the listeners and storage close: scrapes first, rules and span metrics after in-flight requests.
     await this.started.scrapeManager?.stop();
     const apps = [this.app, this.started.otlpHttpApp].filter((a): a is FastifyInstance => a !== null);
     const closing = Promise.all([...apps.map((a) => a.close()), this.started.otlpGrpc?.close()]);
