@@ -49,6 +49,11 @@ beforeAll(async () => {
     wk.logger.info({ password: (req.body as { password: string }).password }, 'login attempt');
     throw new Error('login exploded');
   });
+  app.get('/chain', async (_req, _res, next) => {
+    await fetch(`${base}/users/5?token=abc`);
+    wk.logger.warn('stock is low');
+    next(new Error('chain failed after a call'));
+  });
   app.use(wk.expressErrors());
   await new Promise<void>((r) => (server = app.listen(0, '127.0.0.1', () => r())));
   const addr = server.address();
@@ -139,6 +144,16 @@ describe('@watchkeeper/node with Express', () => {
     expect(frames.at(-1)?.filename).toContain('express-sdk.test.ts');
     const extras = events.find((e) => (e.exception as { values: { value: string }[] } | undefined)?.values[0]?.value === 'with extras');
     expect(extras).toMatchObject({ tags: { area: 'login' }, user: { id: 'u1' }, extra: { form: { password: '[Filtered]', token: '[Filtered]' } } });
+  });
+
+  it('records breadcrumbs from outgoing HTTP calls and warn log lines', async () => {
+    expect((await fetch(`${base}/chain`)).status).toBe(500);
+    expect(await wk.flush(5000)).toBe(true);
+    const event = receiver.events().find((e) => JSON.stringify(e.exception).includes('chain failed after a call'));
+    const crumbs = (event?.breadcrumbs as { values: { category: string; message?: string; data?: Record<string, unknown> }[] }).values;
+    expect(crumbs).toContainEqual(expect.objectContaining({ category: 'http', data: { method: 'GET', url: `${base}/users/5`, status_code: 200 } }));
+    expect(crumbs).toContainEqual(expect.objectContaining({ category: 'log', level: 'warning', message: 'stock is low' }));
+    expect(crumbs.some((c) => String(c.data?.url ?? '').startsWith(receiver.url))).toBe(false);
   });
 
   it('never lets the Authorization header or a password field leave the process', async () => {

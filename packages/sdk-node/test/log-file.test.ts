@@ -1,0 +1,25 @@
+/** Logs also go to a rotating file (pino-roll) when `logging.file` is set, child loggers included. */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { init } from '../src/index.js';
+import { memoryDestination } from './support/telemetry-receiver.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'wk-sdk-logfile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('rotating log file', () => {
+  it('writes the same JSON lines to stdout and to size-rotated files', async () => {
+    const stdout = memoryDestination();
+    const wk = init({ service: 'filelog', tracing: false, errors: false, metrics: false, logging: { destination: stdout, level: 'debug', file: { path: join(dir, 'app.log'), size: '1k', keep: 10 } }, env: {} });
+    const db = wk.logger.child({ logger: 'db' });
+    for (let i = 0; i < 40; i++) db.debug({ i }, `query number ${i} finished`);
+    await wk.shutdown();
+    const files = readdirSync(dir).filter((f) => f.startsWith('app.log'));
+    expect(files.length).toBeGreaterThan(1);
+    const lines = files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.i).sort((a, b) => Number(a) - Number(b))).toEqual(stdout.lines.map((l) => l.i));
+    expect(lines[0]).toMatchObject({ service: 'filelog', logger: 'db', level: 'debug' });
+  });
+});
