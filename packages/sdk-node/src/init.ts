@@ -47,6 +47,7 @@ export interface Watchkeeper {
 
 let active: Watchkeeper | null = null;
 const DIAG_THROTTLE_MS = 60_000;
+const SPANS_DROPPED = /^Dropped (\d+) spans because maxQueueSize reached/;
 
 /** Instruments the service in one call. Throws when called twice without shutdown() in between. */
 export function init(options: InitOptions): Watchkeeper {
@@ -90,9 +91,12 @@ export function init(options: InitOptions): Watchkeeper {
   }
   const logger = logging?.logger ?? (pinoSilent() as Logger);
 
-  // OTel's own diagnostics are chatty when the endpoint is down: warn at most once a minute.
+  // OTel's own diagnostics are chatty when the endpoint is down: warn at most once a minute. The
+  // batch span processor reports its queue-full drops only this way, so they are counted here.
   let lastDiag = 0;
   const diagLog = (message: string, ...args: unknown[]) => {
+    const dropped = SPANS_DROPPED.exec(message);
+    if (dropped) drop('traces')('queue_full', Number(dropped[1]));
     const now = Date.now();
     if (now - lastDiag < DIAG_THROTTLE_MS) return;
     lastDiag = now;

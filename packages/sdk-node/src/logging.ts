@@ -70,7 +70,14 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
 
   let provider: LoggerProvider | null = null;
   if (cfg.ship && deps.logsUrl !== null) {
-    const exporter = new CountingExporter(new OTLPLogExporter({ url: deps.logsUrl, timeoutMillis: 5000 }), (n) => deps.onDrop('export_failed', n));
+    // Records handed to the batch processor and not yet through the exporter: the processor drops
+    // silently beyond its queue size, so the stream refuses (and counts) them first.
+    let pending = 0;
+    const exporter = new CountingExporter(
+      new OTLPLogExporter({ url: deps.logsUrl, timeoutMillis: 5000 }),
+      (n) => deps.onDrop('export_failed', n),
+      (n) => (pending -= n),
+    );
     provider = new LoggerProvider({
       resource: deps.resource,
       processors: [new BatchLogRecordProcessor(exporter, { maxQueueSize: cfg.maxQueueSize, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: 10_000 })],
@@ -80,6 +87,8 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
       level: 'trace',
       stream: {
         write(line: string) {
+          if (pending >= cfg.maxQueueSize) return deps.onDrop('queue_full', 1);
+          pending++;
           const rec = parseLine(line);
           const attributes: Record<string, string | number | boolean> = {};
           for (const [k, v] of Object.entries(rec)) if (!ENVELOPE_FIELDS.has(k) && v !== null && v !== undefined) attributes[k] = typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean);
