@@ -2,7 +2,7 @@
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { RequestListener } from 'node:http';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { subscribeHttpBreadcrumbs } from './breadcrumb-sources.js';
 import { ErrorReporter, type CaptureContext } from './errors/error-reporter.js';
 import type { Breadcrumb, User } from './errors/event.js';
@@ -54,7 +54,7 @@ export function init(options: InitOptions): Watchkeeper {
   if (active !== null) throw new Error('@watchkeeper/node: init() was already called in this process; call shutdown() on the first handle before initialising again');
   const o = resolveOptions(options);
   const resource = resourceFromAttributes({ 'service.name': o.service, 'service.version': o.version, 'deployment.environment.name': o.environment });
-  const metrics = o.metrics ? new ServiceMetrics({ defaultMetrics: o.metrics.defaultMetrics, buckets: o.metrics.buckets, labels: {} }) : null;
+  const metrics = o.metrics ? new ServiceMetrics({ defaultMetrics: o.metrics.defaultMetrics, buckets: o.metrics.buckets }) : null;
   const drop = (signal: string) => (reason: string, count: number) => metrics?.dropped.inc({ signal, reason }, count);
 
   let logging: ServiceLogging | null = null;
@@ -89,7 +89,7 @@ export function init(options: InitOptions): Watchkeeper {
     });
     internalLogger = logging.logger.child({ logger: '@watchkeeper/node' });
   }
-  const logger = logging?.logger ?? (pinoSilent() as Logger);
+  const logger = logging?.logger ?? pino({ level: 'silent' });
 
   // OTel's own diagnostics are chatty when the endpoint is down: warn at most once a minute. The
   // batch span processor reports its queue-full drops only this way, so they are counted here.
@@ -210,11 +210,4 @@ function installUncaughtHandlers(errors: ErrorReporter, logger: Logger, flush: (
     process.off('uncaughtException', onException);
     process.off('unhandledRejection', onRejection);
   };
-}
-
-function pinoSilent(): unknown {
-  const noop = () => {};
-  const silent: Record<string, unknown> = { level: 'silent', trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, silent: noop };
-  silent.child = () => silent;
-  return silent;
 }

@@ -23,7 +23,7 @@ export class ServiceMetrics {
   /** Telemetry the SDK dropped instead of growing memory or blocking the host. */
   readonly dropped: Counter<'signal' | 'reason'>;
 
-  constructor(opts: { defaultMetrics: boolean; buckets: number[]; labels: Record<string, string> }) {
+  constructor(opts: { defaultMetrics: boolean; buckets: number[] }) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests served, by route template', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
     this.duration = new Histogram({
