@@ -217,6 +217,7 @@ async function waitIdle(proc, timeoutMs, ready = () => true) {
   let last = procStats(proc.pid).cpuSeconds;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 3000));
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited (${proc.exitCode ?? proc.signalCode}) while settling`);
     const now = procStats(proc.pid).cpuSeconds;
     if (now - last < 0.1 && ready()) return true;
     last = now;
@@ -312,7 +313,7 @@ try {
   writeFileSync(wkConfig, 'self_scrape:\n  enabled: false\nserver:\n  otlp_http: { enabled: false }\n  otlp_grpc: { enabled: false }\nlog:\n  level: warn\n');
   const wkBase = `http://127.0.0.1:${wkPort}`;
   const wkArgs = [...(process.env.BENCH_WK_NODE_ARGS ?? '').split(' ').filter(Boolean), WATCHKEEPER_CLI, 'start', '--config', wkConfig, '--data-dir', join(work, 'wk'), '--listen', `127.0.0.1:${wkPort}`];
-  const wk = await startServer(process.execPath, wkArgs, `${wkBase}/healthz/ready`);
+  const wk = await startServer(process.execPath, wkArgs, `${wkBase}/healthz/ready`, { stderr: 'inherit' });
   stop.push(wk);
   await remoteWrite(`${wkBase}/api/v1/write`, data, startMs);
   console.log(`watchkeeper loaded by remote_write in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -332,7 +333,13 @@ try {
   // Watchkeeper's maintenance (once a minute) cuts the head into blocks; Prometheus compacts the imported blocks.
   t = performance.now();
   const wkSettled = await waitIdle(wk, 240_000, () => countBlocks(join(work, 'wk', 'tsdb')) > 0);
-  const promSettled = await waitIdle(prom, 120_000);
+  // Prometheus compacts the imported 2h blocks on its first one-minute tick: wait past it, until the block count holds.
+  const promStarted = Date.now();
+  let promBlocks = -1;
+  const promSettled = await waitIdle(prom, 180_000, () => {
+    const [before, now] = [promBlocks, (promBlocks = countBlocks(promData))];
+    return Date.now() - promStarted > 75_000 && before === now;
+  });
   console.log(
     `settled in ${((performance.now() - t) / 1000).toFixed(0)} s: watchkeeper ${countBlocks(join(work, 'wk', 'tsdb'))} blocks${wkSettled ? '' : ' (not idle)'}, prometheus ${countBlocks(promData)} blocks${promSettled ? '' : ' (not idle)'}`,
   );
