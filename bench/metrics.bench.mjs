@@ -2,7 +2,8 @@
 // and Watchkeeper receive the same load, one after the other on the same machine, and we print
 // samples/s, CPU seconds per million samples, peak RSS, RSS per active series and bytes per
 // sample on disk after the head is cut into blocks. Options (env): BENCH_SERIES (default 100000),
-// BENCH_HOURS of data (default 4: enough for both to cut a 2h block), BENCH_INTERVAL_S (30),
+// BENCH_HOURS of data (default 3.25: past the 3h at which both cut a 2h block), BENCH_INTERVAL_S (60;
+// 19.5M samples, about 6 minutes per system on a shared 2-core machine),
 // BENCH_WK_NODE_ARGS (extra node flags for Watchkeeper, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
 // BENCH_ONLY (prometheus or watchkeeper: run one side, e.g. while profiling).
 import { writeFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -11,8 +12,8 @@ import { compressSync } from 'snappy';
 import { WATCHKEEPER_CLI, dirBytes, fmt, freePort, machineLine, procStats, startServer, stopServer, tempDir } from './lib.mjs';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 100_000);
-const HOURS = Number(process.env.BENCH_HOURS ?? 4);
-const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_S ?? 30) * 1000;
+const HOURS = Number(process.env.BENCH_HOURS ?? 3.25);
+const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_S ?? 60) * 1000;
 const SERIES_PER_REQUEST = 5_000;
 const CONCURRENCY = 4;
 
