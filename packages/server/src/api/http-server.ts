@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { Logger } from 'pino';
 import { ApiError, errorBody, errorTypeForStatus } from './errors.js';
 import type { AccessControl, RouteScope } from './auth.js';
@@ -24,6 +25,8 @@ export interface HttpServerOptions {
   readonly accessControl: () => AccessControl;
   readonly bodyLimitBytes: number;
 }
+
+const ALL_METHODS: readonly HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:@\-]{1,128}$/;
 /** Paths that are scraped or polled often: kept out of request metrics and info-level logs. */
@@ -72,9 +75,15 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   // Anything else without a parser of its own is kept raw for the route to judge.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // A shadow of the route table, so a request for a known path with the wrong method gets 405
+  // (with Allow) rather than 404, as Prometheus answers. Fastify's router does not tell them apart.
+  const knownRoutes = FindMyWay();
   app.addHook('onRoute', (route) => {
     if (route.config?.scope === undefined && !route.url.startsWith('*')) {
       throw new Error(`route ${route.method} ${route.url} does not declare a scope`);
+    }
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (!knownRoutes.hasRoute(method as HTTPMethod, route.url)) knownRoutes.on(method as HTTPMethod, route.url, () => {});
     }
   });
 
@@ -125,7 +134,14 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
 
   app.setNotFoundHandler({}, (req, reply) => {
-    reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`));
+    const path = req.url.split('?')[0] ?? '/';
+    const allowed = ALL_METHODS.filter((m) => m !== req.method && knownRoutes.find(m, path) !== null);
+    if (allowed.length > 0) {
+      reply.header('Allow', allowed.join(', '));
+      reply.code(405).send(errorBody('method_not_allowed', `method ${req.method} is not allowed for ${path}; use ${allowed.join(' or ')}`));
+      return;
+    }
+    reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${path}`));
   });
 
   return app;
