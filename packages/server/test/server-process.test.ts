@@ -6,6 +6,8 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/api/auth.js';
+import { request } from 'node:http';
+import { snappyWriteRequest } from './support/remote-write-proto.js';
 import { freePort, runCli, startWatchkeeper, tempDir, type RunningProcess } from './support/watchkeeper-process.js';
 
 const READ_TOKEN = 'read-token-for-tests';
@@ -140,6 +142,37 @@ describe('watchkeeper start (process)', () => {
 });
 
 describe('shutdown', () => {
+  it('lets an in-flight request finish while refusing new connections, then exits 0', async () => {
+    const wk = await startWatchkeeper();
+    const t = Date.now();
+    const body = snappyWriteRequest({
+      timeseries: [{ labels: [{ name: '__name__', value: 'in_flight_total' }], samples: [{ value: 1, timestamp: t }] }],
+    });
+    const half = Math.floor(body.length / 2);
+    const status = new Promise<number>((ok, fail) => {
+      const req = request(
+        `${wk.url}/api/v1/write`,
+        { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'content-length': body.length } },
+        (res) => {
+          res.resume();
+          ok(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', fail);
+      req.write(body.subarray(0, half));
+      // The request is in flight (headers and half the body sent) when the signal arrives.
+      setTimeout(() => {
+        wk.proc.kill('SIGTERM');
+        setTimeout(async () => {
+          await expect(fetch(`${wk.url}/healthz/live`)).rejects.toThrow();
+          req.end(body.subarray(half));
+        }, 500);
+      }, 200);
+    });
+    expect(await status).toBe(204);
+    expect(await wk.exited).toBe(0);
+  });
+
   it('on SIGTERM turns unready, finishes and exits 0', async () => {
     const wk = await startWatchkeeper();
     const code = await wk.stop('SIGTERM');
