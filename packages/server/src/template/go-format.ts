@@ -4,13 +4,19 @@
  * with flags, width and precision).
  */
 
-/** Formats a float the way Go's `%v` does (shortest representation, exponent below 1e-4 or from 1e21). */
+/**
+ * Formats a float64 the way Go's `%v` and `%g` do: the shortest representation, in exponent form
+ * when the decimal exponent is below -4 or at least 6 (strconv's 'g' with precision -1), so
+ * 1500000000 prints as `1.5e+09`. Go ints are BigInts here and print as plain digits.
+ */
 export function formatGoFloat(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
   if (n === Infinity) return '+Inf';
   if (n === -Infinity) return '-Inf';
-  const abs = Math.abs(n);
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e21)) return goExponent(n.toExponential());
+  if (n === 0) return Object.is(n, -0) ? '-0' : '0';
+  const shortest = n.toExponential();
+  const exp = Number(shortest.slice(shortest.indexOf('e') + 1));
+  if (exp < -4 || exp >= 6) return goExponent(shortest);
   return String(n);
 }
 
@@ -76,6 +82,7 @@ export function formatGoValue(v: unknown): string {
 
 function toNumber(v: unknown): number | null {
   if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return null;
   return null;
 }

@@ -13,7 +13,7 @@ export type TemplateFunction = (...args: unknown[]) => unknown;
 
 /** Go's template truthiness: false, 0, nil, and empty strings, arrays and maps are false. */
 export function isTrue(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
+  if (v === null || v === undefined || v === false || v === 0 || v === 0n || v === '') return false;
   if (Array.isArray(v)) return v.length > 0;
   if (v instanceof Map) return v.size > 0;
   return true;
@@ -143,9 +143,9 @@ class Execution {
     const pipe = { ...node.pipe, declare: [] };
     const v = await this.pipeline(pipe, dot, scope);
     const entries: [unknown, unknown][] = [];
-    if (Array.isArray(v)) v.forEach((e, i) => entries.push([i, e]));
+    if (Array.isArray(v)) v.forEach((e, i) => entries.push([BigInt(i), e]));
     else if (v instanceof Map) for (const k of [...v.keys()].sort()) entries.push([k, v.get(k)]);
-    else if (typeof v === 'number' && Number.isInteger(v)) for (let i = 0; i < v; i++) entries.push([i, i]);
+    else if (typeof v === 'bigint') for (let i = 0n; i < v; i++) entries.push([i, i]);
     else if (v !== null && v !== undefined && typeof v === 'object') for (const k of Object.keys(v).sort()) entries.push([k, (v as Record<string, unknown>)[k]]);
     else if (v !== null && v !== undefined) this.fail(node.pipe.line, `range can't iterate over ${formatGoValue(v)}`);
     if (entries.length === 0) {
@@ -274,6 +274,7 @@ function typeName(v: unknown): string {
   if (Array.isArray(v)) return '[]interface {}';
   if (typeof v === 'string') return 'string';
   if (typeof v === 'number') return 'float64';
+  if (typeof v === 'bigint') return 'int';
   if (typeof v === 'boolean') return 'bool';
   return (v as object).constructor?.name ?? 'object';
 }

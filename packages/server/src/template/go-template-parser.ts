@@ -11,7 +11,8 @@ export type ArgNode =
   | { readonly kind: 'field'; readonly receiver: ArgNode | null; readonly fields: readonly string[] }
   | { readonly kind: 'variable'; readonly name: string; readonly fields: readonly string[] }
   | { readonly kind: 'string'; readonly value: string }
-  | { readonly kind: 'number'; readonly value: number }
+  /** A Go int literal is a bigint, a float literal a number (they print differently). */
+  | { readonly kind: 'number'; readonly value: number | bigint }
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'nil' }
   | { readonly kind: 'function'; readonly name: string }
@@ -55,7 +56,7 @@ type Token =
   | { t: 'field'; v: string; glued: boolean }
   | { t: 'var'; v: string }
   | { t: 'string'; v: string }
-  | { t: 'number'; v: number }
+  | { t: 'number'; v: number | bigint }
   | { t: 'op'; v: '(' | ')' | '|' | ':=' | '=' | ',' };
 
 interface Action {
@@ -149,7 +150,7 @@ function lexAction(name: string, text: string, start: number, line: number): { t
     } else if (c === "'") {
       const m = /^'(\\.|[^'\\])'/.exec(text.slice(i));
       if (!m) fail('malformed character constant');
-      tokens.push({ t: 'number', v: unquote(`"${m![1]}"`, fail).codePointAt(0)! });
+      tokens.push({ t: 'number', v: BigInt(unquote(`"${m![1]}"`, fail).codePointAt(0)!) });
       i += m![0].length;
     } else if (c === '.' || c === '$') {
       const m = /^[.$][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*/.exec(text.slice(i))!;
@@ -161,7 +162,9 @@ function lexAction(name: string, text: string, start: number, line: number): { t
       const lit = m?.[0] ?? '';
       const value = Number(lit.replace(/_/g, ''));
       if (lit === '' || lit === '+' || lit === '-' || Number.isNaN(value)) fail(`bad number syntax: ${JSON.stringify(text.slice(i, i + 10))}`);
-      tokens.push({ t: 'number', v: value });
+      const isInt = /^[+-]?(0[xX][0-9a-fA-F_]+|\d[\d_]*)$/.test(lit);
+      const digits = lit.replace(/_/g, '').replace(/^[+-]/, '');
+      tokens.push({ t: 'number', v: isInt ? (lit.startsWith('-') ? -BigInt(digits) : BigInt(digits)) : value });
       i += lit.length;
     } else if (/[A-Za-z_]/.test(c)) {
       const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))!;

@@ -35,12 +35,12 @@ export class GoTime {
     return this;
   }
 
-  Unix(): number {
-    return Math.floor(this.ms / 1000);
+  Unix(): bigint {
+    return BigInt(Math.floor(this.ms / 1000));
   }
 
-  UnixMilli(): number {
-    return this.ms;
+  UnixMilli(): bigint {
+    return BigInt(this.ms);
   }
 
   String(): string {

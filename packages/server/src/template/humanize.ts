@@ -25,6 +25,7 @@ export function formatG(v: number, prec = 4): string {
 /** Prometheus's convertToFloat: numbers pass, strings are parsed, durations are seconds, anything else is an error. */
 export function toFloat(v: unknown): number {
   if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
   if (v instanceof GoDuration) return v.ms / 1000;
   if (typeof v === 'string') {
     const t = v.trim();

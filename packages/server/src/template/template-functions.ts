@@ -9,7 +9,11 @@ import { isTrue, type TemplateFunction } from './go-template-exec.js';
 import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, toFloat } from './humanize.js';
 import { KV } from './kv.js';
 
-function lengthOf(v: unknown): number {
+function lengthOf(v: unknown): bigint {
+  return BigInt(lengthAsNumber(v));
+}
+
+function lengthAsNumber(v: unknown): number {
   if (typeof v === 'string') return Buffer.byteLength(v, 'utf8');
   if (Array.isArray(v)) return v.length;
   if (v instanceof Map) return v.size;
@@ -17,8 +21,10 @@ function lengthOf(v: unknown): number {
   throw new Error(`len of type ${typeof v}`);
 }
 
+const isNumeric = (v: unknown): v is number | bigint => typeof v === 'number' || typeof v === 'bigint';
+
 function compare(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  if (isNumeric(a) && isNumeric(b)) return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'boolean' && typeof b === 'boolean') return a === b ? 0 : NaN;
   throw new Error('incompatible types for comparison');
@@ -49,9 +55,10 @@ export const goBuiltins: Readonly<Record<string, TemplateFunction>> = {
   index: (coll, ...keys) => {
     let v = coll;
     for (const k of keys) {
-      if (Array.isArray(v) && typeof k === 'number') {
-        if (k < 0 || k >= v.length) throw new Error(`index out of range: ${k}`);
-        v = v[k];
+      if (Array.isArray(v) && isNumeric(k)) {
+        const i = Number(k);
+        if (i < 0 || i >= v.length) throw new Error(`index out of range: ${i}`);
+        v = v[i];
       } else if (v instanceof Map) v = v.has(k) ? v.get(k) : '';
       else if (v !== null && typeof v === 'object' && typeof k === 'string') v = (v as Record<string, unknown>)[k];
       else throw new Error(`can't index item of type ${typeof v}`);
@@ -60,7 +67,7 @@ export const goBuiltins: Readonly<Record<string, TemplateFunction>> = {
   },
   slice: (v, ...idx) => {
     if (typeof v !== 'string' && !Array.isArray(v)) throw new Error(`can't slice item of type ${typeof v}`);
-    const [from = 0, to = v.length] = idx as number[];
+    const [from = 0, to = v.length] = idx.map(Number);
     return v.slice(from, to);
   },
   eq,
