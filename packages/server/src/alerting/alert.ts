@@ -3,6 +3,7 @@
  * Watchkeeper's own sources), validation, Alertmanager's fingerprint, ordering and merging.
  * Times are Unix milliseconds; an `endsAt` in the past means resolved.
  */
+import { FNV64_OFFSET, fnv1a64 } from '../model/fnv.js';
 import { formatLabels, isLegacyLabelName, labelsFromRecord, type Labels } from '../model/labels.js';
 
 /** An alert as a source pushes it. Missing `startsAt` means now; missing `endsAt` means now + resolve_timeout. */
@@ -30,27 +31,17 @@ export interface Alert {
   readonly fingerprint: string;
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK = 0xffffffffffffffffn;
-
-function fnvAdd(hash: bigint, bytes: Uint8Array): bigint {
-  let h = hash;
-  for (const b of bytes) h = ((h ^ BigInt(b)) * FNV_PRIME) & MASK;
-  return h;
-}
-
 const SEPARATOR = new Uint8Array([0xff]);
 const encoder = new TextEncoder();
 
 /** Alertmanager's (Prometheus common model's) label-set fingerprint: FNV-1a 64 over sorted pairs. */
 export function fingerprintLabels(labels: Labels): string {
-  let h = FNV_OFFSET;
+  let h = FNV64_OFFSET;
   for (const l of labels) {
-    h = fnvAdd(h, encoder.encode(l.name));
-    h = fnvAdd(h, SEPARATOR);
-    h = fnvAdd(h, encoder.encode(l.value));
-    h = fnvAdd(h, SEPARATOR);
+    h = fnv1a64(encoder.encode(l.name), h);
+    h = fnv1a64(SEPARATOR, h);
+    h = fnv1a64(encoder.encode(l.value), h);
+    h = fnv1a64(SEPARATOR, h);
   }
   return h.toString(16).padStart(16, '0');
 }

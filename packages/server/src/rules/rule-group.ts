@@ -4,6 +4,7 @@
  * interval and keep their phase across restarts). Results are written through the Appendable with
  * staleness markers for series a rule stopped producing; alerts go to the alert sink.
  */
+import { fnv1a64 } from '../model/fnv.js';
 import type { Logger } from 'pino';
 import { labelsKey, type Labels } from '../model/labels.js';
 import { STALE_NAN } from '../model/samples.js';
@@ -48,15 +49,9 @@ export interface GroupContext {
   readonly gracePeriodMs: number;
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK = 0xffffffffffffffffn;
-
 /** FNV-1a 64 of the group's name and file: the basis of its evaluation offset. */
 function groupHash(name: string, file: string): bigint {
-  let h = FNV_OFFSET;
-  for (const byte of Buffer.from(`${name}\xff${file}`, 'utf8')) h = ((h ^ BigInt(byte)) * FNV_PRIME) & MASK;
-  return h;
+  return fnv1a64(Buffer.from(`${name}\xff${file}`, 'utf8'));
 }
 
 /** The latest evaluation time at or before `nowMs` for a group (Prometheus's Group.EvalTimestamp). */
