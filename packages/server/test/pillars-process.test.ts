@@ -195,8 +195,12 @@ describe('pillars wired into watchkeeper start', () => {
   it('evaluates rule files and sends firing alerts through the routing to the webhook', async () => {
     const delivered = await waitFor('the rule alert', async () => sink.received.find((r) => JSON.stringify(r.body).includes('AlwaysOn')));
     expect(delivered.body).toMatchObject({ commonLabels: { alertname: 'AlwaysOn', severity: 'info' }, commonAnnotations: { summary: 'value is 1' } });
-    const alerts = (await (await fetch(`${wk.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
-    expect(alerts.data.alerts).toContainEqual(expect.objectContaining({ labels: { alertname: 'AlwaysOn', severity: 'info' }, state: 'firing' }));
+    // The process restarted earlier in this file: its rules fire again after their first evaluation.
+    const firing = await waitFor('the firing rule alert', async () => {
+      const body = (await (await fetch(`${wk.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+      return body.data.alerts.find((a) => a.labels.alertname === 'AlwaysOn' && a.state === 'firing');
+    });
+    expect(firing).toMatchObject({ labels: { alertname: 'AlwaysOn', severity: 'info' }, state: 'firing' });
     const series = await waitFor('the ALERTS series', async () => {
       const r = await instant(wk.url, 'ALERTS{alertname="AlwaysOn"}');
       return r.length > 0 ? r : undefined;
