@@ -6,12 +6,12 @@
  */
 import { context, trace } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import type { Resource } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import { requestStore } from './request-context.js';
 import { CountingExporter } from './counting-exporter.js';
+import { otlpLogExporter } from './otlp/otlp-http-exporters.js';
 import type { ResolvedOptions } from './options.js';
 
 type LoggingConfig = NonNullable<ResolvedOptions['logging']>;
@@ -74,7 +74,7 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
     // silently beyond its queue size, so the stream refuses (and counts) them first.
     let pending = 0;
     const exporter = new CountingExporter(
-      new OTLPLogExporter({ url: deps.logsUrl, timeoutMillis: 5000 }),
+      otlpLogExporter(deps.logsUrl, 5000),
       (n) => deps.onDrop('export_failed', n),
       (n) => (pending -= n),
     );

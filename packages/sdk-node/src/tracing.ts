@@ -6,7 +6,6 @@
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as OtlpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -21,6 +20,7 @@ import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type 
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { createRequire } from 'node:module';
 import { CountingExporter } from './counting-exporter.js';
+import { otlpTraceExporter } from './otlp/otlp-http-exporters.js';
 
 export interface TracingDeps {
   resource: Resource;
@@ -44,7 +44,7 @@ export interface ServiceTracing {
 export function startTracing(deps: TracingDeps): ServiceTracing {
   const spanProcessors = [];
   if (deps.url !== null) {
-    const inner: SpanExporter = deps.protocol === 'grpc' ? new OtlpGrpcTraceExporter({ url: deps.url, timeoutMillis: 5000 }) : new OtlpProtoTraceExporter({ url: deps.url, timeoutMillis: 5000 });
+    const inner: SpanExporter = deps.protocol === 'grpc' ? new OtlpGrpcTraceExporter({ url: deps.url, timeoutMillis: 5000 }) : otlpTraceExporter(deps.url, 5000);
     const exporter = new CountingExporter(inner, deps.onDrop);
     spanProcessors.push(new BatchSpanProcessor(exporter, { maxQueueSize: deps.maxQueueSize, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: 10_000 }));
   }
