@@ -26,12 +26,28 @@ export interface TableSchema {
   readonly timeColumn: string | null;
 }
 
+/**
+ * One column's values: a plain array (null for NULL), or, for a column without NULLs, the kind's
+ * typed array (bigint: BigInt64Array, integer: Int32Array, utinyint and boolean: Uint8Array,
+ * double: Float64Array), which the writer copies into DuckDB in bulk.
+ */
+export type ColumnValues = readonly unknown[] | BigInt64Array | Int32Array | Uint8Array | Float64Array;
+
 /** Column-major rows for one table: `columns[i]` holds column i's values, all of length `rowCount`. */
 export interface ColumnBatch {
   readonly table: TableSchema;
   readonly rowCount: number;
-  readonly columns: readonly (readonly unknown[])[];
+  readonly columns: readonly ColumnValues[];
 }
+
+const TYPED_ARRAY_OF_KIND: Record<ColumnKind, (new (n: number) => ArrayBufferView) | null> = {
+  bigint: BigInt64Array,
+  varchar: null,
+  integer: Int32Array,
+  utinyint: Uint8Array,
+  double: Float64Array,
+  boolean: Uint8Array,
+};
 
 const DUCKDB_TYPES: Record<ColumnKind, DuckDBType> = {
   bigint: BIGINT,
@@ -53,8 +69,14 @@ export function checkBatchShape(batch: ColumnBatch): void {
     throw new Error(`batch for ${batch.table.name} has ${batch.columns.length} columns, the table has ${batch.table.columns.length}`);
   }
   for (let i = 0; i < batch.columns.length; i++) {
-    if (batch.columns[i]!.length !== batch.rowCount) {
-      throw new Error(`batch for ${batch.table.name}: column ${batch.table.columns[i]!.name} has ${batch.columns[i]!.length} values, expected ${batch.rowCount}`);
+    const values = batch.columns[i]!;
+    const column = batch.table.columns[i]!;
+    if (values.length !== batch.rowCount) {
+      throw new Error(`batch for ${batch.table.name}: column ${column.name} has ${values.length} values, expected ${batch.rowCount}`);
+    }
+    const typed = TYPED_ARRAY_OF_KIND[column.kind];
+    if (ArrayBuffer.isView(values) && (typed === null || !(values instanceof typed))) {
+      throw new Error(`batch for ${batch.table.name}: column ${column.name} (${column.kind}) cannot take a ${values.constructor.name}`);
     }
   }
 }

@@ -6,9 +6,10 @@
  * durable. The queue is bounded in rows: a unit that does not fit is refused at once with
  * StoreOverloadedError (HTTP 429) instead of growing memory.
  */
-import { DuckDBDataChunk, type DuckDBConnection, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { checkBatchShape, duckdbTypes, type ColumnBatch, type TableSchema } from './table-schema.js';
+import { appendColumnBatches } from './column-appender.js';
+import { checkBatchShape, type ColumnBatch, type TableSchema } from './table-schema.js';
 
 /** What one request writes: committed atomically, possibly together with other units. */
 export interface WriteUnit {
@@ -60,8 +61,6 @@ interface PendingTask {
 }
 
 type Pending = PendingWrite | PendingTask;
-
-const CHUNK_ROWS = 2048;
 
 export class WriteQueue {
   private readonly queue: Pending[] = [];
@@ -203,43 +202,20 @@ export class WriteQueue {
     }
     await conn.run('BEGIN TRANSACTION');
     try {
-      for (const [table, batches] of byTable) await appendBatches(conn, table, batches);
+      for (const [table, batches] of byTable) {
+        const appender = await conn.createAppender(table.name);
+        try {
+          appendColumnBatches(appender, table, batches);
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+      }
       await conn.run('COMMIT');
     } catch (err) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw err;
     }
     this.opts.onCommit?.(rows, (performance.now() - started) / 1000);
-  }
-}
-
-/** Appends batches of one table through DuckDB data chunks (far fewer native calls than row appends). */
-async function appendBatches(conn: DuckDBConnection, table: TableSchema, batches: readonly ColumnBatch[]): Promise<void> {
-  const types = duckdbTypes(table);
-  const appender = await conn.createAppender(table.name);
-  try {
-    let chunk = DuckDBDataChunk.create(types, CHUNK_ROWS);
-    let vectors: DuckDBVector[] = types.map((_, j) => chunk.getColumnVector(j));
-    let filled = 0;
-    const flush = (): void => {
-      for (const v of vectors) v.flush();
-      chunk.rowCount = filled;
-      appender.appendDataChunk(chunk);
-      chunk = DuckDBDataChunk.create(types, CHUNK_ROWS);
-      vectors = types.map((_, j) => chunk.getColumnVector(j));
-      filled = 0;
-    };
-    for (const b of batches) {
-      for (let row = 0; row < b.rowCount; row++) {
-        for (let col = 0; col < vectors.length; col++) {
-          (vectors[col] as DuckDBVector<DuckDBValue>).setItem(filled, b.columns[col]![row] as DuckDBValue);
-        }
-        if (++filled === CHUNK_ROWS) flush();
-      }
-    }
-    if (filled > 0) flush();
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
   }
 }

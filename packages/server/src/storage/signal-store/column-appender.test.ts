@@ -1,0 +1,97 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendColumnBatches } from './column-appender.js';
+import { checkBatchShape, type ColumnBatch, type TableSchema } from './table-schema.js';
+
+const TABLE: TableSchema = {
+  name: 't',
+  columns: [
+    { name: 'b', kind: 'bigint' },
+    { name: 'i', kind: 'integer' },
+    { name: 'u', kind: 'utinyint' },
+    { name: 'd', kind: 'double' },
+    { name: 'f', kind: 'boolean' },
+    { name: 's', kind: 'varchar' },
+  ],
+  migrations: ['CREATE TABLE t (b BIGINT, i INTEGER, u UTINYINT, d DOUBLE, f BOOLEAN, s VARCHAR)'],
+  timeColumn: null,
+};
+
+describe('appendColumnBatches', () => {
+  let instance: DuckDBInstance;
+  let conn: DuckDBConnection;
+  beforeAll(async () => {
+    instance = await DuckDBInstance.create(':memory:');
+    conn = await instance.connect();
+    await conn.run(TABLE.migrations[0]!);
+  });
+  afterAll(() => {
+    conn.closeSync();
+    instance.closeSync();
+  });
+
+  async function write(batches: ColumnBatch[]): Promise<unknown[][]> {
+    await conn.run('DELETE FROM t');
+    for (const b of batches) checkBatchShape(b);
+    const appender = await conn.createAppender('t');
+    appendColumnBatches(appender, TABLE, batches);
+    appender.flushSync();
+    appender.closeSync();
+    return (await conn.runAndReadAll('SELECT * FROM t')).getRows();
+  }
+
+  it('writes plain arrays with NULLs in every kind, across several data chunks', async () => {
+    const n = 5000;
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const nullEvery = (k: number, f: (i: number) => unknown) => idx.map((i) => (i % k === 0 ? null : f(i)));
+    const rows = await write([
+      {
+        table: TABLE,
+        rowCount: n,
+        columns: [
+          nullEvery(3, (i) => BigInt(i) * 1_000_000_007n - 9_000_000_000_000_000_000n),
+          nullEvery(5, (i) => -i),
+          nullEvery(7, (i) => i % 256),
+          nullEvery(11, (i) => i / 4),
+          nullEvery(13, (i) => i % 2 === 0),
+          nullEvery(17, (i) => (i % 2 === 0 ? `line ${i} ✓` : `a longer text than twelve bytes, number ${i}`)),
+        ],
+      },
+    ]);
+    expect(rows).toHaveLength(n);
+    for (const i of [0, 1, 2047, 2048, 2049, 4095, 4096, 4999]) {
+      expect(rows[i]).toEqual([
+        i % 3 === 0 ? null : BigInt(i) * 1_000_000_007n - 9_000_000_000_000_000_000n,
+        i % 5 === 0 ? null : -i,
+        i % 7 === 0 ? null : i % 256,
+        i % 11 === 0 ? null : i / 4,
+        i % 13 === 0 ? null : i % 2 === 0,
+        i % 17 === 0 ? null : i % 2 === 0 ? `line ${i} ✓` : `a longer text than twelve bytes, number ${i}`,
+      ]);
+    }
+  });
+
+  it('copies typed-array columns in bulk, several batches in order', async () => {
+    const batch = (from: number, n: number): ColumnBatch => ({
+      table: TABLE,
+      rowCount: n,
+      columns: [
+        BigInt64Array.from({ length: n }, (_, i) => BigInt(from + i) << 40n),
+        Int32Array.from({ length: n }, (_, i) => from + i),
+        Uint8Array.from({ length: n }, (_, i) => (from + i) % 200),
+        Float64Array.from({ length: n }, (_, i) => (from + i) * 0.5),
+        Uint8Array.from({ length: n }, (_, i) => (from + i) % 2),
+        Array.from({ length: n }, (_, i) => String(from + i)),
+      ],
+    });
+    const rows = await write([batch(0, 3000), batch(3000, 10)]);
+    expect(rows).toHaveLength(3010);
+    expect(rows[2999]).toEqual([2999n << 40n, 2999, 2999 % 200, 1499.5, true, '2999']);
+    expect(rows[3009]).toEqual([3009n << 40n, 3009, 3009 % 200, 1504.5, true, '3009']);
+  });
+
+  it('refuses a typed array of the wrong kind', () => {
+    const bad: ColumnBatch = { table: TABLE, rowCount: 1, columns: [new Int32Array(1), [1], [1], [1], [true], ['x']] };
+    expect(() => checkBatchShape(bad)).toThrow(/column b \(bigint\) cannot take a Int32Array/);
+  });
+});
