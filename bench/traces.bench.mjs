@@ -1,34 +1,59 @@
 // Trace ingest and query. Generates realistic traces (5–50 spans each across several services,
 // HTTP and database attributes, ~3 % errors with exception events), encodes them as OTLP/HTTP
-// protobuf requests with OpenTelemetry's own generated codec, and posts them to an in-process
-// Watchkeeper HTTP server (real routes, DuckDB signal store, span metrics; packages/server/dist:
-// run `npm run build` first). Prints spans/s accepted (acknowledged = durable), bytes stored per
-// span, and the latency of trace-by-id and of a search by service and minimum duration over all
-// of them, through the Tempo API. Options (env): BENCH_SPANS (default 1,000,000).
+// protobuf requests with OpenTelemetry's own generated codec before timing starts, and posts them
+// over keep-alive HTTP to a Watchkeeper server in a child process (real routes, DuckDB signal
+// store, span metrics; packages/server/dist: run `npm run build` first), several requests in
+// flight as a few Collectors would. Prints spans/s accepted (acknowledged = durable), the server's
+// CPU per span, bytes stored per span, and the latency of trace-by-id and of a search by service
+// and minimum duration over all of them, through the Tempo API.
+// Options (env): BENCH_SPANS (default 1,000,000), BENCH_CONCURRENCY (default 4),
+// BENCH_PROFILE (a directory: the server writes a --cpu-prof profile there).
 import { createRequire } from 'node:module';
+import { fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import http from 'node:http';
 import { dirname, join } from 'node:path';
-import { pino } from 'pino';
-import { REPO, dirBytes, fmt, machineLine, median, tempDir } from './lib.mjs';
+import { REPO, dirBytes, fmt, machineLine, median, procStats, tempDir } from './lib.mjs';
 
 const dist = (p) => join(REPO, 'packages/server/dist', p);
-const { createHttpServer } = await import(dist('api/http-server.js'));
-const { AccessControl } = await import(dist('api/auth.js'));
-const { createSelfMetrics } = await import(dist('selfobs/metrics.js'));
-const { openSignalStore } = await import(dist('storage/signal-store/index.js'));
-const { DuckDBTraceStore } = await import(dist('storage/signal-store/traces/duckdb-trace-store.js'));
-const { MemoryStorage } = await import(dist('storage/memory/memory-storage.js'));
-const { registerOtlpTracesRoutes } = await import(dist('ingest/otlp/traces-routes.js'));
-const { registerTempoApi } = await import(dist('api/tempo/tempo-api.js'));
-const { SpanMetricsGenerator } = await import(dist('span-metrics/span-metrics-generator.js'));
 
-const require = createRequire(join(REPO, 'packages/server/package.json'));
-const transformerDir = dirname(require.resolve('@opentelemetry/otlp-transformer/package.json'));
-const Request = require(join(transformerDir, 'build/src/generated/root.js')).opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+async function runServer(dir) {
+  const { pino } = await import('pino');
+  const { createHttpServer } = await import(dist('api/http-server.js'));
+  const { AccessControl } = await import(dist('api/auth.js'));
+  const { createSelfMetrics } = await import(dist('selfobs/metrics.js'));
+  const { openSignalStore } = await import(dist('storage/signal-store/index.js'));
+  const { DuckDBTraceStore } = await import(dist('storage/signal-store/traces/duckdb-trace-store.js'));
+  const { MemoryStorage } = await import(dist('storage/memory/memory-storage.js'));
+  const { registerOtlpTracesRoutes } = await import(dist('ingest/otlp/traces-routes.js'));
+  const { registerTempoApi } = await import(dist('api/tempo/tempo-api.js'));
+  const { SpanMetricsGenerator } = await import(dist('span-metrics/span-metrics-generator.js'));
+  const logger = pino({ level: 'warn' });
+  const metrics = createSelfMetrics('bench');
+  const signals = await openSignalStore({ dir, logger, registry: metrics.registry, retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 } });
+  const traces = await DuckDBTraceStore.open(signals, { retentionMs: 0 });
+  const spanMetrics = new SpanMetricsGenerator({ appendable: new MemoryStorage(), logger, registry: metrics.registry });
+  const app = createHttpServer({ logger, metrics, accessControl: () => new AccessControl([]), bodyLimitBytes: 64 * 1024 * 1024 });
+  registerOtlpTracesRoutes(app, { store: traces, logger, registry: metrics.registry, spanMetrics });
+  registerTempoApi(app, { traces });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  process.send({ port: app.server.address().port });
+  process.on('message', async (m) => {
+    if (m === 'checkpoint') {
+      await signals.writes.exclusive((conn) => conn.run('CHECKPOINT'));
+      const text = await metrics.registry.metrics();
+      const pick = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+      process.send({ commits: pick('watchkeeper_signal_store_commits_total'), rows: pick('watchkeeper_signal_store_rows_written_total'), seconds: pick('watchkeeper_signal_store_commit_duration_seconds_sum') });
+    }
+    if (m === 'stop') {
+      await spanMetrics.stop();
+      await app.close();
+      await signals.close();
+      process.exit(0);
+    }
+  });
+}
 
-const SPANS = Number(process.env.BENCH_SPANS ?? 1_000_000);
-const TRACES_PER_REQUEST = 100;
-const IN_FLIGHT = 4;
 const SERVICES = ['gateway', 'checkout', 'cart', 'payments', 'inventory', 'shipping'];
 const ROUTES = ['/api/cart', '/api/checkout', '/api/search', '/api/items/:id', '/api/orders'];
 
@@ -86,7 +111,7 @@ function trace(startMs) {
   return spans;
 }
 
-function request(traces) {
+function requestBody(Request, traces) {
   const byService = SERVICES.map(() => []);
   for (const t of traces) for (const s of t) byService[s.service].push(s.span);
   const resourceSpans = byService
@@ -98,75 +123,102 @@ function request(traces) {
   return Buffer.from(Request.encode(Request.fromObject({ resourceSpans })).finish());
 }
 
-console.log(`# traces benchmark: ${fmt(SPANS, 0)} spans; ${machineLine()}`);
-const dir = tempDir('wk-bench-traces');
-const logger = pino({ level: 'silent' });
-const metrics = createSelfMetrics('bench');
-const signals = await openSignalStore({ dir: join(dir, 'signals'), logger, registry: metrics.registry, retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 } });
-const traces = await DuckDBTraceStore.open(signals, { retentionMs: 0 });
-const spanMetrics = new SpanMetricsGenerator({ appendable: new MemoryStorage(), logger, registry: metrics.registry });
-const app = createHttpServer({ logger, metrics, accessControl: () => new AccessControl([]), bodyLimitBytes: 64 * 1024 * 1024 });
-registerOtlpTracesRoutes(app, { store: traces, logger, registry: metrics.registry, spanMetrics });
-registerTempoApi(app, { traces });
-const url = await app.listen({ host: '127.0.0.1', port: 0 });
+async function runClient() {
+  const SPANS = Number(process.env.BENCH_SPANS ?? 1_000_000);
+  const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+  const TRACES_PER_REQUEST = 100;
+  console.log(`# traces benchmark: ${fmt(SPANS, 0)} spans, ${CONCURRENCY} requests in flight; ${machineLine()}`);
+  const require = createRequire(join(REPO, 'packages/server/package.json'));
+  const transformerDir = dirname(require.resolve('@opentelemetry/otlp-transformer/package.json'));
+  const Request = require(join(transformerDir, 'build/src/generated/root.js')).opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 
-const startMs = Date.now() - 3_600_000;
-let sent = 0;
-let bodyBytes = 0;
-let genMs = 0;
-let ingestMs = 0;
-let traceCount = 0;
-const probes = [];
-const inFlight = new Set();
-while (sent < SPANS) {
+  // Requests are encoded up front so that the client's own work does not limit the figure.
   const g = performance.now();
-  const batch = [];
-  for (let i = 0; i < TRACES_PER_REQUEST && sent < SPANS; i++) {
-    const t = trace(startMs + Math.floor((traceCount * 3_600_000) / (SPANS / 27)));
-    batch.push(t);
-    sent += t.length;
-    if (traceCount++ % 997 === 0) probes.push(t[0].span.traceId.toString('hex'));
+  const startMs = Date.now() - 3_600_000;
+  const bodies = [];
+  const probes = [];
+  let sent = 0;
+  let bodyBytes = 0;
+  let traceCount = 0;
+  while (sent < SPANS) {
+    const batch = [];
+    for (let i = 0; i < TRACES_PER_REQUEST && sent < SPANS; i++) {
+      const t = trace(startMs + Math.floor((traceCount * 3_600_000) / (SPANS / 27)));
+      batch.push(t);
+      sent += t.length;
+      if (traceCount++ % 997 === 0) probes.push(t[0].span.traceId.toString('hex'));
+    }
+    const body = requestBody(Request, batch);
+    bodyBytes += body.length;
+    bodies.push(body);
   }
-  const body = request(batch);
-  bodyBytes += body.length;
-  genMs += performance.now() - g;
-  const t = performance.now();
-  const p = fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body }).then(async (res) => {
-    if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-  });
-  const tracked = p.finally(() => inFlight.delete(tracked));
-  inFlight.add(tracked);
-  if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-  ingestMs += performance.now() - t;
-}
-const tail = performance.now();
-await Promise.all(inFlight);
-ingestMs += performance.now() - tail;
-await signals.writes.exclusive((conn) => conn.run('CHECKPOINT'));
-const storedBytes = dirBytes(join(dir, 'signals'));
-console.log(`ingest: ${fmt(sent / (ingestMs / 1000), 0)} spans/s accepted over OTLP/HTTP protobuf (${fmt(traceCount, 0)} traces; durable acks, span metrics on; request generation took ${fmt(genMs / 1000, 1)} s apart)`);
-console.log(`stored: ${fmt(storedBytes / sent, 1)} bytes/span on disk (OTLP protobuf ${fmt(bodyBytes / sent, 1)} bytes/span)`);
+  console.log(`prepared ${fmt(bodies.length, 0)} requests of ~${fmt(sent / bodies.length, 0)} spans (${fmt(traceCount, 0)} traces) in ${fmt((performance.now() - g) / 1000, 1)} s`);
 
-const byId = [];
-for (const id of probes.slice(0, 30)) {
-  const t = performance.now();
-  const res = await fetch(`${url}/api/traces/${id}`);
-  await res.arrayBuffer();
-  byId.push(performance.now() - t);
-  if (res.status !== 200) throw new Error(`trace ${id} answered ${res.status}`);
-}
-console.log(`trace by id (HTTP, OTLP JSON): median ${fmt(median(byId), 1)} ms, max ${fmt(Math.max(...byId), 1)} ms over ${byId.length}`);
+  const dir = tempDir('wk-bench-traces');
+  const execArgv = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const child = fork(new URL(import.meta.url).pathname, ['--server', dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const post = (body) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/v1/traces', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`ingest answered ${res.statusCode}: ${Buffer.concat(chunks)}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
 
-const searches = [];
-let found = 0;
-for (let i = 0; i < 5; i++) {
-  const t = performance.now();
-  const res = await fetch(`${url}/api/search?tags=${encodeURIComponent('service.name=payments')}&minDuration=250ms&limit=20`);
-  found = (await res.json()).traces.length;
-  searches.push(performance.now() - t);
-}
-console.log(`search service.name=payments minDuration=250ms limit 20: median ${fmt(median(searches), 1)} ms (${found} traces)`);
+  const cpuBefore = procStats(child.pid).cpuSeconds;
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < bodies.length) await post(bodies[next++]);
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  const stats = procStats(child.pid);
+  const cpu = stats.cpuSeconds - cpuBefore;
+  console.log(`ingest: ${fmt(sent / seconds, 0)} spans/s accepted over OTLP/HTTP protobuf (${fmt(seconds, 1)} s; durable acks, span metrics on)`);
+  console.log(`server: CPU ${fmt(cpu, 1)} s (${fmt((cpu / sent) * 1e6, 1)} µs per span, all threads), peak RSS ${fmt(stats.peakRssBytes / 2 ** 20, 0)} MiB`);
+  child.send('checkpoint');
+  const c = await new Promise((resolve) => child.once('message', resolve));
+  console.log(`store: ${fmt(c.commits, 0)} group commits, ${fmt(c.rows / Math.max(1, c.commits), 0)} rows each, ${fmt((c.seconds / Math.max(1, c.commits)) * 1000, 1)} ms each (${fmt(c.seconds, 1)} s in total)`);
+  const storedBytes = dirBytes(dir);
+  console.log(`stored: ${fmt(storedBytes / sent, 1)} bytes/span on disk after a checkpoint (OTLP protobuf ${fmt(bodyBytes / sent, 1)} bytes/span)`);
 
-await app.close();
-await signals.close();
-rmSync(dir, { recursive: true, force: true });
+  const byId = [];
+  for (const id of probes.slice(0, 30)) {
+    const t = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/api/traces/${id}`);
+    await res.arrayBuffer();
+    byId.push(performance.now() - t);
+    if (res.status !== 200) throw new Error(`trace ${id} answered ${res.status}`);
+  }
+  console.log(`trace by id (HTTP, OTLP JSON): median ${fmt(median(byId), 1)} ms, max ${fmt(Math.max(...byId), 1)} ms over ${byId.length}`);
+
+  const searches = [];
+  let found = 0;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/api/search?tags=${encodeURIComponent('service.name=payments')}&minDuration=250ms&limit=20`);
+    found = (await res.json()).traces.length;
+    searches.push(performance.now() - t);
+  }
+  console.log(`search service.name=payments minDuration=250ms limit 20: median ${fmt(median(searches), 1)} ms (${found} traces)`);
+
+  child.send('stop');
+  await new Promise((r) => child.once('exit', r));
+  agent.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (process.argv[2] === '--server') {
+  await runServer(process.argv[3]);
+} else {
+  await runClient();
+}

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { DEFAULT_REQUEST_ID_ATTRIBUTES, type Span } from '../../model/span.js';
 import type { TraceStore } from '../../storage/trace-store.js';
+import { StringInterner } from '../protobuf/string-interner.js';
 import type { PartialSuccess } from './otlp-responses.js';
 import type { OtlpProtocol } from './otlp-metrics-receiver.js';
 import type { DecodedTraces, TraceDecodeOptions } from './traces-model.js';
@@ -94,6 +95,7 @@ export class OtlpTracesReceiver {
     const configured = deps.requestIdAttribute;
     this.decodeOptions = {
       requestIdAttributes: configured ? [configured, ...DEFAULT_REQUEST_ID_ATTRIBUTES.filter((n) => n !== configured)] : DEFAULT_REQUEST_ID_ATTRIBUTES,
+      interner: new StringInterner(),
     };
     this.metrics = spanIngestMetrics(deps.registry);
     this.log = deps.logger.child({ component: 'otlp-traces' });

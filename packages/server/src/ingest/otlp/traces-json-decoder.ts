@@ -6,7 +6,7 @@
 import { Rejections } from '../rejections.js';
 import { type Span, type SpanEvent, type SpanLink, type SpanResource, serviceNameOf, SPAN_KIND_NAMES, STATUS_CODE_NAMES } from '../../model/span.js';
 import { JsonReader, type JsonObject } from './otlp-json.js';
-import { type DecodedTraces, type TraceDecodeOptions, acceptSpan, newRawSpan } from './traces-model.js';
+import { type DecodedTraces, type RawSpan, type TraceDecodeOptions, acceptSpan, newRawSpan } from './traces-model.js';
 
 const HEX_ID_RE = /^[0-9a-fA-F]*$/;
 
@@ -31,16 +31,15 @@ export function decodeTracesRequestJson(body: unknown, opts: TraceDecodeOptions)
       const scope = j.scope(ss.scope, `${ssPath}.scope`);
       j.array(ss.spans, `${ssPath}.spans`).forEach((spanValue, pi) => {
         const path = `${ssPath}.spans[${pi}]`;
-        const raw = decodeSpan(j, j.object(spanValue, path), path);
-        acceptSpan(raw, resource, scope, service, path.slice(2), opts, spans, rejections);
+        const raw = decodeSpan(j, j.object(spanValue, path), path, newRawSpan(resource, scope, service));
+        acceptSpan(raw, ssPath.slice(2), pi, opts, spans, rejections);
       });
     });
   });
   return { spans, rejections };
 }
 
-function decodeSpan(j: JsonReader, o: JsonObject, path: string): ReturnType<typeof newRawSpan> {
-  const s = newRawSpan();
+function decodeSpan(j: JsonReader, o: JsonObject, path: string, s: RawSpan): RawSpan {
   s.traceId = hexId(j, o.traceId, `${path}.traceId`);
   s.spanId = hexId(j, o.spanId, `${path}.spanId`);
   s.parentSpanId = hexId(j, o.parentSpanId, `${path}.parentSpanId`);

@@ -24,7 +24,7 @@ const LD = WIRE_LENGTH_DELIMITED;
 
 /** Decodes a protobuf ExportTraceServiceRequest; throws DecodeError on malformed input. */
 export function decodeTracesRequestProto(body: Uint8Array, opts: TraceDecodeOptions): DecodedTraces {
-  const r = new ProtoReader(body, 'otlp traces');
+  const r = new ProtoReader(body, 'otlp traces', opts.interner ?? null);
   const spans: Span[] = [];
   const rejections = new Rejections();
   const end = r.length;
@@ -83,24 +83,23 @@ function decodeScopeSpans(
   r.expectEnd(end, 'ScopeSpans');
   for (let i = 0; i < spanRanges.length; i += 2) {
     r.pos = spanRanges[i]!;
-    const raw = decodeSpan(r, spanRanges[i + 1]!);
-    acceptSpan(raw, resource, scope, service, `${where}.spans[${i / 2}]`, opts, out, rejections);
+    const raw = decodeSpan(r, spanRanges[i + 1]!, newRawSpan(resource, scope, service));
+    acceptSpan(raw, where, i / 2, opts, out, rejections);
   }
   r.pos = end;
 }
 
-function decodeSpan(r: ProtoReader, end: number): RawSpan {
-  const s = newRawSpan();
+function decodeSpan(r: ProtoReader, end: number, s: RawSpan): RawSpan {
   while (r.pos < end) {
     const key = r.tag(end);
     switch (key >>> 3) {
       case 1:
         expectWireType(r, key, LD, 'Span.trace_id');
-        s.traceId = r.bytes(end).toString('hex');
+        s.traceId = hexField(r, end);
         break;
       case 2:
         expectWireType(r, key, LD, 'Span.span_id');
-        s.spanId = r.bytes(end).toString('hex');
+        s.spanId = hexField(r, end);
         break;
       case 3:
         expectWireType(r, key, LD, 'Span.trace_state');
@@ -108,7 +107,7 @@ function decodeSpan(r: ProtoReader, end: number): RawSpan {
         break;
       case 4:
         expectWireType(r, key, LD, 'Span.parent_span_id');
-        s.parentSpanId = r.bytes(end).toString('hex');
+        s.parentSpanId = hexField(r, end);
         break;
       case 5:
         expectWireType(r, key, LD, 'Span.name');
@@ -204,11 +203,11 @@ function decodeLink(r: ProtoReader, end: number): SpanLink {
     switch (key >>> 3) {
       case 1:
         expectWireType(r, key, LD, 'Link.trace_id');
-        traceId = r.bytes(end).toString('hex');
+        traceId = hexField(r, end);
         break;
       case 2:
         expectWireType(r, key, LD, 'Link.span_id');
-        spanId = r.bytes(end).toString('hex');
+        spanId = hexField(r, end);
         break;
       case 3:
         expectWireType(r, key, LD, 'Link.trace_state');
@@ -242,6 +241,14 @@ function decodeStatus(r: ProtoReader, end: number, s: RawSpan): void {
     else r.skip(key & 7);
   }
   r.expectEnd(end, 'Status');
+}
+
+/** A length-delimited bytes field as lowercase hex (ids), without a Buffer view per field. */
+function hexField(r: ProtoReader, limit: number): string {
+  const end = r.messageEnd(limit);
+  const start = r.pos;
+  r.pos = end;
+  return r.buf.toString('hex', start, end);
 }
 
 /** A fixed64 as an exact unsigned bigint (nanosecond timestamps exceed 2^53). */
