@@ -1,14 +1,16 @@
 // Log ingest and query, with `grep -c` over the same data as raw JSON lines as the floor of a scan.
-// Generates realistic pino-style JSON lines (several services and levels, JSON fields, a unique
-// request id per line, spread over 24 h), writes them to a file, and ingests them in-process
-// through the JSON-lines decoder and the embedded signal store (packages/server/dist: run
-// `npm run build` first). Prints lines/s and MB/s ingested, bytes stored per line, and the
-// latency of a request-id lookup, a substring search over all lines and a count_over_time by level
-// over 24 h, next to `grep -c` over the raw file. Options (env): BENCH_LINES (default 10,000,000);
-// BENCH_KEEP=1 keeps the generated file and database for inspection.
+// First generates realistic pino-style JSON lines (several services and levels, JSON fields, a
+// unique request id per line, spread over 24 h) into a file; then ingests that file in-process,
+// read in 1 MiB pieces, through the JSON-lines decoder and the embedded signal store
+// (packages/server/dist: run `npm run build` first), several batches in flight as concurrent
+// requests would be. Prints lines/s and MB/s ingested, CPU per line, the event loop's busy share,
+// bytes stored per line, and the latency of a request-id lookup, a substring search over all
+// lines and a count_over_time by level over 24 h, next to `grep -c` over the raw file. Options
+// (env): BENCH_LINES (default 10,000,000); BENCH_KEEP=1 keeps the generated file and database.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -84,66 +86,84 @@ const time = async (fn) => {
   return { ms: performance.now() - t, result };
 };
 
-console.log(`# logs benchmark: ${fmt(LINES, 0)} lines; ${machineLine()}`);
+console.log(`# logs benchmark: ${fmt(LINES, 0)} lines; ${machineLine()}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const dir = tempDir('wk-bench-logs');
 const rawPath = join(dir, 'raw.ndjson');
-const raw = createWriteStream(rawPath);
+const startMs = Date.now() - DAY_MS;
+const probeRequestIds = [];
+let rawBytes = 0;
+{
+  const g = performance.now();
+  const raw = createWriteStream(rawPath);
+  const probeEvery = Math.floor(LINES / 5);
+  for (let base = 0; base < LINES; base += CHUNK) {
+    const lines = [];
+    for (let i = base; i < Math.min(LINES, base + CHUNK); i++) {
+      const text = line(i, startMs);
+      if (i % probeEvery === probeEvery >> 1) probeRequestIds.push(JSON.parse(text).request_id);
+      lines.push(text);
+    }
+    const text = `${lines.join('\n')}\n`;
+    rawBytes += Buffer.byteLength(text);
+    if (!raw.write(text)) await new Promise((r) => raw.once('drain', r));
+  }
+  await new Promise((r) => raw.end(r));
+  console.log(`generated ${fmt(rawBytes / 1e6, 0)} MB of JSON lines (${fmt(rawBytes / LINES, 1)} bytes/line) in ${fmt((performance.now() - g) / 1000, 1)} s`);
+}
+
 const store = await openSignalStore({
   dir: join(dir, 'signals'),
   logger: pino({ level: 'silent' }),
   registry: new Registry(),
   retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 },
 });
-const startMs = Date.now() - DAY_MS;
 const defaults = { service: '', environment: 'bench', version: '' };
-let probeRequestId = '';
-let cpuMicros = 0;
-let rawBytes = 0;
-let genMs = 0;
-let ingestMs = 0;
 const inFlight = new Set();
-for (let base = 0; base < LINES; base += CHUNK) {
-  const g = performance.now();
-  const lines = [];
-  for (let i = base; i < Math.min(LINES, base + CHUNK); i++) lines.push(line(i, startMs));
-  const text = `${lines.join('\n')}\n`;
-  rawBytes += Buffer.byteLength(text);
-  if (!raw.write(text)) await new Promise((r) => raw.once('drain', r));
-  genMs += performance.now() - g;
-  const t = performance.now();
-  const cpu = process.cpuUsage();
-  const observedNs = BigInt(Date.now()) * 1_000_000n;
-  for (let b = 0; b < lines.length; b += BATCH) {
-    const records = lines.slice(b, b + BATCH).map((l) => jsonLineToRecord(l, defaults, observedNs));
-    if (base + b <= LINES / 2 && LINES / 2 < base + b + BATCH) probeRequestId = records[LINES / 2 - (base + b)].requestId;
-    const p = store.logs.append(records).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-  }
-  ingestMs += performance.now() - t;
-  const used = process.cpuUsage(cpu);
-  cpuMicros += used.user + used.system;
-}
-const t = performance.now();
+const ingestStarted = performance.now();
 const cpu = process.cpuUsage();
+const elu = performance.eventLoopUtilization();
+let rest = '';
+let batch = [];
+const observedNs = BigInt(Date.now()) * 1_000_000n;
+const submit = async () => {
+  const records = batch.map((l) => jsonLineToRecord(l, defaults, observedNs));
+  batch = [];
+  const p = store.logs.append(records).finally(() => inFlight.delete(p));
+  inFlight.add(p);
+  if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+};
+for await (const piece of createReadStream(rawPath, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+  const lines = (rest + piece).split('\n');
+  rest = lines.pop();
+  for (const l of lines) {
+    batch.push(l);
+    if (batch.length === BATCH) await submit();
+  }
+}
+if (rest !== '') batch.push(rest);
+if (batch.length > 0) await submit();
 await Promise.all(inFlight);
-ingestMs += performance.now() - t;
+const ingestMs = performance.now() - ingestStarted;
 const used = process.cpuUsage(cpu);
-cpuMicros += used.user + used.system;
-await new Promise((r) => raw.end(r));
+const busy = performance.eventLoopUtilization(elu).utilization;
+const cpuMicros = used.user + used.system;
 await store.writes.exclusive((conn) => conn.run('CHECKPOINT'));
 const storedBytes = dirBytes(join(dir, 'signals'));
 
-console.log(`ingest: ${fmt(LINES / (ingestMs / 1000), 0)} lines/s, ${fmt(rawBytes / 1e6 / (ingestMs / 1000), 1)} MB/s of raw JSON (decode + durable group commits; generation took ${fmt(genMs / 1000, 1)} s apart)`);
-console.log(`ingest CPU: ${fmt(cpuMicros / LINES, 1)} µs per line (user+system of all threads, so ${fmt(LINES / (cpuMicros / 1e6), 0)} lines per CPU-second; independent of other load)`);
+console.log(`ingest: ${fmt(LINES / (ingestMs / 1000), 0)} lines/s, ${fmt(rawBytes / 1e6 / (ingestMs / 1000), 1)} MB/s of raw JSON (read, decode, durable group commits; ${fmt(ingestMs / 1000, 1)} s)`);
+console.log(`ingest CPU: ${fmt(cpuMicros / LINES, 1)} µs per line (user+system of all threads: ${fmt(LINES / (cpuMicros / 1e6), 0)} lines per CPU-second); event loop busy ${fmt(busy * 100, 0)} % of the ingest`);
 console.log(`stored: ${fmt(storedBytes / LINES, 1)} bytes/line on disk (raw JSON ${fmt(rawBytes / LINES, 1)} bytes/line, ratio ${fmt(rawBytes / storedBytes, 2)}x)`);
 
 const logs = store.logs;
 const all = { startNs: BigInt(startMs - 1000) * 1_000_000n, endNs: BigInt(Date.now() + 1000) * 1_000_000n };
 const lookups = [];
-for (let i = 0; i < 5; i++) lookups.push((await time(() => logs.select({ ...all, matchers: [], fields: { requestId: probeRequestId }, direction: 'backward', limit: 10 }))).ms);
-const found = await logs.select({ ...all, matchers: [], fields: { requestId: probeRequestId }, direction: 'backward', limit: 10 });
-console.log(`request-id lookup: median ${fmt(median(lookups), 1)} ms over 5 (found ${found.length})`);
+let found = 0;
+for (const id of probeRequestIds) {
+  const r = await time(() => logs.select({ ...all, matchers: [], fields: { requestId: id }, direction: 'backward', limit: 10 }));
+  lookups.push(r.ms);
+  found += r.result.length;
+}
+console.log(`request-id lookup: median ${fmt(median(lookups), 1)} ms, max ${fmt(Math.max(...lookups), 1)} ms over ${lookups.length} ids spread over the data (found ${found} lines)`);
 
 const substringCount = async () => {
   const c = await logs.countBuckets({ originNs: all.startNs, widthNs: all.endNs - all.startNs, bucketCount: 1, matchers: [], lineFilters: [{ op: 'contains', value: NEEDLE }] });
@@ -164,6 +184,14 @@ for (let i = 0; i < 3; i++) {
   grepCount = r.result;
 }
 console.log(`substring search over all lines: median ${fmt(median(searches), 1)} ms (${matches} matches); grep -c -F over the raw file: ${fmt(median(greps), 1)} ms (${grepCount} matches); ratio ${fmt(median(searches) / median(greps), 2)}x grep`);
+const pages = [];
+let pageLines = 0;
+for (let i = 0; i < 3; i++) {
+  const r = await time(() => logs.select({ ...all, matchers: [], lineFilters: [{ op: 'contains', value: NEEDLE }], direction: 'backward', limit: 100 }));
+  pages.push(r.ms);
+  pageLines = r.result.length;
+}
+console.log(`substring search, newest 100 matching lines (a log view's first page): median ${fmt(median(pages), 1)} ms (${pageLines} lines)`);
 
 const evaluator = new LogQLEvaluator(logs);
 const q = parseLogQL('sum by (level) (count_over_time({service_name=~".+"}[1h]))');

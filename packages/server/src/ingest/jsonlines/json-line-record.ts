@@ -7,15 +7,33 @@
 import { labelsFromPairs, type Labels } from '../../model/labels.js';
 import { canonicalLevel, severityOfLevelNumber, severityOfLevelText, UNKNOWN_SERVICE, type LogRecord } from '../../model/log-record.js';
 
-const TIME_KEYS = ['time', 'timestamp', '@timestamp', 'ts'];
-const LEVEL_KEYS = ['level', 'levelname', 'severity', 'log.level', 'lvl'];
-const MESSAGE_KEYS = ['msg', 'message', 'event'];
-const REQUEST_KEYS = ['request_id', 'requestId', 'correlation_id', 'X-Request-ID', 'x-request-id', 'correlationId', 'reqId', 'req_id'];
-const TRACE_KEYS = ['trace_id', 'traceId', 'trace.id', 'traceID', 'otelTraceID', 'dd.trace_id'];
-const SPAN_KEYS = ['span_id', 'spanId', 'span.id', 'spanID', 'otelSpanID', 'dd.span_id'];
-const SERVICE_KEYS = ['service', 'service.name', 'service_name', 'serviceName', 'app', 'name'];
-const ENV_KEYS = ['environment', 'env', 'deployment.environment'];
-const VERSION_KEYS = ['version', 'service.version', 'app_version'];
+/** Field roles, each with the keys that carry it, most preferred first. */
+const ROLE_KEYS = [
+  ['time', 'timestamp', '@timestamp', 'ts'],
+  ['level', 'levelname', 'severity', 'log.level', 'lvl'],
+  ['msg', 'message', 'event'],
+  ['request_id', 'requestId', 'correlation_id', 'X-Request-ID', 'x-request-id', 'correlationId', 'reqId', 'req_id'],
+  ['trace_id', 'traceId', 'trace.id', 'traceID', 'otelTraceID', 'dd.trace_id'],
+  ['span_id', 'spanId', 'span.id', 'spanID', 'otelSpanID', 'dd.span_id'],
+  ['service', 'service.name', 'service_name', 'serviceName', 'app', 'name'],
+  ['environment', 'env', 'deployment.environment'],
+  ['version', 'service.version', 'app_version'],
+] as const;
+const TIME = 0;
+const LEVEL = 1;
+const MESSAGE = 2;
+const REQUEST = 3;
+const TRACE = 4;
+const SPAN = 5;
+const SERVICE = 6;
+const ENV = 7;
+const VERSION = 8;
+const ROLE_COUNT = ROLE_KEYS.length;
+
+/** Role and preference (0 best) of each recognised key. */
+const ROLE_OF_KEY = new Map<string, { readonly role: number; readonly rank: number }>();
+ROLE_KEYS.forEach((keys, role) => keys.forEach((key, rank) => ROLE_OF_KEY.set(key, { role, rank })));
+
 const HEX_ID_RE = /^[0-9a-fA-F]+$/;
 
 /** Defaults from the request's query parameters; line fields win over them. */
@@ -25,7 +43,17 @@ export interface JsonLineDefaults {
   readonly version: string;
 }
 
-/** A record, or the reason the line was rejected. `line` is one line of text (no newline). */
+// Per-call scratch (the conversion is synchronous): the chosen key, its rank and value per role.
+const chosenKey: (string | null)[] = new Array<string | null>(ROLE_COUNT).fill(null);
+const chosenRank = new Int32Array(ROLE_COUNT);
+const chosenValue: unknown[] = new Array<unknown>(ROLE_COUNT).fill(undefined);
+
+/**
+ * A record, or the reason the line was rejected. `line` is one line of text (no newline). Each
+ * role takes the most preferred of its keys holding a non-empty value; every other field, nested
+ * values kept as they are, becomes an attribute. One pass picks the roles, a second copies the
+ * attributes.
+ */
 export function jsonLineToRecord(line: string, defaults: JsonLineDefaults, observedNs: bigint): LogRecord | string {
   let parsed: unknown;
   try {
@@ -35,19 +63,23 @@ export function jsonLineToRecord(line: string, defaults: JsonLineDefaults, obser
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'expected a JSON object';
   const fields = parsed as Record<string, unknown>;
-  const used = new Set<string>();
-  const take = (keys: readonly string[]): unknown => {
-    for (const k of keys) {
-      const v = fields[k];
-      if (v !== undefined && v !== null && v !== '') {
-        used.add(k);
-        return v;
-      }
+  chosenKey.fill(null);
+  chosenValue.fill(undefined);
+  let roleKeys = 0;
+  for (const key in fields) {
+    const r = ROLE_OF_KEY.get(key);
+    if (r === undefined) continue;
+    roleKeys++;
+    const v = fields[key];
+    if (v === undefined || v === null || v === '') continue;
+    if (chosenKey[r.role] === null || r.rank < chosenRank[r.role]!) {
+      chosenKey[r.role] = key;
+      chosenRank[r.role] = r.rank;
+      chosenValue[r.role] = v;
     }
-    return undefined;
-  };
+  }
 
-  const timeValue = take(TIME_KEYS);
+  const timeValue = chosenValue[TIME];
   let timeNs = observedNs;
   if (timeValue !== undefined) {
     const t = parseTime(timeValue);
@@ -57,7 +89,7 @@ export function jsonLineToRecord(line: string, defaults: JsonLineDefaults, obser
 
   let severity = 0;
   let severityText = '';
-  const levelValue = take(LEVEL_KEYS);
+  const levelValue = chosenValue[LEVEL];
   if (typeof levelValue === 'number') {
     severity = severityOfLevelNumber(levelValue, 'pino');
     severityText = String(levelValue);
@@ -68,20 +100,24 @@ export function jsonLineToRecord(line: string, defaults: JsonLineDefaults, obser
   const levelNo = fields.levelno;
   if (severity === 0 && typeof levelNo === 'number') severity = severityOfLevelNumber(levelNo, 'python');
 
-  const message = take(MESSAGE_KEYS);
+  const message = chosenValue[MESSAGE];
   const body = message === undefined ? line : typeof message === 'string' ? message : JSON.stringify(message);
-  const requestId = asId(take(REQUEST_KEYS));
-  const traceId = hexId(take(TRACE_KEYS));
-  const spanId = hexId(take(SPAN_KEYS));
-  const service = asId(take(SERVICE_KEYS)) || defaults.service || UNKNOWN_SERVICE;
-  const environment = asId(take(ENV_KEYS)) || defaults.environment;
-  const version = asId(take(VERSION_KEYS)) || defaults.version;
+  const requestId = asId(chosenValue[REQUEST]);
+  const traceId = hexId(chosenValue[TRACE]);
+  const spanId = hexId(chosenValue[SPAN]);
+  const service = asId(chosenValue[SERVICE]) || defaults.service || UNKNOWN_SERVICE;
+  const environment = asId(chosenValue[ENV]) || defaults.environment;
+  const version = asId(chosenValue[VERSION]) || defaults.version;
 
   const attributes: Record<string, unknown> = {};
-  for (const key of Object.keys(fields)) if (!used.has(key)) attributes[key] = fields[key];
-  const resource: Record<string, string> = { 'service.name': service };
-  if (environment) resource['deployment.environment'] = environment;
-  if (version) resource['service.version'] = version;
+  for (const key in fields) {
+    if (roleKeys > 0) {
+      const r = ROLE_OF_KEY.get(key);
+      if (r !== undefined && chosenKey[r.role] === key) continue;
+    }
+    attributes[key] = fields[key];
+  }
+  const producer = producerOf(service, environment, version);
 
   return {
     timeNs,
@@ -94,27 +130,40 @@ export function jsonLineToRecord(line: string, defaults: JsonLineDefaults, obser
     traceId,
     spanId,
     requestId,
-    stream: streamLabels(service, environment),
+    stream: producer.stream,
     attributes,
-    resource,
+    resource: producer.resource,
   };
 }
 
-const streamCache = new Map<string, Labels>();
+interface Producer {
+  /** Stream labels: service_name and deployment_environment. */
+  readonly stream: Labels;
+  readonly resource: Readonly<Record<string, string>>;
+}
 
-/** Stream labels: service_name and deployment_environment, shared objects per combination. */
-function streamLabels(service: string, environment: string): Labels {
-  const key = `${service}\xff${environment}`;
-  let labels = streamCache.get(key);
-  if (labels === undefined) {
-    labels = labelsFromPairs([
+const producerCache = new Map<string, Producer>();
+
+/**
+ * Stream labels and resource of a (service, environment, version), shared by every line of that
+ * producer: the store interns both by object identity, so it serialises each once per write.
+ */
+function producerOf(service: string, environment: string, version: string): Producer {
+  const key = `${service}\xff${environment}\xff${version}`;
+  let producer = producerCache.get(key);
+  if (producer === undefined) {
+    const resource: Record<string, string> = { 'service.name': service };
+    if (environment) resource['deployment.environment'] = environment;
+    if (version) resource['service.version'] = version;
+    const stream = labelsFromPairs([
       ['service_name', service],
       ['deployment_environment', environment],
     ]);
-    if (streamCache.size > 10_000) streamCache.clear();
-    streamCache.set(key, labels);
+    producer = { stream, resource };
+    if (producerCache.size > 10_000) producerCache.clear();
+    producerCache.set(key, producer);
   }
-  return labels;
+  return producer;
 }
 
 function asId(v: unknown): string {

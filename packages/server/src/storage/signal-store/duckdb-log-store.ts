@@ -6,7 +6,7 @@
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Labels } from '../../model/labels.js';
-import { UNKNOWN_SERVICE, type LogRecord, type StoredLogRecord } from '../../model/log-record.js';
+import { levelOfSeverity, UNKNOWN_SERVICE, type LogRecord, type StoredLogRecord } from '../../model/log-record.js';
 import { compileMatcher, matchesAll, type CompiledMatcher, type Matcher } from '../../model/matchers.js';
 import type {
   LogBucketCounts,
@@ -77,16 +77,33 @@ export class DuckDBLogStore implements LogStore {
   async append(records: readonly LogRecord[]): Promise<void> {
     const n = records.length;
     if (n === 0) return;
-    const cols = LOGS_TABLE.columns.map(() => new Array<unknown>(n));
-    const [seqC, timeC, obsC, streamC, resC, levelC, sevTextC, sevC, bodyC, traceC, spanC, reqC, traceHashC, reqHashC, attrC] = cols as unknown[][] as [
-      unknown[], unknown[], unknown[], number[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[],
-    ];
+    // Numeric columns are typed arrays (copied into DuckDB in bulk); 64-bit values that start as
+    // numbers are written as two 32-bit halves, so no row allocates a BigInt.
+    const seqC = new BigInt64Array(n);
+    const timeC = new BigInt64Array(n);
+    const obsC = new BigInt64Array(n);
+    const streamC = new Int32Array(n);
+    const resC = new Int32Array(n);
+    const sevC = new Uint8Array(n);
+    const traceHashC = new BigInt64Array(n);
+    const reqHashC = new BigInt64Array(n);
+    const levelC = new Array<string | null>(n);
+    const sevTextC = new Array<string | null>(n);
+    const bodyC = new Array<string>(n);
+    const traceC = new Array<string | null>(n);
+    const spanC = new Array<string | null>(n);
+    const reqC = new Array<string | null>(n);
+    const attrC = new Array<string | null>(n);
+    const seqHalves = new Uint32Array(seqC.buffer);
+    const traceHashHalves = new Uint32Array(traceHashC.buffer);
+    const reqHashHalves = new Uint32Array(reqHashC.buffer);
     const streamBatch = this.streams.batch();
     const resourceBatch = this.resources.batch();
     const streamIds = new Map<Labels, number>();
     const resourceIds = new Map<object, number>();
     const firstSeq = this.nextSeq;
     this.nextSeq += BigInt(n);
+    const firstSeqNumber = Number(firstSeq);
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
       let streamId = streamIds.get(r.stream);
@@ -99,25 +116,29 @@ export class DuckDBLogStore implements LogStore {
         resourceId = resourceBatch.idOf(JSON.stringify(r.resource));
         resourceIds.set(r.resource, resourceId);
       }
-      seqC[i] = firstSeq + BigInt(i);
+      setUint53(seqHalves, i, firstSeqNumber + i);
       timeC[i] = r.timeNs;
       obsC[i] = r.observedNs;
       streamC[i] = streamId;
       resC[i] = resourceId;
-      levelC[i] = r.level || null;
+      const severity = r.severity >= 0 && r.severity <= 24 ? r.severity : 0;
+      // The level column holds only levels the severity number does not imply (log-tables.ts).
+      levelC[i] = r.level === levelOfSeverity(severity) ? null : r.level;
       sevTextC[i] = r.severityText || null;
-      sevC[i] = r.severity >= 0 && r.severity <= 24 ? r.severity : 0;
+      sevC[i] = severity;
       bodyC[i] = r.body;
       traceC[i] = r.traceId || null;
       spanC[i] = r.spanId || null;
       reqC[i] = r.requestId || null;
-      traceHashC[i] = r.traceId ? BigInt(hash53(r.traceId)) : null;
-      reqHashC[i] = r.requestId ? BigInt(hash53(r.requestId)) : null;
+      // 0 marks an absent id: lookups always ask for the hash of a non-empty id, never 0.
+      setUint53(traceHashHalves, i, r.traceId ? hash53(r.traceId) : 0);
+      setUint53(reqHashHalves, i, r.requestId ? hash53(r.requestId) : 0);
       attrC[i] = hasKeys(r.attributes) ? JSON.stringify(r.attributes) : null;
     }
+    const columns = [seqC, timeC, obsC, streamC, resC, levelC, sevTextC, sevC, bodyC, traceC, spanC, reqC, traceHashC, reqHashC, attrC];
     try {
       await this.opts.writes.submit({
-        batches: [streamBatch.rows(), resourceBatch.rows(), { table: LOGS_TABLE, rowCount: n, columns: cols }],
+        batches: [streamBatch.rows(), resourceBatch.rows(), { table: LOGS_TABLE, rowCount: n, columns }],
         afterCommit: () => {
           streamBatch.committed();
           resourceBatch.committed();
@@ -130,7 +151,7 @@ export class DuckDBLogStore implements LogStore {
     }
   }
 
-  private publish(records: readonly LogRecord[], firstSeq: bigint, streamIds: readonly number[]): void {
+  private publish(records: readonly LogRecord[], firstSeq: bigint, streamIds: Int32Array): void {
     for (const sub of this.subscribers) {
       const matched: StoredLogRecord[] = [];
       for (let i = 0; i < records.length; i++) {
@@ -196,7 +217,7 @@ export class DuckDBLogStore implements LogStore {
       labelled = true;
       if (l.value === level) byLabel.push(id);
     }
-    const column = level === '' ? 'level IS NULL' : `level = ${p(level)}`;
+    const column = levelColumnCondition(level, p);
     if (!labelled) return column;
     for (const id of candidates ?? [...this.streams.entries()].map(([i]) => i)) {
       if (!this.streams.get(id)?.some((x) => x.name === 'level')) unlabelled.push(id);
@@ -256,7 +277,7 @@ export class DuckDBLogStore implements LogStore {
       timeNs: timeNs as bigint,
       observedNs: observedNs as bigint,
       service: stream.find((l) => l.name === 'service_name')?.value ?? UNKNOWN_SERVICE,
-      level: (level as string | null) ?? '',
+      level: (level as string | null) ?? levelOfSeverity(severity as number),
       severityText: (severityText as string | null) ?? '',
       severity: severity as number,
       body: body as string,
@@ -278,12 +299,14 @@ export class DuckDBLogStore implements LogStore {
     const w = q.widthNs;
     where.unshift(`time_ns > ${o}`, `time_ns <= ${o + w * BigInt(q.bucketCount)}`);
     const bytesSql = q.bytes === true ? 'sum(strlen(body))::DOUBLE' : '0::DOUBLE';
-    const sql = `SELECT stream_id, coalesce(level, ''), ((time_ns - ${o + 1n}) // ${w} + 1)::INTEGER AS b, count(*)::DOUBLE, ${bytesSql}
-      FROM logs WHERE ${where.join(' AND ')} GROUP BY stream_id, coalesce(level, ''), b`;
+    const sql = `SELECT stream_id, level, severity, ((time_ns - ${o + 1n}) // ${w} + 1)::INTEGER AS b, count(*)::DOUBLE, ${bytesSql}
+      FROM logs WHERE ${where.join(' AND ')} GROUP BY stream_id, level, severity, b`;
     const columns = await this.opts.reads.use(async (conn) => (await conn.runAndReadAll(sql, params)).getColumns());
-    const [ids = [], levels = [], buckets = [], counts = [], bytes = []] = columns;
+    const [ids = [], levels = [], severities = [], buckets = [], counts = [], bytes = []] = columns;
+    // Rows of one level may sit in several groups (a stored level, or severities 9-12 all "info"): merge them.
+    const cellByKey = new Map<string, number>();
+    const cells = { streamIndex: [] as number[], level: [] as string[], bucket: [] as number[], count: [] as number[], bytes: [] as number[] };
     const indexById = new Map<number, number>();
-    const streamIndex = new Int32Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
       let idx = indexById.get(id);
@@ -292,15 +315,29 @@ export class DuckDBLogStore implements LogStore {
         streams.push(this.streams.get(id) ?? []);
         indexById.set(id, idx);
       }
-      streamIndex[i] = idx;
+      const level = (levels[i] as string | null) ?? levelOfSeverity(severities[i] as number);
+      const bucket = buckets[i] as number;
+      const key = `${idx}\xff${level}\xff${bucket}`;
+      const cell = cellByKey.get(key);
+      if (cell === undefined) {
+        cellByKey.set(key, cells.count.length);
+        cells.streamIndex.push(idx);
+        cells.level.push(level);
+        cells.bucket.push(bucket);
+        cells.count.push(counts[i] as number);
+        cells.bytes.push(bytes[i] as number);
+      } else {
+        cells.count[cell]! += counts[i] as number;
+        cells.bytes[cell]! += bytes[i] as number;
+      }
     }
     return {
       streams,
-      streamIndex,
-      level: levels as string[],
-      bucket: Int32Array.from(buckets as number[]),
-      count: Float64Array.from(counts as number[]),
-      bytes: Float64Array.from(bytes as number[]),
+      streamIndex: Int32Array.from(cells.streamIndex),
+      level: cells.level,
+      bucket: Int32Array.from(cells.bucket),
+      count: Float64Array.from(cells.count),
+      bytes: Float64Array.from(cells.bytes),
     };
   }
 
@@ -382,6 +419,27 @@ function compareTimeSeq(a: readonly DuckDBValue[], b: readonly DuckDBValue[]): n
   const sa = a[0] as bigint;
   const sb = b[0] as bigint;
   return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+/**
+ * SQL for "the line's level is `level`" by the level and severity columns (log-tables.ts): NULL in the column stands for the level
+ * the severity number implies, 1-4 trace up to 21-24 fatal, and '' when it implies none.
+ */
+function levelColumnCondition(level: string, p: (v: DuckDBValue) => string): string {
+  const range = SEVERITY_RANGE_OF_LEVEL.get(level);
+  if (range !== undefined) return `(level = ${p(level)} OR (level IS NULL AND severity BETWEEN ${range[0]} AND ${range[1]}))`;
+  if (level === '') return `(level = '' OR (level IS NULL AND NOT (severity BETWEEN 1 AND 24)))`;
+  return `level = ${p(level)}`;
+}
+
+const SEVERITY_RANGE_OF_LEVEL = new Map<string, readonly [number, number]>(
+  ['trace', 'debug', 'info', 'warn', 'error', 'fatal'].map((name, i) => [name, [4 * i + 1, 4 * i + 4]] as const),
+);
+
+/** Stores a non-negative integer below 2^53 as row `i` of a BigInt64Array viewed as 32-bit halves (little-endian). */
+function setUint53(halves: Uint32Array, i: number, value: number): void {
+  halves[2 * i] = value >>> 0;
+  halves[2 * i + 1] = Math.floor(value / 4294967296);
 }
 
 function hasKeys(o: Readonly<Record<string, unknown>>): boolean {

@@ -6,7 +6,10 @@
  * of the hits. Label sets and resources repeat across lines, so they live in small side tables
  * (`log_streams`, `log_resources`) keyed by sequential integer ids and held in memory, as Loki's
  * index is. Optional text columns are NULL when empty: DuckDB stores NULLs in
- * a validity mask, and the writer skips a native call per empty value.
+ * a validity mask, and the writer skips a native call per empty value. For the same reason the
+ * `level` column holds a line's level only when its severity number does not imply it (NULL
+ * stands for "trace" at 1-4 up to "fatal" at 21-24, and '' at 0), and the hash columns hold 0
+ * for an absent id.
  */
 import type { TableSchema } from './table-schema.js';
 

@@ -75,6 +75,28 @@ describe('signal store: logs', () => {
     expect((await store.logs.stats()).lines).toBe(1);
   });
 
+  it('reads levels implied by the severity number, stored ones, and none alike in selects, filters and counts', async () => {
+    const { store } = await open();
+    const t0 = 1_700_000_000_000;
+    await store.logs.append([
+      record(t0, { level: 'info', severity: 9 }),
+      record(t0 + 1, { level: 'info', severity: 12 }),
+      record(t0 + 2, { level: '', severity: 0, severityText: '' }),
+      record(t0 + 3, { level: 'audit', severity: 0, severityText: 'AUDIT' }),
+      record(t0 + 4, { level: '', severity: 9 }),
+      record(t0 + 5, { level: 'fatal', severity: 24 }),
+    ]);
+    const range = { startNs: 0n, endNs: 1n << 62n, matchers: [], direction: 'forward' as const, limit: 10 };
+    expect((await store.logs.select(range)).map((r) => r.level)).toEqual(['info', 'info', '', 'audit', '', 'fatal']);
+    const timesOf = async (level: string) => (await store.logs.select({ ...range, fields: { level } })).map((r) => Number(r.timeNs / MS) - t0);
+    expect(await timesOf('info')).toEqual([0, 1]);
+    expect(await timesOf('')).toEqual([2, 4]);
+    expect(await timesOf('audit')).toEqual([3]);
+    expect(await timesOf('fatal')).toEqual([5]);
+    const c = await store.logs.countBuckets({ originNs: BigInt(t0 - 1) * MS, widthNs: 1000n * MS, bucketCount: 1, matchers: [] });
+    expect(Array.from(c.level, (l, i) => `${l}:${c.count[i]}`).sort()).toEqual([':2', 'audit:1', 'fatal:1', 'info:2']);
+  });
+
   it('answers overloaded when the queue is full and delivers committed lines to tail subscribers', async () => {
     const { store } = await open(undefined, { maxQueuedRows: 10 });
     const seen: string[] = [];
