@@ -205,6 +205,55 @@ describe('DuckDB trace store', () => {
     expect(await traces.stats()).toEqual({ spans: 4, traces: 2 });
   });
 
+  it('orders spans of equal start time by their hex span id, high bit set or not', async () => {
+    const { traces } = await open();
+    const ids = ['ff00000000000001', '0000000000000002', '8000000000000000', '7fffffffffffffff'];
+    await traces.append(ids.map((spanId, i) => span(traceA, { startMs: T0, durMs: 1, spanId, parentSpanId: i === 0 ? '' : 'ff00000000000001' })));
+    const got = await traces.trace(traceA);
+    expect(got.map((s) => s.spanId)).toEqual([...ids].sort());
+    expect(got.map((s) => s.parentSpanId)).toEqual(['ff00000000000001', 'ff00000000000001', 'ff00000000000001', '']);
+  });
+
+  it('migrates spans stored with text ids (schema version 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wk-traces-'));
+    dirs.push(dir);
+    const opts = { dir, logger, registry: new Registry(), retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 } };
+    const v1 = await openSignalStore(opts);
+    await v1.writes.exclusive(async (conn) => {
+      await conn.run(`CREATE TABLE spans (
+        trace_key BIGINT NOT NULL, trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL, parent_span_id VARCHAR NOT NULL,
+        start_ns BIGINT NOT NULL, end_ns BIGINT NOT NULL, duration_ns BIGINT NOT NULL, service VARCHAR NOT NULL,
+        name VARCHAR NOT NULL, kind UTINYINT NOT NULL, status_code UTINYINT NOT NULL, status_message VARCHAR NOT NULL,
+        request_id VARCHAR NOT NULL, request_hash BIGINT NOT NULL, tags VARCHAR NOT NULL, body VARCHAR NOT NULL,
+        origin_id BIGINT NOT NULL)`);
+      await conn.run(`CREATE TABLE trace_index (
+        trace_key BIGINT NOT NULL, trace_id VARCHAR NOT NULL, min_start_ns BIGINT NOT NULL, max_start_ns BIGINT NOT NULL, max_end_ns BIGINT NOT NULL)`);
+      await conn.run('CREATE TABLE span_origins (origin_id BIGINT NOT NULL, resource VARCHAR NOT NULL, scope VARCHAR NOT NULL, tags VARCHAR NOT NULL)');
+      await conn.run("INSERT INTO signal_schema VALUES ('spans', 1), ('trace_index', 1), ('span_origins', 1)");
+      const key = BigInt.asIntN(64, 0x0123456789abcdefn);
+      const start = BigInt(T0) * MS;
+      await conn.run(
+        `INSERT INTO spans VALUES
+          ($1, $2, 'f000000000000001', '', $3, $3 + 5000000, 5000000, 'shop', 'GET /', 2, 0, '', 'req-9', 7, '\x1f', '{"a":[]}', 1),
+          ($1, $2, '0000000000000002', 'f000000000000001', $3 + 1, $3 + 2, 1, 'shop', 'SELECT', 3, 2, 'boom', '', 0, '\x1f', '{"a":[]}', 1)`,
+        [key, traceA, start],
+      );
+      await conn.run('INSERT INTO trace_index VALUES ($1, $2, $3, $3 + 1, $3 + 5000000)', [key, traceA, start]);
+      await conn.run(`INSERT INTO span_origins VALUES (1, '{"a":[["service.name","shop"]],"d":0}', '{"n":"s","v":"1","a":[]}', '\x1f')`);
+    });
+    await v1.close();
+    const signals = await openSignalStore(opts);
+    stores.push(signals);
+    const traces = await DuckDBTraceStore.open(signals, { retentionMs: 0 });
+    const got = await traces.trace(traceA);
+    expect(got.map((s) => [s.traceId, s.spanId, s.parentSpanId, s.statusMessage, s.requestId, s.service])).toEqual([
+      [traceA, 'f000000000000001', '', '', 'req-9', 'shop'],
+      [traceA, '0000000000000002', 'f000000000000001', 'boom', '', 'shop'],
+    ]);
+    const [summary] = await traces.summaries([traceA]);
+    expect(summary).toMatchObject({ traceId: traceA, spanCount: 2, errorCount: 1, hasRoot: true, rootName: 'GET /', requestIds: ['req-9'] });
+  });
+
   it('retention removes old traces only', async () => {
     let now = T0;
     const { signals, traces } = await open(() => now);

@@ -20,9 +20,21 @@ import type {
 } from '../../trace-store.js';
 import type { SignalStore } from '../signal-store.js';
 import { hash53, hashColumnValue } from '../string-hash.js';
-import { SpanRowDecoder, encodeResource, encodeScope, encodeSpanBody, flattenTags } from './span-codec.js';
+import { SpanColumns } from './span-columns.js';
+import { SpanRowDecoder, encodeResource, encodeScope, flattenTags } from './span-codec.js';
 import { SqlParams, conditionSql, intrinsicValueSql, scopesOf, tagPresentSql, tagValueSql } from './span-condition-sql.js';
-import { SPAN_ORIGINS_TABLE, SPAN_SELECT_COLUMNS, SPANS_TABLE, SPANS_WITH_ORIGINS, TAG_SEPARATOR, TRACE_INDEX_TABLE, traceKeyOf } from './trace-tables.js';
+import {
+  SPAN_ID_ORDER,
+  SPAN_ORIGINS_TABLE,
+  SPAN_SELECT_COLUMNS,
+  SPANS_TABLE,
+  SPANS_WITH_ORIGINS,
+  TAG_SEPARATOR,
+  TRACE_INDEX_TABLE,
+  hexOfKey,
+  traceIdOf,
+  traceKeyOf,
+} from './trace-tables.js';
 
 export interface DuckDBTraceStoreOptions {
   /** Retention of spans in ms (config `storage.retention.traces`); 0 keeps them forever. */
@@ -51,8 +63,13 @@ export class DuckDBTraceStore implements TraceStore {
   async append(spans: readonly Span[]): Promise<void> {
     const n = spans.length;
     if (n === 0) return;
-    const cols = SPANS_TABLE.columns.map(() => new Array<unknown>(n));
-    const extents = new Map<string, { key: bigint; minStart: bigint; maxStart: bigint; maxEnd: bigint }>();
+    const cols = new SpanColumns(n);
+    // Per trace of this write: its first row and time extent (a request holds a few hundred traces at most).
+    const extentOf = new Map<string, number>();
+    const firstRow: number[] = [];
+    const minStart: bigint[] = [];
+    const maxStart: bigint[] = [];
+    const maxEnd: bigint[] = [];
     const originOf = new Map<SpanResource, Map<SpanScope, bigint>>();
     const newOrigins: unknown[][] = SPAN_ORIGINS_TABLE.columns.map(() => []);
     for (let i = 0; i < n; i++) {
@@ -75,47 +92,37 @@ export class DuckDBTraceStore implements TraceStore {
           newOrigins[3]!.push(TAG_SEPARATOR + flattenTags('resource.', s.resource.attributes));
         }
       }
-      let extent = extents.get(s.traceId);
-      if (extent === undefined) {
-        extent = { key: traceKeyOf(s.traceId), minStart: s.startNs, maxStart: s.startNs, maxEnd: s.endNs };
-        extents.set(s.traceId, extent);
+      const e = extentOf.get(s.traceId);
+      if (e === undefined) {
+        extentOf.set(s.traceId, firstRow.length);
+        firstRow.push(i);
+        minStart.push(s.startNs);
+        maxStart.push(s.startNs);
+        maxEnd.push(s.endNs);
       } else {
-        if (s.startNs < extent.minStart) extent.minStart = s.startNs;
-        if (s.startNs > extent.maxStart) extent.maxStart = s.startNs;
-        if (s.endNs > extent.maxEnd) extent.maxEnd = s.endNs;
+        if (s.startNs < minStart[e]!) minStart[e] = s.startNs;
+        if (s.startNs > maxStart[e]!) maxStart[e] = s.startNs;
+        if (s.endNs > maxEnd[e]!) maxEnd[e] = s.endNs;
       }
-      let c = 0;
-      cols[c++]![i] = extent.key;
-      cols[c++]![i] = s.traceId;
-      cols[c++]![i] = s.spanId;
-      cols[c++]![i] = s.parentSpanId;
-      cols[c++]![i] = s.startNs;
-      cols[c++]![i] = s.endNs;
-      cols[c++]![i] = s.endNs > s.startNs ? s.endNs - s.startNs : 0n;
-      cols[c++]![i] = s.service;
-      cols[c++]![i] = s.name;
-      cols[c++]![i] = s.kind;
-      cols[c++]![i] = s.statusCode;
-      cols[c++]![i] = s.statusMessage;
-      cols[c++]![i] = s.requestId;
-      cols[c++]![i] = hashColumnValue(s.requestId);
-      cols[c++]![i] = TAG_SEPARATOR + flattenTags('span.', s.attributes);
-      cols[c++]![i] = encodeSpanBody(s);
-      cols[c++]![i] = originId;
+      cols.set(i, s, originId);
     }
-    const index: unknown[][] = TRACE_INDEX_TABLE.columns.map(() => []);
-    for (const [traceId, e] of extents) {
-      index[0]!.push(e.key);
-      index[1]!.push(traceId);
-      index[2]!.push(e.minStart);
-      index[3]!.push(e.maxStart);
-      index[4]!.push(e.maxEnd);
+    cols.finishIds();
+    const traces = firstRow.length;
+    const indexKey = new BigInt64Array(traces);
+    const indexHi = new BigInt64Array(traces);
+    for (let t = 0; t < traces; t++) {
+      indexKey[t] = cols.traceKey[firstRow[t]!]!;
+      indexHi[t] = cols.traceHi[firstRow[t]!]!;
     }
     // One unit: the spans, their index rows and new origins commit together or not at all.
     await this.signals.write({
       batches: [
-        { table: SPANS_TABLE, rowCount: n, columns: cols },
-        { table: TRACE_INDEX_TABLE, rowCount: extents.size, columns: index },
+        { table: SPANS_TABLE, rowCount: n, columns: cols.columns() },
+        {
+          table: TRACE_INDEX_TABLE,
+          rowCount: traces,
+          columns: [indexKey, indexHi, BigInt64Array.from(minStart), BigInt64Array.from(maxStart), BigInt64Array.from(maxEnd)],
+        },
         { table: SPAN_ORIGINS_TABLE, rowCount: newOrigins[0]!.length, columns: newOrigins },
       ],
     });
@@ -124,15 +131,15 @@ export class DuckDBTraceStore implements TraceStore {
 
   async trace(traceId: string): Promise<Span[]> {
     if (!isValidHexId(traceId, 32)) return [];
-    const key = traceKeyOf(traceId);
+    const { key, hi } = traceKeyOf(traceId);
     const rows = await this.signals.reads.use(async (conn) => {
-      const extent = await conn.runAndReadAll('SELECT min(min_start_ns), max(max_start_ns) FROM trace_index WHERE trace_key = $1 AND trace_id = $2', [key, traceId]);
-      const [lo, hi] = extent.getRows()[0] ?? [null, null];
-      if (typeof lo !== 'bigint' || typeof hi !== 'bigint') return [];
+      const extent = await conn.runAndReadAll('SELECT min(min_start_ns), max(max_start_ns) FROM trace_index WHERE trace_key = $1 AND trace_hi = $2', [key, hi]);
+      const [lo, hiStart] = extent.getRows()[0] ?? [null, null];
+      if (typeof lo !== 'bigint' || typeof hiStart !== 'bigint') return [];
       const reader = await conn.runAndReadAll(
         `SELECT ${SPAN_SELECT_COLUMNS} FROM ${SPANS_WITH_ORIGINS}
-         WHERE s.start_ns BETWEEN $1 AND $2 AND s.trace_key = $3 AND s.trace_id = $4 ORDER BY s.start_ns, s.span_id`,
-        [lo, hi, key, traceId],
+         WHERE s.start_ns BETWEEN $1 AND $2 AND s.trace_key = $3 AND s.trace_hi = $4 ORDER BY s.start_ns, ${SPAN_ID_ORDER}`,
+        [lo, hiStart, key, hi],
       );
       return reader.getRows();
     });
@@ -145,7 +152,7 @@ export class DuckDBTraceStore implements TraceStore {
     const params = new SqlParams();
     const where = this.matchWhere(q, params);
     const limit = params.add(Math.max(1, Math.floor(q.limit)));
-    const candidates = `SELECT trace_key, trace_id, max(start_ns) AS last_ns, count(*) AS matched_count FROM spans WHERE ${where} GROUP BY trace_key, trace_id`;
+    const candidates = `SELECT trace_key, trace_hi, max(start_ns) AS last_ns, count(*) AS matched_count FROM spans WHERE ${where} GROUP BY trace_key, trace_hi`;
     let sql: string;
     if (q.minDurationNs === undefined && q.maxDurationNs === undefined) {
       sql = `${candidates} ORDER BY last_ns DESC LIMIT ${limit}`;
@@ -154,21 +161,21 @@ export class DuckDBTraceStore implements TraceStore {
       if (q.minDurationNs !== undefined) bounds.push(`d.end_ns - d.start_ns >= ${params.add(q.minDurationNs)}`);
       if (q.maxDurationNs !== undefined) bounds.push(`d.end_ns - d.start_ns <= ${params.add(q.maxDurationNs)}`);
       sql = `WITH c AS (${candidates}),
-        d AS (SELECT trace_key, trace_id, min(min_start_ns) AS start_ns, max(max_end_ns) AS end_ns FROM trace_index
-              WHERE trace_key IN (SELECT trace_key FROM c) GROUP BY trace_key, trace_id)
-        SELECT c.trace_id, c.last_ns, c.matched_count FROM c JOIN d USING (trace_key, trace_id)
+        d AS (SELECT trace_key, trace_hi, min(min_start_ns) AS start_ns, max(max_end_ns) AS end_ns FROM trace_index
+              WHERE trace_key IN (SELECT trace_key FROM c) GROUP BY trace_key, trace_hi)
+        SELECT c.trace_key, c.trace_hi, c.last_ns, c.matched_count FROM c JOIN d USING (trace_key, trace_hi)
         WHERE ${bounds.join(' AND ')} ORDER BY c.last_ns DESC LIMIT ${limit}`;
     }
-    const top = await this.readObjects(sql, params);
+    const top = (await this.readObjects(sql, params)).map((r) => ({ traceId: rowTraceId(r), matchedCount: Number(r.matched_count) }));
     if (top.length === 0) return [];
-    const ids = top.map((r) => r.trace_id as string);
+    const ids = top.map((r) => r.traceId);
     // 2. Their summaries and first matching spans.
     const [summaries, matched] = await Promise.all([this.summaries(ids), this.matchedSpans(q, ids)]);
     const byId = new Map(summaries.map((s) => [s.traceId, s]));
     const out: TraceSummary[] = [];
     for (const r of top) {
-      const s = byId.get(r.trace_id as string);
-      if (s !== undefined) out.push({ ...s, matched: matched.get(s.traceId) ?? [], matchedCount: Number(r.matched_count) });
+      const s = byId.get(r.traceId);
+      if (s !== undefined) out.push({ ...s, matched: matched.get(s.traceId) ?? [], matchedCount: r.matchedCount });
     }
     return out;
   }
@@ -184,18 +191,20 @@ export class DuckDBTraceStore implements TraceStore {
     const out = new Map<string, MatchedSpan[]>();
     if (q.spansPerTrace <= 0) return out;
     const params = new SqlParams();
-    const keys = traceIds.map((id) => params.add(traceKeyOf(id))).join(', ');
-    const sql = `SELECT trace_id, span_id, name, service, start_ns, duration_ns FROM spans
-      WHERE trace_key IN (${keys}) AND ${this.matchWhere(q, params)} ORDER BY start_ns, span_id`;
+    const wanted = new Set(traceIds);
+    const keys = traceIds.map((id) => params.add(traceKeyOf(id).key)).join(', ');
+    const sql = `SELECT trace_key, trace_hi, span_key, name, service, start_ns, duration_ns FROM spans
+      WHERE trace_key IN (${keys}) AND ${this.matchWhere(q, params)} ORDER BY start_ns, ${SPAN_ID_ORDER}`;
     for (const r of await this.readObjects(sql, params)) {
-      const id = r.trace_id as string;
+      const id = rowTraceId(r);
+      if (!wanted.has(id)) continue;
       let list = out.get(id);
       if (list === undefined) {
         list = [];
         out.set(id, list);
       }
       if (list.length < q.spansPerTrace) {
-        list.push({ spanId: r.span_id as string, name: r.name as string, service: r.service as string, startNs: r.start_ns as bigint, durationNs: r.duration_ns as bigint });
+        list.push({ spanId: hexOfKey(r.span_key as bigint), name: r.name as string, service: r.service as string, startNs: r.start_ns as bigint, durationNs: r.duration_ns as bigint });
       }
     }
     return out;
@@ -204,40 +213,42 @@ export class DuckDBTraceStore implements TraceStore {
   async summaries(traceIds: readonly string[]): Promise<TraceSummary[]> {
     const ids = [...new Set(traceIds)].filter((id) => isValidHexId(id, 32));
     if (ids.length === 0) return [];
+    const wanted = new Set(ids);
+    const idKeys = ids.map(traceKeyOf);
+    // Key and high-half lists filter independently; rows of an unwanted combination are dropped below.
+    const idFilter = (params: SqlParams): string =>
+      `trace_key IN (${idKeys.map((k) => params.add(k.key)).join(', ')}) AND trace_hi IN (${idKeys.map((k) => params.add(k.hi)).join(', ')})`;
     const extentParams = new SqlParams();
-    const extentSql = `SELECT min(min_start_ns) AS lo, max(max_start_ns) AS hi FROM trace_index
-      WHERE trace_key IN (${ids.map((id) => extentParams.add(traceKeyOf(id))).join(', ')}) AND trace_id IN (${ids.map((id) => extentParams.add(id)).join(', ')})`;
+    const extentSql = `SELECT min(min_start_ns) AS lo, max(max_start_ns) AS hi FROM trace_index WHERE ${idFilter(extentParams)}`;
     const [extent] = await this.readObjects(extentSql, extentParams);
     if (typeof extent?.lo !== 'bigint' || typeof extent.hi !== 'bigint') return [];
     // The time extent lets DuckDB skip span row groups by their start_ns zone maps.
     const params = new SqlParams();
-    const keys = ids.map((id) => params.add(traceKeyOf(id))).join(', ');
-    const idList = ids.map((id) => params.add(id)).join(', ');
     const bounds = `start_ns BETWEEN ${params.add(extent.lo)} AND ${params.add(extent.hi)}`;
-    const sql = `SELECT trace_id,
+    const sql = `SELECT trace_key, trace_hi,
         min(start_ns) AS start_ns, max(end_ns) AS end_ns, count(*) AS span_count,
         count(*) FILTER (WHERE status_code = 2) AS error_count,
-        arg_min(service, (parent_span_id <> '', start_ns)) AS root_service,
-        arg_min(name, (parent_span_id <> '', start_ns)) AS root_name,
-        bool_or(parent_span_id = '') AS has_root,
+        arg_min(service, (parent_key <> 0, start_ns)) AS root_service,
+        arg_min(name, (parent_key <> 0, start_ns)) AS root_name,
+        bool_or(parent_key = 0) AS has_root,
         histogram(service) AS services,
         histogram(service) FILTER (WHERE status_code = 2) AS error_services,
-        list(DISTINCT request_id) FILTER (WHERE request_id <> '') AS request_ids
-      FROM spans WHERE ${bounds} AND trace_key IN (${keys}) AND trace_id IN (${idList})
-      GROUP BY trace_id ORDER BY start_ns DESC`;
+        list(DISTINCT request_id) FILTER (WHERE request_id IS NOT NULL) AS request_ids
+      FROM spans WHERE ${bounds} AND ${idFilter(params)}
+      GROUP BY trace_key, trace_hi ORDER BY start_ns DESC`;
     const rows = await this.readObjects(sql, params);
-    return rows.map(toSummary);
+    return rows.map(toSummary).filter((summary) => wanted.has(summary.traceId));
   }
 
   async traceIdsByRequestId(requestId: string, startNs: bigint, endNs: bigint, limit: number): Promise<string[]> {
     if (requestId === '') return [];
     const params = new SqlParams();
-    const sql = `SELECT trace_id, max(start_ns) AS last_ns FROM spans
+    const sql = `SELECT trace_key, trace_hi, max(start_ns) AS last_ns FROM spans
       WHERE request_hash = ${params.add(hashColumnValue(requestId))} AND request_id = ${params.add(requestId)}
         AND start_ns >= ${params.add(startNs)} AND start_ns < ${params.add(endNs)}
-      GROUP BY trace_id ORDER BY last_ns DESC LIMIT ${params.add(Math.max(1, Math.floor(limit)))}`;
+      GROUP BY trace_key, trace_hi ORDER BY last_ns DESC LIMIT ${params.add(Math.max(1, Math.floor(limit)))}`;
     const rows = await this.readObjects(sql, params);
-    return rows.map((r) => r.trace_id as string);
+    return rows.map(rowTraceId);
   }
 
   async tagNames(startNs: bigint, endNs: bigint): Promise<TagNames> {
@@ -309,7 +320,10 @@ export class DuckDBTraceStore implements TraceStore {
   }
 
   async stats(): Promise<TraceStoreStats> {
-    const rows = await this.readObjects('SELECT (SELECT count(*) FROM spans) AS spans, (SELECT count(DISTINCT trace_id) FROM trace_index) AS traces', new SqlParams());
+    const rows = await this.readObjects(
+      'SELECT (SELECT count(*) FROM spans) AS spans, (SELECT count(*) FROM (SELECT DISTINCT trace_key, trace_hi FROM trace_index)) AS traces',
+      new SqlParams(),
+    );
     return { spans: Number(rows[0]?.spans ?? 0), traces: Number(rows[0]?.traces ?? 0) };
   }
 
@@ -321,6 +335,11 @@ export class DuckDBTraceStore implements TraceStore {
   }
 }
 
+/** The hex trace id of a row with trace_key and trace_hi columns. */
+function rowTraceId(r: JsRow): string {
+  return traceIdOf(r.trace_hi as bigint, r.trace_key as bigint);
+}
+
 function toSummary(r: JsRow): TraceSummary {
   const start = r.start_ns as bigint;
   const end = r.end_ns as bigint;
@@ -329,7 +348,7 @@ function toSummary(r: JsRow): TraceSummary {
     .map((e) => ({ service: e.key, spanCount: Number(e.value), errorCount: errors.get(e.key) ?? 0 }))
     .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   return {
-    traceId: r.trace_id as string,
+    traceId: rowTraceId(r),
     rootService: r.root_service as string,
     rootName: r.root_name as string,
     hasRoot: r.has_root === true,

@@ -18,7 +18,7 @@ import {
   attributeValueToString,
   isAttributeArray,
 } from '../../../model/span.js';
-import { TAG_SEPARATOR } from './trace-tables.js';
+import { TAG_SEPARATOR, hexOfKey, traceIdOf } from './trace-tables.js';
 
 /** The JSON text of one value, built directly (this runs once per attribute on the ingest path). */
 function encodeValue(v: AttributeValue): string {
@@ -101,8 +101,8 @@ export class SpanRowDecoder {
   private readonly decoded = new Map<bigint, { resource: SpanResource; scope: SpanScope }>();
 
   decode(row: readonly unknown[]): Span {
-    const [traceId, spanId, parentSpanId, startNs, endNs, service, name, kind, statusCode, statusMessage, requestId, bodyText, originId, resourceText, scopeText] =
-      row as [string, string, string, bigint, bigint, string, string, number, number, string, string, string, bigint, string, string];
+    const [traceHi, traceKey, spanKey, parentKey, startNs, endNs, service, name, kind, statusCode, statusMessage, requestId, bodyText, originId, resourceText, scopeText] =
+      row as [bigint, bigint, bigint, bigint, bigint, bigint, string, string, number, number, string | null, string | null, string, bigint, string, string];
     const body = JSON.parse(bodyText) as {
       a: unknown;
       ts?: string;
@@ -124,9 +124,9 @@ export class SpanRowDecoder {
     }));
     const origin = this.origin(originId, resourceText, scopeText);
     return {
-      traceId,
-      spanId,
-      parentSpanId,
+      traceId: traceIdOf(traceHi, traceKey),
+      spanId: hexOfKey(spanKey),
+      parentSpanId: parentKey === 0n ? '' : hexOfKey(parentKey),
       traceState: body.ts ?? '',
       flags: body.f ?? 0,
       name,
@@ -134,7 +134,7 @@ export class SpanRowDecoder {
       startNs,
       endNs,
       statusCode: statusCode as StatusCode,
-      statusMessage,
+      statusMessage: statusMessage ?? '',
       attributes: decodeAttributes(body.a),
       droppedAttributesCount: body.da ?? 0,
       events,
@@ -144,7 +144,7 @@ export class SpanRowDecoder {
       resource: origin.resource,
       scope: origin.scope,
       service,
-      requestId,
+      requestId: requestId ?? '',
     };
   }
 

@@ -25,7 +25,7 @@ const INTRINSIC_COLUMNS = {
   kind: 'kind',
   duration: 'duration_ns',
   service: 'service',
-  statusMessage: 'status_message',
+  statusMessage: "coalesce(status_message, '')",
 } as const;
 
 const NUMERIC_INTRINSICS = new Set(['status', 'kind', 'duration']);
