@@ -84,8 +84,7 @@ export function init(options: InitOptions): Watchkeeper {
       resource,
       logsUrl: o.logsUrl,
       onDrop: drop('logs'),
-      onWarning: (line) =>
-        errors?.addBreadcrumb({ category: 'log', level: line.level === 'warn' ? 'warning' : String(line.level), message: typeof line.message === 'string' ? line.message : undefined }),
+      onWarning: (level, message) => errors?.addBreadcrumb({ category: 'log', level: level === 'warn' ? 'warning' : level, message }),
     });
     internalLogger = logging.logger.child({ logger: '@watchkeeper/node' });
   }
@@ -115,7 +114,7 @@ export function init(options: InitOptions): Watchkeeper {
   let health: HealthService | null = null;
   const observer = new HttpObserver({
     metrics,
-    logger: logging?.logger ?? null,
+    logger: logging?.accessLogger ?? null,
     accessLog: o.logging?.accessLog ?? false,
     errors,
     health: () => health,

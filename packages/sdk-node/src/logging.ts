@@ -5,27 +5,17 @@
  * batch queue. Lines at warn and above also become error breadcrumbs.
  */
 import { context, trace } from '@opentelemetry/api';
-import { SeverityNumber } from '@opentelemetry/api-logs';
 import type { Resource } from '@opentelemetry/resources';
-import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import { requestStore } from './request-context.js';
-import { CountingExporter } from './counting-exporter.js';
-import { otlpLogExporter } from './otlp/otlp-http-exporters.js';
+import { LogShipper } from './otlp/log-shipper.js';
+import { otlpLogLineExporter } from './otlp/otlp-http-exporters.js';
 import type { ResolvedOptions } from './options.js';
 
 type LoggingConfig = NonNullable<ResolvedOptions['logging']>;
 
-/** Fields a log line carries besides its own: they are not repeated as OTLP attributes. */
-const ENVELOPE_FIELDS = new Set(['level', 'timestamp', 'message', 'service', 'version', 'environment', 'trace_id', 'span_id']);
-const SEVERITY: Record<string, SeverityNumber> = {
-  trace: SeverityNumber.TRACE,
-  debug: SeverityNumber.DEBUG,
-  info: SeverityNumber.INFO,
-  warn: SeverityNumber.WARN,
-  error: SeverityNumber.ERROR,
-  fatal: SeverityNumber.FATAL,
-};
+/** pino's level of warn: lines from it up become error breadcrumbs. */
+const WARN_LEVEL = 40;
 
 /** Redacted before a line is written anywhere. */
 const REDACT = [
@@ -45,6 +35,8 @@ const REDACT = [
 
 export interface ServiceLogging {
   logger: Logger;
+  /** The logger of access lines: written like the others, shipped only with `shipAccessLog`. */
+  accessLogger: Logger;
   /** Exports what is queued and flushes the file and stdout buffers. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -57,55 +49,67 @@ export interface LoggingDeps {
   resource: Resource;
   logsUrl: string | null;
   onDrop: (reason: string, count: number) => void;
-  onWarning: (line: Record<string, unknown>) => void;
+  onWarning: (level: string, message: string | undefined) => void;
+}
+
+/** What pino tells a destination that asks for metadata (pino.symbols.needsMetadataGsym). */
+interface LineMetadata {
+  lastLevel: number;
+  lastMsg: string | undefined;
+  lastLogger: Logger;
+}
+
+/** `,"timestamp":"<ISO 8601 UTC>"`, the ISO text of the current second reused (Date formatting is costly). */
+function isoTimestamp(): () => string {
+  let second = -1;
+  let prefix = '';
+  return () => {
+    const now = Date.now();
+    const s = Math.floor(now / 1000);
+    if (s !== second) {
+      second = s;
+      prefix = `,"timestamp":"${new Date(s * 1000).toISOString().slice(0, 20)}`;
+    }
+    const ms = now - s * 1000;
+    return `${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+  };
 }
 
 /** Creates the service logger and its outputs. */
 export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLogging {
   const stdout = cfg.destination ?? pino.destination({ dest: 1, sync: false });
-  const streams: StreamEntry[] = [{ level: 'trace', stream: stdout }];
   const file = cfg.file ? pino.transport({ target: 'pino-roll', options: { file: cfg.file.path, size: cfg.file.size ?? '10m', frequency: cfg.file.frequency, limit: { count: cfg.file.keep ?? 5 }, mkdir: true } }) : null;
-  if (file) streams.push({ level: 'trace', stream: file as DestinationStream });
-  streams.push({ level: 'warn', stream: { write: (line: string) => deps.onWarning(parseLine(line)) } });
+  const outputs: DestinationStream[] = file ? [stdout, file as DestinationStream] : [stdout];
+  const shipper =
+    cfg.ship && deps.logsUrl !== null
+      ? new LogShipper({ exporter: otlpLogLineExporter(deps.logsUrl, 5000, deps.resource), maxQueueSize: cfg.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop })
+      : null;
+  let accessLogger: Logger | null = null;
 
-  let provider: LoggerProvider | null = null;
-  if (cfg.ship && deps.logsUrl !== null) {
-    // Records handed to the batch processor and not yet through the exporter: the processor drops
-    // silently beyond its queue size, so the stream refuses (and counts) them first.
-    let pending = 0;
-    const exporter = new CountingExporter(
-      otlpLogExporter(deps.logsUrl, 5000),
-      (n) => deps.onDrop('export_failed', n),
-      (n) => (pending -= n),
-    );
-    provider = new LoggerProvider({
-      resource: deps.resource,
-      processors: [new BatchLogRecordProcessor(exporter, { maxQueueSize: cfg.maxQueueSize, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: 10_000 })],
-    });
-    const otel = provider.getLogger('@watchkeeper/node');
-    streams.push({
-      level: 'trace',
-      stream: {
-        write(line: string) {
-          if (pending >= cfg.maxQueueSize) return deps.onDrop('queue_full', 1);
-          pending++;
-          const rec = parseLine(line);
-          const attributes: Record<string, string | number | boolean> = {};
-          for (const [k, v] of Object.entries(rec)) if (!ENVELOPE_FIELDS.has(k) && v !== null && v !== undefined) attributes[k] = typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean);
-          const level = typeof rec.level === 'string' ? rec.level : 'info';
-          // pino writes synchronously inside the log call, so the active context is the caller's span.
-          otel.emit({ severityNumber: SEVERITY[level] ?? SeverityNumber.INFO, severityText: level.toUpperCase(), body: typeof rec.message === 'string' ? rec.message : line, attributes, context: context.active() });
-        },
-      },
-    });
-  }
+  // One destination for every output: pino hands it the line and, through the metadata symbol,
+  // the level and message, so nothing is parsed back on the logging path.
+  const destination = {
+    [pino.symbols.needsMetadataGsym]: true,
+    lastLevel: 0,
+    lastMsg: undefined,
+    lastLogger: null as unknown as Logger,
+    write(this: LineMetadata, line: string) {
+      for (const out of outputs) out.write(line);
+      const level = this.lastLevel;
+      if (level >= WARN_LEVEL) deps.onWarning(pino.levels.labels[level] ?? String(level), this.lastMsg);
+      if (shipper === null || (this.lastLogger === accessLogger && !cfg.shipAccessLog)) return;
+      // pino writes synchronously inside the log call, so the active context is the caller's span.
+      const span = trace.getSpanContext(context.active());
+      shipper.push({ line, level, timeMs: Date.now(), traceId: span?.traceId, spanId: span?.spanId, traceFlags: span?.traceFlags ?? 0 });
+    },
+  };
 
   const logger = pino(
     {
       level: cfg.level,
       messageKey: 'message',
       base: { service: deps.service, version: deps.version, environment: deps.environment, logger: deps.service },
-      timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
+      timestamp: isoTimestamp(),
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT, censor: '[Filtered]' },
       mixin() {
@@ -115,8 +119,9 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
         return { request_id: req?.requestId, trace_id: span?.traceId, span_id: span?.spanId };
       },
     },
-    pino.multistream(streams),
+    destination as DestinationStream,
   );
+  accessLogger = logger.child({});
 
   const flushStream = (s: unknown): Promise<void> =>
     new Promise((resolve) => {
@@ -131,21 +136,14 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
 
   return {
     logger,
+    accessLogger,
     async flush() {
-      await Promise.all([flushStream(stdout), provider?.forceFlush().catch(() => undefined)]);
+      await Promise.all([flushStream(stdout), shipper?.flush().catch(() => undefined)]);
     },
     async shutdown() {
       await this.flush();
-      await provider?.shutdown().catch(() => undefined);
+      await shipper?.shutdown().catch(() => undefined);
       if (file) await new Promise<void>((r) => (file.once('close', () => r()), file.end()));
     },
   };
-}
-
-function parseLine(line: string): Record<string, unknown> {
-  try {
-    return JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return { message: line };
-  }
 }

@@ -53,6 +53,11 @@ export interface LoggingOptions {
   maxQueueSize?: number;
   /** Log one line per finished request (default true). */
   accessLog?: boolean;
+  /**
+   * Also ship the access lines over OTLP (default false: each one repeats what the request's span
+   * and the RED metrics already carry, and shipping it costs about as much as the span).
+   */
+  shipAccessLog?: boolean;
 }
 
 export interface MetricsOptions {
@@ -98,7 +103,7 @@ export interface ResolvedOptions {
   otlpProtocol: 'http/protobuf' | 'grpc';
   dsn: string | null;
   tracing: Required<Omit<TracingOptions, 'protocol'>> | null;
-  logging: (LoggingOptions & { level: string; ship: boolean; maxQueueSize: number; accessLog: boolean }) | null;
+  logging: (LoggingOptions & { level: string; ship: boolean; maxQueueSize: number; accessLog: boolean; shipAccessLog: boolean }) | null;
   metrics: { defaultMetrics: boolean; buckets: number[] } | null;
   errors: (ErrorsOptions & { sampleRate: number; captureUncaught: boolean; maxQueueSize: number; maxBreadcrumbs: number }) | null;
   excludePaths: (string | RegExp)[];
@@ -159,6 +164,7 @@ export function resolveOptions(o: InitOptions): ResolvedOptions {
             ship: (o.logging?.ship ?? true) && logsUrl !== null,
             maxQueueSize: o.logging?.maxQueueSize ?? 2048,
             accessLog: o.logging?.accessLog ?? true,
+            shipAccessLog: o.logging?.shipAccessLog ?? false,
           },
     metrics: o.metrics === false ? null : { defaultMetrics: o.metrics?.defaultMetrics ?? true, buckets: o.metrics?.buckets ?? DEFAULT_BUCKETS },
     errors:

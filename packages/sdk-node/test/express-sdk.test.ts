@@ -114,12 +114,14 @@ describe('@watchkeeper/node with Express', () => {
     expect(receiver.spans.some((s) => s.kind === SERVER && String(s.attributes['url.path'] ?? s.attributes['http.target'] ?? '').startsWith('/internal/ping'))).toBe(false);
   });
 
-  it('ships log records over OTLP with their trace id', async () => {
+  it('ships log records over OTLP with their trace id; access lines stay local by default', async () => {
     await wk.flush(5000);
     const rec = receiver.logs.find((l) => l.body === 'loading user' && l.attributes.request_id === 'req-abc-123');
     expect(rec).toBeDefined();
     expect(rec!.severityText).toBe('INFO');
     expect(rec!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(logs.lines.some((l) => l.message === 'request completed')).toBe(true);
+    expect(receiver.logs.some((l) => l.body === 'request completed')).toBe(false);
   });
 
   it('captures a 5xx as a Sentry envelope with request context, trace id and request id, scrubbed', async () => {

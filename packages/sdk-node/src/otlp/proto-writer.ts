@@ -120,11 +120,15 @@ export class ProtoWriter {
     this.pos = this.buf.writeUInt32LE(v >>> 0, this.pos);
   }
 
-  /** A fixed64 nanosecond timestamp from an OpenTelemetry HrTime ([seconds, nanoseconds]). */
-  hrTime(field: number, t: readonly [number, number]): void {
+  fixed64(field: number, v: bigint): void {
     this.tag(field, WIRE_FIXED64);
     this.ensure(8);
-    this.pos = this.buf.writeBigUInt64LE(BigInt(Math.trunc(t[0])) * NANOS_PER_SECOND + BigInt(Math.trunc(t[1])), this.pos);
+    this.pos = this.buf.writeBigUInt64LE(v, this.pos);
+  }
+
+  /** A fixed64 nanosecond timestamp from an OpenTelemetry HrTime ([seconds, nanoseconds]). */
+  hrTime(field: number, t: readonly [number, number]): void {
+    this.fixed64(field, BigInt(Math.trunc(t[0])) * NANOS_PER_SECOND + BigInt(Math.trunc(t[1])));
   }
 
   string(field: number, s: string | undefined): void {
@@ -186,14 +190,17 @@ export class ProtoWriter {
 
   /** Repeated KeyValue `field` from an attribute map, in key order, as the OTLP transformer writes them. */
   attributes(field: number, attrs: Readonly<Record<string, AnyValueInput>>): void {
-    for (const key in attrs) {
-      this.begin(field);
-      this.string(1, key);
-      this.begin(2);
-      this.anyValueBody(attrs[key]);
-      this.end();
-      this.end();
-    }
+    for (const key in attrs) this.keyValue(field, key, attrs[key]);
+  }
+
+  /** One KeyValue message as `field`. */
+  keyValue(field: number, key: string, value: AnyValueInput): void {
+    this.begin(field);
+    this.string(1, key);
+    this.begin(2);
+    this.anyValueBody(value);
+    this.end();
+    this.end();
   }
 
   /** An AnyValue message as `field`. */

@@ -1,0 +1,108 @@
+/**
+ * Log lines as OTLP records (decoded with the official generated codec) and the shipper's bounded
+ * queue: batches, drops counted by reason, flush.
+ */
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeLogLines, LogShipper, type QueuedLine } from './log-shipper.js';
+import { ProtoWriter } from './proto-writer.js';
+
+const require = createRequire(import.meta.url);
+interface Codec {
+  decode(bytes: Uint8Array): unknown;
+  toObject(message: unknown, options?: Record<string, unknown>): Record<string, unknown>;
+}
+const root = require(join(dirname(require.resolve('@opentelemetry/otlp-transformer/package.json')), 'build/src/generated/root.js')) as {
+  opentelemetry: { proto: { collector: { logs: { v1: { ExportLogsServiceRequest: Codec } } } } };
+};
+const LOGS = root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+
+const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+const SPAN_ID = 'b7ad6b7169203331';
+const queued = (line: string, level = 30, extra: Partial<QueuedLine> = {}): QueuedLine => ({ line, level, timeMs: 1_700_000_000_123, traceId: undefined, spanId: undefined, traceFlags: 0, ...extra });
+
+describe('encodeLogLines', () => {
+  it('writes the message as body, other fields as attributes, level as severity and the span context', () => {
+    const longMessage = `prix: ${'€'.repeat(200)}`;
+    const line = JSON.stringify({ level: 'warn', timestamp: '2023-11-14T22:13:20.123Z', service: 'shop', version: '1', environment: 'test', logger: 'shop', request_id: 'req-1', trace_id: TRACE_ID, span_id: SPAN_ID, user: '42', count: 3, ok: true, cart: { items: 2 }, message: 'stock is low' });
+    const resource = resourceFromAttributes({ 'service.name': 'shop' });
+    const bytes = encodeLogLines(resource, [queued(line, 40, { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 1 }), queued('not json at all'), queued(JSON.stringify({ message: longMessage }), 50)], new ProtoWriter());
+    const req = LOGS.toObject(LOGS.decode(bytes), { longs: String, bytes: String, enums: Number, defaults: false }) as {
+      resourceLogs: { resource: { attributes: unknown[] }; scopeLogs: { scope: { name: string }; logRecords: Record<string, unknown>[] }[] }[];
+    };
+    const rl = req.resourceLogs[0]!;
+    expect(rl.resource.attributes).toEqual([{ key: 'service.name', value: { stringValue: 'shop' } }]);
+    expect(rl.scopeLogs[0]!.scope.name).toBe('@watchkeeper/node');
+    const [warn, plain, error] = rl.scopeLogs[0]!.logRecords;
+    expect(warn).toEqual({
+      timeUnixNano: '1700000000123000000',
+      observedTimeUnixNano: '1700000000123000000',
+      severityNumber: 13,
+      severityText: 'WARN',
+      body: { stringValue: 'stock is low' },
+      attributes: [
+        { key: 'logger', value: { stringValue: 'shop' } },
+        { key: 'request_id', value: { stringValue: 'req-1' } },
+        { key: 'user', value: { stringValue: '42' } },
+        { key: 'count', value: { intValue: '3' } },
+        { key: 'ok', value: { boolValue: true } },
+        { key: 'cart', value: { stringValue: '{"items":2}' } },
+      ],
+      flags: 1,
+      traceId: Buffer.from(TRACE_ID, 'hex').toString('base64'),
+      spanId: Buffer.from(SPAN_ID, 'hex').toString('base64'),
+    });
+    expect(plain).toMatchObject({ severityNumber: 9, severityText: 'INFO', body: { stringValue: 'not json at all' } });
+    expect(plain!.traceId).toBeUndefined();
+    expect(error).toMatchObject({ severityNumber: 17, severityText: 'ERROR', body: { stringValue: longMessage } });
+  });
+});
+
+/** An exporter that records batches and answers with the next queued result when told to. */
+function fakeExporter() {
+  const batches: QueuedLine[][] = [];
+  const callbacks: ((r: ExportResult) => void)[] = [];
+  const exporter = {
+    export(items: QueuedLine[], done: (r: ExportResult) => void) {
+      batches.push(items);
+      callbacks.push(done);
+    },
+    shutdown: async () => {},
+    forceFlush: async () => {},
+  } as unknown as OTLPExporterBase<QueuedLine[]>;
+  const answer = (code: ExportResultCode) => callbacks.splice(0).forEach((cb) => cb({ code }));
+  return { exporter, batches, answer };
+}
+
+describe('LogShipper', () => {
+  it('exports in batches, drops beyond the queue bound until exports finish, and counts failures', async () => {
+    const { exporter, batches, answer } = fakeExporter();
+    const drops: [string, number][] = [];
+    const shipper = new LogShipper({ exporter, maxQueueSize: 5, maxBatchSize: 2, delayMs: 60_000, onDrop: (reason, n) => drops.push([reason, n]) });
+    for (let i = 0; i < 7; i++) shipper.push(queued(`{"message":"line ${i}"}`));
+    // Two full batches went out at once; the fifth line waits for the timer; lines six and seven found the queue full.
+    expect(batches.map((b) => b.length)).toEqual([2, 2]);
+    expect(drops).toEqual([
+      ['queue_full', 1],
+      ['queue_full', 1],
+    ]);
+    const flushed = shipper.flush();
+    expect(batches.map((b) => b.length)).toEqual([2, 2, 1]);
+    answer(ExportResultCode.FAILED);
+    await flushed;
+    expect(drops).toContainEqual(['export_failed', 2]);
+    expect(drops.filter(([r]) => r === 'export_failed').reduce((n, [, c]) => n + c, 0)).toBe(5);
+    // The failed lines no longer count against the bound.
+    shipper.push(queued('{"message":"after"}'));
+    await Promise.resolve();
+    expect(drops.filter(([r]) => r === 'queue_full')).toHaveLength(2);
+    const second = shipper.flush();
+    answer(ExportResultCode.SUCCESS);
+    await second;
+    expect(batches.at(-1)!.map((q) => q.line)).toEqual(['{"message":"after"}']);
+  });
+});
