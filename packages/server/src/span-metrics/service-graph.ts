@@ -7,7 +7,8 @@
  * server span was called by "user", a client span with peer.service called that peer. Client
  * spans to databases (db.name or db.system) complete at once, the server named after the peer.
  */
-import { type Span, SpanKind, StatusCode, attributeValueToString, findAttribute, spanDurationNs } from '../model/span.js';
+import { type Span, SpanKind, StatusCode, attributeValueToString, findAttribute } from '../model/span.js';
+import { spanSeconds } from './span-seconds.js';
 
 /** A finished edge, reported once. Latencies in seconds. */
 export interface CompletedEdge {
@@ -69,7 +70,7 @@ export class ServiceGraphPairer {
       e = { client: '', server: '', connectionType: '', failed: false, clientSeconds: 0, serverSeconds: 0, peer: '', serverIsRoot: false, expiresAtMs: nowMs + this.opts.waitMs };
       this.pending.set(key, e);
     }
-    const seconds = Number(spanDurationNs(span)) / 1e9;
+    const seconds = spanSeconds(span);
     if (messaging) e.connectionType = 'messaging_system';
     e.failed ||= span.statusCode === StatusCode.ERROR;
     if (isClient) {

@@ -16,10 +16,11 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Label } from '../model/labels.js';
-import { type Span, SPAN_KIND_NAMES, STATUS_CODE_NAMES, spanDurationNs } from '../model/span.js';
+import { type Span, SPAN_KIND_NAMES, STATUS_CODE_NAMES } from '../model/span.js';
 import type { Appendable } from '../storage/interfaces.js';
 import { CumulativeFamily } from './cumulative-series.js';
 import { type CompletedEdge, ServiceGraphPairer } from './service-graph.js';
+import { spanSeconds } from './span-seconds.js';
 
 /** Tempo's default span-metrics buckets: 2 ms doubling 14 times (to 16.384 s). */
 export const SPAN_METRICS_BUCKETS: readonly number[] = Array.from({ length: 14 }, (_, i) => 0.002 * 2 ** i);
@@ -78,7 +79,19 @@ function selfMetrics(registry: Registry): SelfMetrics {
   return m;
 }
 
+/** A label combination of the span metrics: its key in the families and its labels. */
+interface Combination {
+  readonly key: string;
+  readonly labels: () => Label[];
+}
+
+/** Bounds of the combination cache (services, then span names per service); beyond them it starts over. */
+const MAX_CACHED_SERVICES = 1000;
+const MAX_CACHED_NAMES = 10_000;
+
 export class SpanMetricsGenerator {
+  /** Combinations by service, then span name; then by kind × status. */
+  private readonly combinations = new Map<string, Map<string, (Combination | undefined)[]>>();
   private readonly calls: CumulativeFamily;
   private readonly latency: CumulativeFamily;
   private readonly edgeTotal: CumulativeFamily;
@@ -133,21 +146,50 @@ export class SpanMetricsGenerator {
     const nowMs = this.now();
     let dropped = 0;
     for (const s of spans) {
-      const kind = SPAN_KIND_NAMES[s.kind] ?? SPAN_KIND_NAMES[0];
-      const status = STATUS_CODE_NAMES[s.statusCode] ?? STATUS_CODE_NAMES[0];
-      const key = `${s.service}\xff${s.name}\xff${s.kind}\xff${s.statusCode}`;
-      const labels = (): Label[] => [
-        { name: 'service', value: s.service },
-        { name: 'span_kind', value: kind },
-        { name: 'span_name', value: s.name },
-        { name: 'status_code', value: status },
-      ];
-      if (!this.calls.observe(key, labels, 1, nowMs)) dropped++;
-      this.latency.observe(key, labels, Number(spanDurationNs(s)) / 1e9, nowMs);
+      const c = this.combination(s);
+      if (!this.calls.observe(c.key, c.labels, 1, nowMs)) dropped++;
+      this.latency.observe(c.key, c.labels, spanSeconds(s), nowMs);
       this.pairer.observe(s, nowMs);
     }
     this.self.spans.inc(spans.length);
     if (dropped > 0) this.self.droppedSeries.inc(dropped);
+  }
+
+  /**
+   * The series key and label builder of a span's (service, name, kind, status), cached: span names
+   * and services repeat (and are interned by the decoder), so no key is built per span.
+   */
+  private combination(s: Span): Combination {
+    let byName = this.combinations.get(s.service);
+    if (byName === undefined) {
+      if (this.combinations.size >= MAX_CACHED_SERVICES) this.combinations.clear();
+      byName = new Map();
+      this.combinations.set(s.service, byName);
+    }
+    let byKindStatus = byName.get(s.name);
+    if (byKindStatus === undefined) {
+      if (byName.size >= MAX_CACHED_NAMES) byName.clear();
+      byKindStatus = [];
+      byName.set(s.name, byKindStatus);
+    }
+    const slot = s.kind * STATUS_CODE_NAMES.length + s.statusCode;
+    let c = byKindStatus[slot];
+    if (c === undefined) {
+      const { service, name } = s;
+      const kind = SPAN_KIND_NAMES[s.kind] ?? SPAN_KIND_NAMES[0];
+      const status = STATUS_CODE_NAMES[s.statusCode] ?? STATUS_CODE_NAMES[0];
+      c = {
+        key: `${service}\xff${name}\xff${s.kind}\xff${s.statusCode}`,
+        labels: () => [
+          { name: 'service', value: service },
+          { name: 'span_kind', value: kind },
+          { name: 'span_name', value: name },
+          { name: 'status_code', value: status },
+        ],
+      };
+      byKindStatus[slot] = c;
+    }
+    return c;
   }
 
   private recordEdge(e: CompletedEdge): void {

@@ -89,7 +89,7 @@ export class DuckDBTraceStore implements TraceStore {
           newOrigins[0]!.push(originId);
           newOrigins[1]!.push(resource);
           newOrigins[2]!.push(scope);
-          newOrigins[3]!.push(TAG_SEPARATOR + flattenTags('resource.', s.resource.attributes));
+          newOrigins[3]!.push(flattenTags('resource.', s.resource.attributes, TAG_SEPARATOR));
         }
       }
       const e = extentOf.get(s.traceId);

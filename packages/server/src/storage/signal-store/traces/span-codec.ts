@@ -20,25 +20,66 @@ import {
 } from '../../../model/span.js';
 import { TAG_SEPARATOR, hexOfKey, traceIdOf } from './trace-tables.js';
 
-/** The JSON text of one value, built directly (this runs once per attribute on the ingest path). */
-function encodeValue(v: AttributeValue): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (v === null) return 'null';
-  if (typeof v === 'number') return Number.isFinite(v) ? `{"d":${v}}` : `{"d":"${v}"}`;
-  if (typeof v === 'bigint') return `{"i":"${v}"}`;
-  if (v instanceof Uint8Array) return `{"b":"${Buffer.from(v).toString('base64')}"}`;
-  if (isAttributeArray(v)) return `{"a":[${v.map(encodeValue).join(',')}]}`;
-  return `{"kv":${encodeAttributes(v.values)}}`;
+/**
+ * JSON texts of short strings seen before (attribute keys, enum-like values): most of a span's
+ * strings repeat across spans and are interned by the decoder, so a Map lookup is cheaper than
+ * escaping them again. Cleared when full, so memory stays bounded.
+ */
+const jsonOfString = new Map<string, string>();
+const JSON_CACHE_MAX = 50_000;
+const JSON_CACHE_MAX_LENGTH = 64;
+
+function jsonString(v: string): string {
+  if (v.length > JSON_CACHE_MAX_LENGTH) return JSON.stringify(v);
+  let json = jsonOfString.get(v);
+  if (json === undefined) {
+    if (jsonOfString.size >= JSON_CACHE_MAX) jsonOfString.clear();
+    json = JSON.stringify(v);
+    jsonOfString.set(v, json);
+  }
+  return json;
+}
+
+/**
+ * Appends the JSON text of one value to `out` (this runs once per attribute on the ingest path;
+ * the parts are joined once, into a flat string, rather than concatenated piece by piece).
+ */
+function pushValue(out: string[], v: AttributeValue): void {
+  if (typeof v === 'string') out.push(jsonString(v));
+  else if (typeof v === 'boolean') out.push(v ? 'true' : 'false');
+  else if (v === null) out.push('null');
+  else if (typeof v === 'number') out.push(Number.isFinite(v) ? '{"d":' : '{"d":"', String(v), Number.isFinite(v) ? '}' : '"}');
+  else if (typeof v === 'bigint') out.push('{"i":"', v.toString(), '"}');
+  else if (v instanceof Uint8Array) out.push('{"b":"', Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'), '"}');
+  else if (isAttributeArray(v)) {
+    out.push('{"a":[');
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out.push(',');
+      pushValue(out, v[i]!);
+    }
+    out.push(']}');
+  } else {
+    out.push('{"kv":');
+    pushAttributes(out, v.values);
+    out.push('}');
+  }
+}
+
+function pushAttributes(out: string[], attributes: readonly Attribute[]): void {
+  out.push('[');
+  for (let i = 0; i < attributes.length; i++) {
+    const a = attributes[i]!;
+    out.push(i === 0 ? '[' : ',[', jsonString(a.key), ',');
+    pushValue(out, a.value);
+    out.push(']');
+  }
+  out.push(']');
 }
 
 function encodeAttributes(attributes: readonly Attribute[]): string {
-  let out = '[';
-  for (let i = 0; i < attributes.length; i++) {
-    const a = attributes[i]!;
-    out += `${i === 0 ? '' : ','}[${JSON.stringify(a.key)},${encodeValue(a.value)}]`;
-  }
-  return `${out}]`;
+  const out: string[] = [];
+  pushAttributes(out, attributes);
+  return out.join('');
 }
 
 function decodeValue(v: unknown): AttributeValue {
@@ -57,21 +98,33 @@ function decodeAttributes(v: unknown): Attribute[] {
 
 /** The span fields not held in columns of their own, as JSON. */
 export function encodeSpanBody(s: Span): string {
-  let out = `{"a":${encodeAttributes(s.attributes)}`;
-  if (s.traceState !== '') out += `,"ts":${JSON.stringify(s.traceState)}`;
-  if (s.flags !== 0) out += `,"f":${s.flags}`;
-  if (s.droppedAttributesCount !== 0) out += `,"da":${s.droppedAttributesCount}`;
+  const out = ['{"a":'];
+  pushAttributes(out, s.attributes);
+  if (s.traceState !== '') out.push(',"ts":', JSON.stringify(s.traceState));
+  if (s.flags !== 0) out.push(',"f":', String(s.flags));
+  if (s.droppedAttributesCount !== 0) out.push(',"da":', String(s.droppedAttributesCount));
   if (s.events.length > 0) {
-    out += `,"e":[${s.events.map((e) => `["${e.timeNs}",${JSON.stringify(e.name)},${encodeAttributes(e.attributes)},${e.droppedAttributesCount}]`).join(',')}]`;
+    out.push(',"e":[');
+    s.events.forEach((e, i) => {
+      out.push(i === 0 ? '["' : ',["', e.timeNs.toString(), '",', jsonString(e.name), ',');
+      pushAttributes(out, e.attributes);
+      out.push(',', String(e.droppedAttributesCount), ']');
+    });
+    out.push(']');
   }
-  if (s.droppedEventsCount !== 0) out += `,"de":${s.droppedEventsCount}`;
+  if (s.droppedEventsCount !== 0) out.push(',"de":', String(s.droppedEventsCount));
   if (s.links.length > 0) {
-    out += `,"l":[${s.links
-      .map((l) => `["${l.traceId}","${l.spanId}",${JSON.stringify(l.traceState)},${l.flags},${encodeAttributes(l.attributes)},${l.droppedAttributesCount}]`)
-      .join(',')}]`;
+    out.push(',"l":[');
+    s.links.forEach((l, i) => {
+      out.push(i === 0 ? '["' : ',["', l.traceId, '","', l.spanId, '",', JSON.stringify(l.traceState), ',', String(l.flags), ',');
+      pushAttributes(out, l.attributes);
+      out.push(',', String(l.droppedAttributesCount), ']');
+    });
+    out.push(']');
   }
-  if (s.droppedLinksCount !== 0) out += `,"dl":${s.droppedLinksCount}`;
-  return `${out}}`;
+  if (s.droppedLinksCount !== 0) out.push(',"dl":', String(s.droppedLinksCount));
+  out.push('}');
+  return out.join('');
 }
 
 export function encodeResource(r: SpanResource): string {
@@ -86,14 +139,17 @@ function clean(text: string): string {
   return text.includes(TAG_SEPARATOR) ? text.replaceAll(TAG_SEPARATOR, ' ') : text;
 }
 
-/** `key=value` entries of the tags column for one attribute list, each followed by the separator. */
-export function flattenTags(prefix: 'span.' | 'resource.', attributes: readonly Attribute[]): string {
-  let out = '';
+/**
+ * `key=value` entries of the tags column for one attribute list, each followed by the separator,
+ * after `lead` (e.g. a leading separator), as one flat string.
+ */
+export function flattenTags(prefix: 'span.' | 'resource.', attributes: readonly Attribute[], lead = ''): string {
+  const out = [lead];
   for (const a of attributes) {
     if (prefix === 'resource.' && a.key === 'service.name') continue;
-    out += `${prefix}${clean(a.key)}=${clean(attributeValueToString(a.value))}${TAG_SEPARATOR}`;
+    out.push(prefix, clean(a.key), '=', clean(attributeValueToString(a.value)), TAG_SEPARATOR);
   }
-  return out;
+  return out.join('');
 }
 
 /** Decodes spans read with SPAN_SELECT_COLUMNS; spans of one origin share its resource and scope objects. */

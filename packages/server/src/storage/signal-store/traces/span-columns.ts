@@ -79,7 +79,7 @@ export class SpanColumns {
     this.statusMessage[i] = s.statusMessage === '' ? null : s.statusMessage;
     this.requestId[i] = s.requestId === '' ? null : s.requestId;
     this.requestHash[i] = hashColumnValue(s.requestId);
-    this.tags[i] = TAG_SEPARATOR + flattenTags('span.', s.attributes);
+    this.tags[i] = flattenTags('span.', s.attributes, TAG_SEPARATOR);
     this.body[i] = encodeSpanBody(s);
     this.originId[i] = originId;
   }
