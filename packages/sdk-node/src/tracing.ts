@@ -16,10 +16,11 @@ import { RedisInstrumentation } from '@opentelemetry/instrumentation-redis';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { createRequire } from 'node:module';
 import { CountingExporter } from './counting-exporter.js';
+import { traceIncomingHttp } from './incoming-http-spans.js';
 import { otlpTraceExporter } from './otlp/otlp-http-exporters.js';
 
 export interface TracingDeps {
@@ -50,14 +51,16 @@ export function startTracing(deps: TracingDeps): ServiceTracing {
   }
   const provider = new NodeTracerProvider({
     resource: deps.resource,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(deps.sampleRate) }),
+    // A ratio of 1 samples everything: AlwaysOn says so without hashing each trace id.
+    sampler: new ParentBasedSampler({ root: deps.sampleRate >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(deps.sampleRate) }),
     spanProcessors,
   });
   provider.register();
   const unregister = registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => deps.ignoreIncoming((req.url ?? '/').split('?')[0]!) }),
+      // Incoming requests are traced by traceIncomingHttp below, outgoing ones here.
+      new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
       new UndiciInstrumentation(),
       new ExpressInstrumentation(),
       ...(deps.fastifyHookSpans ? [new FastifyOtelInstrumentation({ registerOnInitialization: true })] : []),
@@ -72,9 +75,11 @@ export function startTracing(deps: TracingDeps): ServiceTracing {
   const require = createRequire(import.meta.url);
   require('node:http');
   require('node:https');
+  const untraceIncoming = traceIncomingHttp(provider.getTracer('@watchkeeper/node'), deps.ignoreIncoming);
   return {
     flush: () => provider.forceFlush(),
     async shutdown() {
+      untraceIncoming();
       unregister();
       await provider.shutdown();
       trace.disable();

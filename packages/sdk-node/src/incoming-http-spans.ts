@@ -1,0 +1,89 @@
+/**
+ * A SERVER span per incoming HTTP request, started where Node emits the request (so framework and
+ * library spans nest under it, with or without the SDK's middleware) and named after the route
+ * template the framework matched. It replaces the incoming half of the OpenTelemetry http
+ * instrumentation, which cost several times more per request (docs/benchmarks.md): it records
+ * the stable HTTP semantic-convention attributes only, and runs only the request's events in the
+ * request context (the response's events already run in it). The route and the request id
+ * reach the span through the context's RPC metadata, as with the official instrumentation.
+ */
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { RPCType, setRPCMetadata, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+
+type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
+
+/** Patches http and https servers to trace incoming requests; returns the function undoing it. */
+export function traceIncomingHttp(tracer: Tracer, ignore: (path: string) => boolean): () => void {
+  const require = createRequire(import.meta.url);
+  const undo = [require('node:http') as typeof import('node:http'), require('node:https') as typeof import('node:https')].map(({ Server }) =>
+    patchEmit(Server.prototype as Server, (original) =>
+      function emit(this: Server, event: string | symbol, ...args: unknown[]): boolean {
+        if (event !== 'request') return original.call(this, event, ...args);
+        const [req, res] = args as [IncomingMessage, ServerResponse];
+        const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        const path = q < 0 ? url : url.slice(0, q);
+        if (ignore(path)) return context.with(suppressTracing(context.active()), () => original.call(this, event, ...args));
+        const ctx = startServerSpan(tracer, req, res, path);
+        // Body events come from the socket, outside the request's context: run them in it. One
+        // wrapper of emit costs less than binding every listener (context.bind).
+        const emitRequestEvent = req.emit;
+        req.emit = function (this: IncomingMessage, ...a: Parameters<IncomingMessage['emit']>) {
+          return context.with(ctx, emitRequestEvent, this, ...a);
+        } as IncomingMessage['emit'];
+        return context.with(ctx, () => original.call(this, event, ...args));
+      },
+    ),
+  );
+  return () => undo.forEach((u) => u());
+}
+
+function startServerSpan(tracer: Tracer, req: IncomingMessage, res: ServerResponse, path: string) {
+  const method = req.method !== undefined && KNOWN_METHODS.has(req.method) ? req.method : '_OTHER';
+  const host = req.headers.host ?? '';
+  const colon = host.lastIndexOf(':');
+  const attributes: Record<string, string | number> = {
+    'http.request.method': method,
+    'url.path': path,
+    'url.scheme': (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+    'server.address': colon > 0 && !host.endsWith(']') ? host.slice(0, colon) : host,
+    'network.protocol.version': req.httpVersion,
+  };
+  if (colon > 0 && !host.endsWith(']')) attributes['server.port'] = Number(host.slice(colon + 1));
+  if (req.socket.remoteAddress) attributes['client.address'] = req.socket.remoteAddress;
+  const agent = req.headers['user-agent'];
+  if (agent) attributes['user_agent.original'] = agent;
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
+  const rpc: RPCMetadata = { type: RPCType.HTTP, span };
+  // 'close' comes after 'finish', and also when the client went away before the response ended.
+  res.once('close', () => {
+    const status = res.statusCode;
+    span.setAttribute('http.response.status_code', status);
+    if (rpc.route !== undefined) {
+      span.setAttribute('http.route', rpc.route);
+      span.updateName(`${method} ${rpc.route}`);
+    }
+    if (status >= 500) {
+      span.setAttribute('error.type', String(status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+  });
+  return setRPCMetadata(trace.setSpan(parent, span), rpc);
+}
+
+/** Replaces `proto.emit` with `wrap(previous)`; returns the function restoring the previous state. */
+function patchEmit(proto: Server, wrap: (original: Emit) => Emit): () => void {
+  const own = Object.getOwnPropertyDescriptor(proto, 'emit');
+  const original = proto.emit as Emit;
+  proto.emit = wrap(original) as Server['emit'];
+  return () => {
+    if (own) Object.defineProperty(proto, 'emit', own);
+    else delete (proto as { emit?: unknown }).emit;
+  };
+}
