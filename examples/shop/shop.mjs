@@ -42,7 +42,7 @@ const store = new ShopStore();
 const breaker = new CircuitBreaker({
   name: PROVIDER,
   failureThreshold: 5,
-  coolDownMs: 5000,
+  coolDownMs: 10_000,
   onStateChange: (state, name) => {
     metrics.breaker.set({ provider: PROVIDER }, state);
     if (state === BreakerState.OPEN) log.warn({ provider: PROVIDER }, 'payment circuit breaker opened: failing fast');
