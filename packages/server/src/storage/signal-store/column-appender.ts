@@ -20,7 +20,7 @@ const duckdb = requireFromNodeApi('@duckdb/node-bindings') as typeof DuckDBBindi
 /** Rows per data chunk: DuckDB's standard vector size. */
 const CHUNK_ROWS = 2048;
 
-const BYTES_PER_VALUE: Record<Exclude<ColumnKind, 'varchar'>, number> = { bigint: 8, integer: 4, utinyint: 1, double: 8, boolean: 1 };
+const BYTES_PER_VALUE: Record<Exclude<ColumnKind, 'varchar' | 'blob'>, number> = { bigint: 8, integer: 4, utinyint: 1, double: 8, boolean: 1 };
 
 /** Per-column scratch space for one chunk: packed values and a validity bitmask (bit set = valid). */
 interface Scratch {
@@ -65,7 +65,7 @@ function fillVector(
   count: number,
   scratch: Scratch,
 ): void {
-  if (kind === 'varchar') {
+  if (kind === 'varchar' || kind === 'blob') {
     fillText(vector, values as readonly unknown[], start, count, scratch.validity);
     return;
   }
@@ -80,7 +80,7 @@ function fillVector(
 }
 
 /** Packs `count` values from `start` into the kind's scratch array, NULLs marked in the validity mask. */
-function packValues(kind: Exclude<ColumnKind, 'varchar'>, list: readonly unknown[], start: number, count: number, scratch: Scratch): { buffer: ArrayBufferLike; nulls: number } {
+function packValues(kind: Exclude<ColumnKind, 'varchar' | 'blob'>, list: readonly unknown[], start: number, count: number, scratch: Scratch): { buffer: ArrayBufferLike; nulls: number } {
   const validity = scratch.validity;
   validity.fill(0xff);
   let nulls = 0;
@@ -114,6 +114,7 @@ function packValues(kind: Exclude<ColumnKind, 'varchar'>, list: readonly unknown
   return { buffer: out.buffer, nulls };
 }
 
+/** Texts (VARCHAR) or byte arrays (BLOB): one native call per value. */
 function fillText(vector: DuckDBBindings.Vector, list: readonly unknown[], start: number, count: number, validity: Uint8Array): void {
   validity.fill(0xff);
   let nulls = 0;
@@ -122,8 +123,10 @@ function fillText(vector: DuckDBBindings.Vector, list: readonly unknown[], start
     if (v === null || v === undefined) {
       validity[i >>> 3]! &= ~(1 << (i & 7));
       nulls++;
+    } else if (typeof v === 'string') {
+      duckdb.vector_assign_string_element(vector, i, v);
     } else {
-      duckdb.vector_assign_string_element(vector, i, v as string);
+      duckdb.vector_assign_string_element_len(vector, i, v as Uint8Array);
     }
   }
   if (nulls > 0) writeValidity(vector, validity, count);

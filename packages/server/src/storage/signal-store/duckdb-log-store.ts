@@ -17,6 +17,7 @@ import type {
   LogStoreStats,
   LogTailListener,
 } from '../log-store.js';
+import { IdBlockFilters, LOG_ID_FILTERS_TABLE } from './id-block-filter.js';
 import { InternedTable } from './interned-table.js';
 import { LOG_RESOURCES_TABLE, LOG_SELECT_COLUMNS, LOG_STREAMS_TABLE, LOGS_TABLE } from './log-tables.js';
 import type { ReadPool } from './read-pool.js';
@@ -39,6 +40,9 @@ interface Subscriber {
 /** Id lookups fetch up to this many matches unordered before falling back to an ordered top-N query. */
 const ID_LOOKUP_CAP = 10_000;
 
+/** Beyond this many candidate seq ranges an id lookup scans the whole hash column instead. */
+const MAX_ID_RANGES = 64;
+
 /** Lines around a context line are looked for within this distance in time (ns). */
 const CONTEXT_WINDOW_NS = 86_400_000_000_000n;
 
@@ -46,31 +50,34 @@ export class DuckDBLogStore implements LogStore {
   private readonly streams = new InternedTable<Labels>(LOG_STREAMS_TABLE, parseLabels);
   private readonly resources = new InternedTable<Readonly<Record<string, unknown>>>(LOG_RESOURCES_TABLE, (t) => JSON.parse(t) as Record<string, unknown>);
   private readonly subscribers = new Set<Subscriber>();
+  private readonly idFilters = new IdBlockFilters();
   private nextSeq = 1n;
 
   private constructor(private readonly opts: DuckDBLogStoreOptions) {}
 
   static async open(opts: DuckDBLogStoreOptions): Promise<DuckDBLogStore> {
-    for (const t of [LOG_STREAMS_TABLE, LOG_RESOURCES_TABLE, LOGS_TABLE]) await opts.migrate(t);
+    for (const t of [LOG_STREAMS_TABLE, LOG_RESOURCES_TABLE, LOGS_TABLE, LOG_ID_FILTERS_TABLE]) await opts.migrate(t);
     const store = new DuckDBLogStore(opts);
     await store.streams.load(opts.writeConn);
     await store.resources.load(opts.writeConn);
     const maxSeq = await opts.writeConn.runAndReadAll('SELECT max(seq) FROM logs');
     const max = maxSeq.getRows()[0]?.[0];
     if (typeof max === 'bigint') store.nextSeq = max + 1n;
+    await store.idFilters.load(opts.writeConn, Number(store.nextSeq));
     return store;
   }
 
   /** The tables this store owns (for retention registration). */
   tables(): TableSchema[] {
-    return [LOG_STREAMS_TABLE, LOG_RESOURCES_TABLE, LOGS_TABLE];
+    return [LOG_STREAMS_TABLE, LOG_RESOURCES_TABLE, LOGS_TABLE, LOG_ID_FILTERS_TABLE];
   }
 
-  /** Retention hook: drops stream and resource rows no line refers to any more. */
+  /** Retention hook: drops stream and resource rows no line refers to any more, and the id filters of deleted blocks. */
   retentionHook(): (conn: DuckDBConnection) => Promise<void> {
     return async (conn) => {
       await this.streams.dropOrphans(conn, 'logs', 'stream_id');
       await this.resources.dropOrphans(conn, 'logs', 'resource_id');
+      await this.idFilters.dropBefore(conn, Number(this.nextSeq));
     };
   }
 
@@ -116,7 +123,8 @@ export class DuckDBLogStore implements LogStore {
         resourceId = resourceBatch.idOf(JSON.stringify(r.resource));
         resourceIds.set(r.resource, resourceId);
       }
-      setUint53(seqHalves, i, firstSeqNumber + i);
+      const seq = firstSeqNumber + i;
+      setUint53(seqHalves, i, seq);
       timeC[i] = r.timeNs;
       obsC[i] = r.observedNs;
       streamC[i] = streamId;
@@ -131,23 +139,30 @@ export class DuckDBLogStore implements LogStore {
       spanC[i] = r.spanId || null;
       reqC[i] = r.requestId || null;
       // 0 marks an absent id: lookups always ask for the hash of a non-empty id, never 0.
-      setUint53(traceHashHalves, i, r.traceId ? hash53(r.traceId) : 0);
-      setUint53(reqHashHalves, i, r.requestId ? hash53(r.requestId) : 0);
+      const traceHash = r.traceId ? hash53(r.traceId) : 0;
+      const requestHash = r.requestId ? hash53(r.requestId) : 0;
+      setUint53(traceHashHalves, i, traceHash);
+      setUint53(reqHashHalves, i, requestHash);
+      if (traceHash !== 0) this.idFilters.add(seq, traceHash);
+      if (requestHash !== 0) this.idFilters.add(seq, requestHash);
       attrC[i] = hasKeys(r.attributes) ? JSON.stringify(r.attributes) : null;
     }
     const columns = [seqC, timeC, obsC, streamC, resC, levelC, sevTextC, sevC, bodyC, traceC, spanC, reqC, traceHashC, reqHashC, attrC];
+    const filterBatch = this.idFilters.batch(Number(this.nextSeq));
     try {
       await this.opts.writes.submit({
-        batches: [streamBatch.rows(), resourceBatch.rows(), { table: LOGS_TABLE, rowCount: n, columns }],
+        batches: [streamBatch.rows(), resourceBatch.rows(), filterBatch.rows(), { table: LOGS_TABLE, rowCount: n, columns }],
         afterCommit: () => {
           streamBatch.committed();
           resourceBatch.committed();
+          filterBatch.committed();
           if (this.subscribers.size > 0) this.publish(records, firstSeq, streamC);
         },
       });
     } finally {
       streamBatch.release();
       resourceBatch.release();
+      filterBatch.release();
     }
   }
 
@@ -204,6 +219,20 @@ export class DuckDBLogStore implements LogStore {
   }
 
   /**
+   * The lines a query reads: for an exact request-id or trace-id filter, only the seq blocks whose
+   * id filter may hold the id (null when none may), as a UNION ALL of seq ranges so that each
+   * branch prunes row groups by zone maps (an OR of ranges does not); else the whole table.
+   */
+  private lineSource(fields: LogFilter['fields']): string | null {
+    const id = fields?.requestId || fields?.traceId;
+    if (!id) return 'logs';
+    const ranges = this.idFilters.seqRanges(hash53(id));
+    if (ranges.length === 0) return null;
+    if (ranges.length > MAX_ID_RANGES) return 'logs';
+    return `(${ranges.map(([first, last]) => `SELECT * FROM logs WHERE seq BETWEEN ${first} AND ${last}`).join(' UNION ALL ')}) AS logs`;
+  }
+
+  /**
    * A line's level is its stream's `level` label when the stream has one (Loki pushes often carry
    * it), else the level column: the same rule LogQL uses for the line's `level` label.
    */
@@ -231,7 +260,8 @@ export class DuckDBLogStore implements LogStore {
   async select(q: LogSelectQuery): Promise<StoredLogRecord[]> {
     const params: DuckDBValue[] = [];
     const where = this.conditions(q, params);
-    if (where === null || q.limit <= 0) return [];
+    const source = this.lineSource(q.fields);
+    if (where === null || source === null || q.limit <= 0) return [];
     where.unshift(`time_ns >= ${q.startNs}`, `time_ns < ${q.endNs}`);
     const desc = q.direction === 'backward';
     if (q.after) where.push(`(time_ns, seq) ${desc ? '<' : '>'} (${q.after.timeNs}, ${q.after.seq})`);
@@ -242,7 +272,7 @@ export class DuckDBLogStore implements LogStore {
     const traceId = q.fields?.traceId || null;
     const limit = Math.floor(q.limit);
     const keys = await this.opts.reads.use(async (conn) => {
-      const base = `SELECT seq, time_ns, request_id, trace_id FROM logs WHERE ${where.join(' AND ')}`;
+      const base = `SELECT seq, time_ns, request_id, trace_id FROM ${source} WHERE ${where.join(' AND ')}`;
       // An id lookup matches few lines: fetching them unordered and sorting here avoids DuckDB's
       // top-N plan, which re-scans the table to join the page back.
       let rows = requestId !== null || traceId !== null ? (await conn.runAndReadAll(`${base} LIMIT ${ID_LOOKUP_CAP + 1}`, params)).getRows() : null;
@@ -293,14 +323,15 @@ export class DuckDBLogStore implements LogStore {
   async countBuckets(q: LogBucketQuery): Promise<LogBucketCounts> {
     const params: DuckDBValue[] = [];
     const where = this.conditions(q, params);
+    const source = this.lineSource(q.fields);
     const streams: Labels[] = [];
-    if (where === null || q.bucketCount <= 0) return emptyBuckets(streams);
+    if (where === null || source === null || q.bucketCount <= 0) return emptyBuckets(streams);
     const o = q.originNs;
     const w = q.widthNs;
     where.unshift(`time_ns > ${o}`, `time_ns <= ${o + w * BigInt(q.bucketCount)}`);
     const bytesSql = q.bytes === true ? 'sum(strlen(body))::DOUBLE' : '0::DOUBLE';
     const sql = `SELECT stream_id, level, severity, ((time_ns - ${o + 1n}) // ${w} + 1)::INTEGER AS b, count(*)::DOUBLE, ${bytesSql}
-      FROM logs WHERE ${where.join(' AND ')} GROUP BY stream_id, level, severity, b`;
+      FROM ${source} WHERE ${where.join(' AND ')} GROUP BY stream_id, level, severity, b`;
     const columns = await this.opts.reads.use(async (conn) => (await conn.runAndReadAll(sql, params)).getColumns());
     const [ids = [], levels = [], severities = [], buckets = [], counts = [], bytes = []] = columns;
     // Rows of one level may sit in several groups (a stored level, or severities 9-12 all "info"): merge them.

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeLogStoreConformance, logRecord } from '../../../test/support/log-store-conformance.js';
+import { ID_BLOCK_ROWS } from './id-block-filter.js';
 import { openSignalStore, type SignalStore } from './signal-store.js';
 import { StoreOverloadedError } from './write-queue.js';
 
@@ -95,6 +96,50 @@ describe('signal store: logs', () => {
     expect(await timesOf('fatal')).toEqual([5]);
     const c = await store.logs.countBuckets({ originNs: BigInt(t0 - 1) * MS, widthNs: 1000n * MS, bucketCount: 1, matchers: [] });
     expect(Array.from(c.level, (l, i) => `${l}:${c.count[i]}`).sort()).toEqual([':2', 'audit:1', 'fatal:1', 'info:2']);
+  });
+
+  it('finds lines by request and trace id across id-filter blocks, after reopening, and with lost filters rebuilt', async () => {
+    const { store, dir } = await open();
+    const t0 = 1_700_000_000_000;
+    const n = ID_BLOCK_ROWS + 1000;
+    const lines = Array.from({ length: n }, (_, i) => record(t0 + i, { requestId: `req-${i}`, traceId: i % 2 === 0 ? `${i.toString(16).padStart(32, '0')}` : '' }));
+    for (let i = 0; i < n; i += 10_000) await store.logs.append(lines.slice(i, i + 10_000));
+    const range = { startNs: 0n, endNs: 1n << 62n, direction: 'forward' as const, limit: 10 };
+    const byRequest = async (s: SignalStore, i: number) => (await s.logs.select({ ...range, matchers: [], fields: { requestId: `req-${i}` } })).map((r) => r.requestId);
+    const probes = [0, 4242, ID_BLOCK_ROWS - 1, ID_BLOCK_ROWS, n - 1];
+    for (const i of probes) expect(await byRequest(store, i)).toEqual([`req-${i}`]);
+    expect(await byRequest(store, n + 5)).toEqual([]);
+    const trace = (ID_BLOCK_ROWS + 2).toString(16).padStart(32, '0');
+    expect((await store.logs.select({ ...range, matchers: [], fields: { traceId: trace } })).map((r) => r.requestId)).toEqual([`req-${ID_BLOCK_ROWS + 2}`]);
+    const counted = await store.logs.countBuckets({ originNs: 0n, widthNs: 1n << 61n, bucketCount: 1, matchers: [], fields: { requestId: 'req-7' } });
+    expect(Array.from(counted.count)).toEqual([1]);
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+
+    const { store: reopened } = await open(dir);
+    for (const i of probes) expect(await byRequest(reopened, i)).toEqual([`req-${i}`]);
+    await reopened.writes.exclusive((conn) => conn.run('DELETE FROM log_id_filters').then(() => undefined));
+    await reopened.close();
+    stores.splice(stores.indexOf(reopened), 1);
+
+    const { store: rebuilt } = await open(dir);
+    for (const i of probes) expect(await byRequest(rebuilt, i)).toEqual([`req-${i}`]);
+    const stored = await rebuilt.reads.use(async (conn) => (await conn.runAndReadAll('SELECT block FROM log_id_filters')).getRows());
+    expect(stored.map((r) => r[0])).toEqual([0n]);
+  });
+
+  it('retention drops the id filters of deleted blocks and keeps lookups of the rest', async () => {
+    const nowMs = 1_700_000_000_000;
+    const { store } = await open(undefined, { now: () => nowMs });
+    const old = Array.from({ length: ID_BLOCK_ROWS }, (_, i) => record(nowMs - 8 * DAY_MS, { requestId: `old-${i}` }));
+    await store.logs.append(old);
+    await store.logs.append([record(nowMs, { requestId: 'new-1' })]);
+    await store.runRetention();
+    const blocks = await store.reads.use(async (conn) => (await conn.runAndReadAll('SELECT block FROM log_id_filters')).getRows());
+    expect(blocks).toEqual([]);
+    const range = { startNs: 0n, endNs: 1n << 62n, matchers: [], direction: 'forward' as const, limit: 10 };
+    expect(await store.logs.select({ ...range, fields: { requestId: 'old-1' } })).toEqual([]);
+    expect((await store.logs.select({ ...range, fields: { requestId: 'new-1' } })).map((r) => r.requestId)).toEqual(['new-1']);
   });
 
   it('answers overloaded when the queue is full and delivers committed lines to tail subscribers', async () => {

@@ -3,10 +3,10 @@
  * (logs, spans, error events) declares its tables here in the same shape, so the shared write
  * queue, migrations and retention treat them alike.
  */
-import { BIGINT, DOUBLE, INTEGER, VARCHAR, UTINYINT, BOOLEAN, type DuckDBType } from '@duckdb/node-api';
+import { BIGINT, BLOB, DOUBLE, INTEGER, VARCHAR, UTINYINT, BOOLEAN, type DuckDBType } from '@duckdb/node-api';
 
-/** Column kinds and the JS values a batch holds for them (null allowed in every kind). */
-export type ColumnKind = 'bigint' | 'varchar' | 'integer' | 'utinyint' | 'double' | 'boolean';
+/** Column kinds and the JS values a batch holds for them (null allowed in every kind; blob values are Uint8Arrays). */
+export type ColumnKind = 'bigint' | 'varchar' | 'integer' | 'utinyint' | 'double' | 'boolean' | 'blob';
 
 export interface ColumnDef {
   readonly name: string;
@@ -43,6 +43,7 @@ export interface ColumnBatch {
 const TYPED_ARRAY_OF_KIND: Record<ColumnKind, (new (n: number) => ArrayBufferView) | null> = {
   bigint: BigInt64Array,
   varchar: null,
+  blob: null,
   integer: Int32Array,
   utinyint: Uint8Array,
   double: Float64Array,
@@ -56,6 +57,7 @@ const DUCKDB_TYPES: Record<ColumnKind, DuckDBType> = {
   utinyint: UTINYINT,
   double: DOUBLE,
   boolean: BOOLEAN,
+  blob: BLOB,
 };
 
 /** The DuckDB types of a table's columns, in order (for building data chunks). */
