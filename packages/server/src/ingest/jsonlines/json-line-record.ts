@@ -35,6 +35,8 @@ const ROLE_OF_KEY = new Map<string, { readonly role: number; readonly rank: numb
 ROLE_KEYS.forEach((keys, role) => keys.forEach((key, rank) => ROLE_OF_KEY.set(key, { role, rank })));
 
 const HEX_ID_RE = /^[0-9a-fA-F]+$/;
+/** Ids are mostly lowercase already: only one with an upper-case hex digit needs the full check. */
+const HEX_UPPER_RE = /[A-F]/;
 
 /** Defaults from the request's query parameters; line fields win over them. */
 export interface JsonLineDefaults {
@@ -142,15 +144,26 @@ interface Producer {
   readonly resource: Readonly<Record<string, string>>;
 }
 
-const producerCache = new Map<string, Producer>();
+/** Producers by service, then environment and version (nested maps: no key string built per line). */
+const producerCache = new Map<string, Map<string, Producer>>();
+let cachedProducers = 0;
 
 /**
  * Stream labels and resource of a (service, environment, version), shared by every line of that
  * producer: the store interns both by object identity, so it serialises each once per write.
  */
 function producerOf(service: string, environment: string, version: string): Producer {
-  const key = `${service}\xff${environment}\xff${version}`;
-  let producer = producerCache.get(key);
+  let byRest = producerCache.get(service);
+  if (byRest === undefined) {
+    if (cachedProducers > 10_000) {
+      producerCache.clear();
+      cachedProducers = 0;
+    }
+    byRest = new Map();
+    producerCache.set(service, byRest);
+  }
+  const rest = version === '' ? environment : `${environment}\xff${version}`;
+  let producer = byRest.get(rest);
   if (producer === undefined) {
     const resource: Record<string, string> = { 'service.name': service };
     if (environment) resource['deployment.environment'] = environment;
@@ -160,8 +173,8 @@ function producerOf(service: string, environment: string, version: string): Prod
       ['deployment_environment', environment],
     ]);
     producer = { stream, resource };
-    if (producerCache.size > 10_000) producerCache.clear();
-    producerCache.set(key, producer);
+    cachedProducers++;
+    byRest.set(rest, producer);
   }
   return producer;
 }
@@ -175,7 +188,7 @@ function asId(v: unknown): string {
 /** A hex trace/span id lowercased; other forms (e.g. Datadog's decimal ids) are kept as text. */
 function hexId(v: unknown): string {
   const s = asId(v);
-  return HEX_ID_RE.test(s) ? s.toLowerCase() : s;
+  return HEX_UPPER_RE.test(s) && HEX_ID_RE.test(s) ? s.toLowerCase() : s;
 }
 
 const ISO_FRACTION_RE = /^(.*T\d{2}:\d{2}:\d{2})(?:[.,](\d+))?(.*)$/;
