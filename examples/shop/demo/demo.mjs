@@ -83,7 +83,8 @@ function start(name, argv, { env = {}, logFile = null } = {}) {
   child.exited = new Promise((ok) => proc.on('exit', (code, signal) => ok((child.code = code ?? signal))));
   void child.exited.then(() => {
     if (!stopping) {
-      say(`\n${name} exited unexpectedly (${child.code}).${logFile ? ` Last lines of ${logFile}:\n${tail(logFile, 15)}` : ''}`);
+      const lastLines = logFile ? tail(logFile, 15) : '';
+      say(`\n${name} exited unexpectedly (${child.code}).${logFile ? ` Last lines of ${logFile}:\n${lastLines}` : ''}${/EADDRINUSE|already in use/.test(lastLines) ? PORT_HINT : ''}`);
       void stopAll(1);
     }
   });
@@ -91,6 +92,8 @@ function start(name, argv, { env = {}, logFile = null } = {}) {
   say(`started ${name} (pid ${proc.pid})`);
   return child;
 }
+
+const PORT_HINT = '\nA port is taken: choose others (--watchkeeper-port, --shop-port, ...) or let the demo pick free ones with --free-ports.';
 
 function tail(file, lines) {
   try {
@@ -211,7 +214,7 @@ The traffic cycles through normal, payment outage and recovery phases. Look at:
 
 main().catch((err) => {
   if (stopping) return;
-  say(`demo failed: ${err.message}`);
+  say(`demo failed: ${err.message}${err.code === 'EADDRINUSE' ? PORT_HINT : ''}`);
   for (const c of children) if (c.logFile) say(`last lines of ${c.logFile}:\n${tail(c.logFile, 10)}`);
   void stopAll(1);
 });

@@ -141,20 +141,34 @@ describe('the example shop in every pillar of a real Watchkeeper', () => {
   });
 
   it('is scraped: RED metrics by route and the business metrics the example rules use', async () => {
-    const expected = ['/carts', '/carts/:id/checkout', '/carts/:id/items', '/products', '/products/:id'];
-    const routes = await waitFor('the traffic\'s routes to be scraped', async () => {
-      const r = (await query('sum by (route) (http_requests_total{job="shop"})')).map((s) => s.metric.route ?? '');
-      return expected.every((e) => r.includes(e)) ? r : undefined;
+    const expectedRoutes = ['/carts', '/carts/:id/checkout', '/carts/:id/items', '/products', '/products/:id'];
+    // Scrapes of the two services are not simultaneous: poll until every series is there, then check.
+    const seen = await waitFor('every series to be scraped from both services', async () => {
+      const snapshot = {
+        routes: (await query('sum by (route) (http_requests_total{job="shop"})')).map((s) => s.metric.route ?? ''),
+        serverErrors: await firstValue('sum(http_requests_total{job="shop",route="/carts/:id/checkout",status="500"})'),
+        buckets: await firstValue('count(http_request_duration_seconds_bucket{job="shop"})'),
+        charges: await firstValue('sum(http_requests_total{job="payments",route="/charges"})'),
+        orders: await firstValue('sum(orders_total{job="shop"})'),
+        payments: await firstValue('sum(payments_total{job="shop",outcome="success"})'),
+        paidCheckouts: await firstValue('sum(checkout_duration_seconds_count{job="shop",outcome="paid"})'),
+        queues: (await query('worker_queue_depth{job="shop"}')).map((s) => s.metric.queue).sort(),
+        breaker: await query('payment_circuit_breaker_state{job="shop",provider="acmepay"}'),
+        doubleBookings: await firstValue('bookings_double_booking_detected_total{job="shop"}'),
+        up: await query('up{job=~"shop|payments"} == 1'),
+      };
+      return expectedRoutes.every((r) => snapshot.routes.includes(r)) && Object.values(snapshot).every((v) => v !== undefined) && snapshot.up.length === 2 ? snapshot : undefined;
     }, 30_000);
-    expect(routes.every((r) => !/[0-9a-f]{8}-/.test(r ?? ''))).toBe(true);
-    expect(await firstValue('sum(http_requests_total{job="shop",route="/carts/:id/checkout",status="500"})')).toBeGreaterThanOrEqual(1);
-    expect(await firstValue('count(http_request_duration_seconds_bucket{job="shop"})')).toBeGreaterThan(10);
-    expect(await firstValue('sum(http_requests_total{job="payments",route="/charges"})')).toBeGreaterThan(0);
-    expect(await firstValue('sum(checkout_duration_seconds_count{job="shop",outcome="paid"})')).toBeGreaterThan(0);
-    expect((await query('worker_queue_depth{job="shop"}')).map((s) => s.metric.queue).sort()).toEqual(['fulfilment', 'payment-retry']);
-    expect(await query('payment_circuit_breaker_state{job="shop",provider="acmepay"}')).toHaveLength(1);
-    expect(await firstValue('bookings_double_booking_detected_total{job="shop"}')).toBe(0);
-    expect((await query('up{job=~"shop|payments"} == 1')).length).toBe(2);
+    expect(seen.routes.every((r) => !/[0-9a-f]{8}-/.test(r))).toBe(true);
+    expect(seen.serverErrors).toBeGreaterThanOrEqual(1);
+    expect(seen.buckets).toBeGreaterThan(10);
+    expect(seen.charges).toBeGreaterThan(0);
+    expect(seen.orders).toBeGreaterThan(0);
+    expect(seen.payments).toBeGreaterThan(0);
+    expect(seen.paidCheckouts).toBeGreaterThan(0);
+    expect(seen.queues).toEqual(['fulfilment', 'payment-retry']);
+    expect(seen.breaker).toHaveLength(1);
+    expect(seen.doubleBookings).toBe(0);
   });
 
   it('ships logs that a LogQL query finds by request id, in both services', async () => {
