@@ -1,14 +1,15 @@
 // remote_write ingest, side by side: the Debian Prometheus (--web.enable-remote-write-receiver)
 // and Watchkeeper receive the same load, one after the other on the same machine, and we print
 // samples/s, CPU seconds per million samples, peak RSS, RSS per active series and bytes per
-// sample on disk after the head is cut into blocks. Options (env): BENCH_SERIES (default 100000),
+// sample on disk after the head is cut into blocks. The load (bench/metrics-load.mjs) models a
+// node_exporter and an instrumented HTTP service per host. Options (env): BENCH_SERIES (default 100000),
 // BENCH_HOURS of data (default 3.25: past the 3h at which both cut a 2h block), BENCH_INTERVAL_S (60;
 // 19.5M samples, about 6 minutes per system on a shared 2-core machine),
 // BENCH_WK_NODE_ARGS (extra node flags for Watchkeeper, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
 // BENCH_ONLY (prometheus or watchkeeper: run one side, e.g. while profiling).
 import { writeFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { compressSync } from 'snappy';
+import { makeSeries, requests } from './metrics-load.mjs';
 import { WATCHKEEPER_CLI, dirBytes, fmt, freePort, machineLine, procStats, startServer, stopServer, tempDir } from './lib.mjs';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 100_000);
@@ -17,116 +18,12 @@ const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_S ?? 60) * 1000;
 const SERIES_PER_REQUEST = 5_000;
 const CONCURRENCY = 4;
 
-// --- deterministic realistic series -------------------------------------------------------
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
-
-const NAMES = [
-  ['node_cpu_seconds_total', 'counter'], ['node_network_receive_bytes_total', 'counter'], ['node_network_transmit_bytes_total', 'counter'],
-  ['node_disk_read_bytes_total', 'counter'], ['node_disk_written_bytes_total', 'counter'], ['http_requests_total', 'counter'],
-  ['http_request_duration_seconds_bucket', 'counter'], ['process_resident_memory_bytes', 'gauge'], ['node_memory_MemAvailable_bytes', 'gauge'],
-  ['node_filesystem_avail_bytes', 'gauge'], ['node_load1', 'gauge'], ['go_goroutines', 'gauge'], ['up', 'constant'], ['kube_pod_status_ready', 'constant'],
-];
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE'];
-const CODES = ['200', '201', '400', '404', '500'];
-
-function encodeString(field, s) {
-  const b = Buffer.from(s);
-  return Buffer.concat([Buffer.from([(field << 3) | 2]), varint(b.length), b]);
-}
-function varint(n) {
-  const out = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-
-/** Pre-encoded label bytes per series (field 1 entries of TimeSeries) and value behaviour. */
-function makeSeries() {
-  const r = rng(42);
-  const labelBytes = [];
-  const kind = new Uint8Array(SERIES);
-  for (let i = 0; i < SERIES; i++) {
-    const [name, k] = NAMES[i % NAMES.length];
-    const host = Math.floor(i / NAMES.length);
-    const labels = [
-      ['__name__', name],
-      ['instance', `10.${(host >> 16) & 255}.${(host >> 8) & 255}.${host & 255}:9100`],
-      ['job', `service-${host % 20}`],
-      ['region', ['eu-west-1', 'us-east-1', 'ap-south-1'][host % 3]],
-    ];
-    if (name.startsWith('http_')) labels.push(['method', METHODS[host % 4]], ['code', CODES[Math.floor(r() * 5)]]);
-    labels.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    labelBytes.push(
-      Buffer.concat(
-        labels.map(([n, v]) => {
-          const inner = Buffer.concat([encodeString(1, n), encodeString(2, v)]);
-          return Buffer.concat([Buffer.from([0x0a]), varint(inner.length), inner]);
-        }),
-      ),
-    );
-    kind[i] = k === 'counter' ? 0 : k === 'gauge' ? 1 : 2;
-  }
-  return { labelBytes, kind };
-}
-
-/** Remote-write bodies, encoded straight into one buffer per request (the sender must not be the bottleneck). */
-function* requests(series, startMs) {
-  const rounds = Math.floor((HOURS * 3600_000) / INTERVAL_MS);
-  const values = new Float64Array(SERIES);
-  const r = rng(7);
-  for (let i = 0; i < SERIES; i++) values[i] = series.kind[i] === 2 ? 1 : Math.round(r() * 1e6);
-  let maxLabels = 0;
-  for (const b of series.labelBytes) maxLabels = Math.max(maxLabels, b.length);
-  const buf = Buffer.alloc(SERIES_PER_REQUEST * (maxLabels + 40));
-  for (let round = 0; round < rounds; round++) {
-    const t = startMs + round * INTERVAL_MS;
-    const ts = varint(t);
-    // Sample { double value = 1; int64 timestamp = 2; }
-    const sampleLen = 1 + 8 + 1 + ts.length;
-    for (let lo = 0; lo < SERIES; lo += SERIES_PER_REQUEST) {
-      const hi = Math.min(SERIES, lo + SERIES_PER_REQUEST);
-      let o = 0;
-      for (let i = lo; i < hi; i++) {
-        if (series.kind[i] === 0) values[i] += Math.floor(r() * 100);
-        else if (series.kind[i] === 1) values[i] = Math.round((values[i] + (r() - 0.5) * 1000) * 100) / 100;
-        const labels = series.labelBytes[i];
-        const tsLen = labels.length + 2 + sampleLen;
-        buf[o++] = 0x0a;
-        o = writeVarint(buf, o, tsLen);
-        o += labels.copy(buf, o);
-        buf[o++] = 0x12;
-        buf[o++] = sampleLen;
-        buf[o++] = 0x09;
-        o = buf.writeDoubleLE(values[i], o);
-        buf[o++] = 0x10;
-        o += ts.copy(buf, o);
-      }
-      yield { body: compressSync(buf.subarray(0, o)), samples: hi - lo };
-    }
-  }
-}
-
-function writeVarint(buf, o, n) {
-  while (n > 127) {
-    buf[o++] = (n & 127) | 128;
-    n >>>= 7;
-  }
-  buf[o++] = n;
-  return o;
-}
-
 /**
  * Sends with CONCURRENCY workers; request k of a round goes to worker k % CONCURRENCY, so each
  * series' samples arrive in time order (as Prometheus's remote-write shards do).
  */
 async function send(url, headers, series, startMs) {
-  const it = requests(series, startMs);
+  const it = requests(series, { startMs, intervalMs: INTERVAL_MS, count: Math.floor((HOURS * 3600_000) / INTERVAL_MS) }, SERIES_PER_REQUEST);
   const queues = Array.from({ length: CONCURRENCY }, () => []);
   let produced = 0;
   let exhausted = false;
@@ -201,11 +98,12 @@ async function waitForBlocks(dir, blocksDir, timeoutMs) {
 
 async function run(system, start) {
   const { proc, writeUrl, blocksDir, dir, seriesUrl } = await start();
-  const series = makeSeries();
+  const series = makeSeries(SERIES);
   const before = procStats(proc.pid);
   const senderCpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const startMs = Math.floor((Date.now() - HOURS * 3600_000) / INTERVAL_MS) * INTERVAL_MS;
+  // Start on a 2h boundary, so the first block both cut is a whole one (120 samples a series at 60 s).
+  const startMs = Math.floor((Date.now() - HOURS * 3600_000) / 7200_000) * 7200_000;
   const { samples, failures, firstFailure } = await send(writeUrl, {}, series, startMs);
   const seconds = (performance.now() - t0) / 1000;
   const senderCpu = process.cpuUsage(senderCpu0);

@@ -12,10 +12,12 @@ import { ByteWriter } from './byte-buffer.js';
 import { syncDir } from './wal.js';
 import { chunkSampleCount } from './xor-chunk.js';
 
-/** First 4 bytes of a block index file ("WKI1"). */
-export const INDEX_MAGIC = 0x574b4931;
-/** First 4 bytes of a block chunks file ("WKC1"). */
-export const CHUNKS_MAGIC = 0x574b4331;
+/** First 4 bytes of a block index file ("WKI2"). */
+export const INDEX_MAGIC = 0x574b4932;
+/** First 4 bytes of a block chunks file ("WKC2"). */
+export const CHUNKS_MAGIC = 0x574b4332;
+/** meta.json `version` of the block format written (chunk encoding and index layout). */
+export const BLOCK_VERSION = 2;
 /** Every chunk in a chunks file is followed by the CRC32 of its bytes. */
 export const CHUNK_CRC_BYTES = 4;
 
@@ -28,7 +30,7 @@ export interface BlockMeta {
   readonly compaction: { level: number; sources: string[] };
   readonly chunksBytes: number;
   readonly indexBytes: number;
-  readonly version: 1;
+  readonly version: typeof BLOCK_VERSION;
 }
 
 /** An encoded XOR chunk with its time range (ms, inclusive). */
@@ -55,24 +57,34 @@ export function ulid(nowMs: number): string {
 
 const FLUSH_BYTES = 4 << 20;
 
-/** Accepts series in label order, then `finish()` writes the index and meta and publishes the block. */
+/**
+ * Accepts series in label order, then `finish()` writes the index and meta and publishes the block.
+ * Index: symbols, label-name lists, series (name-list id, value symbols, chunk times relative to
+ * the block's minTime and chunk lengths; chunk offsets are implicit, as chunks are written in
+ * series order, each followed by its CRC32), postings, then the four section offsets and a CRC32.
+ */
 export class BlockWriter {
   private readonly parentDir: string;
   private readonly tmpDir: string;
   readonly name: string;
+  private readonly minTime: number;
   private chunksFile: FileHandle | null = null;
   private readonly chunkBuf = new ByteWriter(FLUSH_BYTES + 65536);
   private chunkOffset = 4;
   private readonly series = new ByteWriter(1 << 16);
   private seriesCount = 0;
   private readonly symbols = new Map<string, number>();
+  /** Distinct label-name lists (key: names joined by NUL) -> id; a series stores its list's id and its values. */
+  private readonly nameSets = new Map<string, { id: number; names: number[] }>();
   private readonly postings = new Map<string, Map<string, number[]>>();
   private numSamples = 0;
   private numChunks = 0;
 
-  constructor(parentDir: string, name: string) {
+  /** `minTime`: the block's start (ms, inclusive); every chunk must start at or after it. */
+  constructor(parentDir: string, name: string, minTime: number) {
     this.parentDir = parentDir;
     this.name = name;
+    this.minTime = minTime;
     this.tmpDir = join(parentDir, `${name}.tmp`);
   }
 
@@ -92,14 +104,24 @@ export class BlockWriter {
     return id;
   }
 
+  private nameSet(labels: Labels): number {
+    let key = '';
+    for (const l of labels) key += `${l.name}\0`;
+    let set = this.nameSets.get(key);
+    if (set === undefined) {
+      set = { id: this.nameSets.size, names: labels.map((l) => this.symbol(l.name)) };
+      this.nameSets.set(key, set);
+    }
+    return set.id;
+  }
+
   /** Adds a series with its time-ordered chunks (labels must be greater than the previous series'). */
   async addSeries(labels: Labels, chunks: readonly ChunkData[]): Promise<void> {
     if (chunks.length === 0) return;
     const id = this.seriesCount++;
     const w = this.series;
-    w.uvarint(labels.length);
+    w.uvarint(this.nameSet(labels));
     for (const l of labels) {
-      w.uvarint(this.symbol(l.name));
       w.uvarint(this.symbol(l.value));
       let values = this.postings.get(l.name);
       if (!values) {
@@ -114,12 +136,11 @@ export class BlockWriter {
       list.push(id);
     }
     w.uvarint(chunks.length);
-    let prevMaxT = 0;
+    let prevMaxT = this.minTime;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i]!;
-      w.varint(i === 0 ? c.minT : c.minT - prevMaxT);
+      w.varint(c.minT - prevMaxT);
       w.uvarint(c.maxT - c.minT);
-      w.uvarint(this.chunkOffset);
       w.uvarint(c.bytes.length);
       prevMaxT = c.maxT;
       this.chunkBuf.bytes(c.bytes);
@@ -143,7 +164,7 @@ export class BlockWriter {
   }
 
   /** Writes index and meta, fsyncs and renames the block into place; returns its meta. */
-  async finish(minTime: number, maxTime: number, compaction: BlockMeta['compaction']): Promise<BlockMeta> {
+  async finish(maxTime: number, compaction: BlockMeta['compaction']): Promise<BlockMeta> {
     await this.flushChunks();
     await this.chunksFile!.datasync();
     await this.chunksFile!.close();
@@ -158,13 +179,13 @@ export class BlockWriter {
     }
     const meta: BlockMeta = {
       ulid: this.name,
-      minTime,
+      minTime: this.minTime,
       maxTime,
       stats: { numSamples: this.numSamples, numSeries: this.seriesCount, numChunks: this.numChunks },
       compaction,
       chunksBytes: this.chunkOffset,
       indexBytes: index.length,
-      version: 1,
+      version: BLOCK_VERSION,
     };
     const metaFile = join(this.tmpDir, 'meta.json');
     await writeFile(metaFile, JSON.stringify(meta, null, 2));
@@ -189,6 +210,12 @@ export class BlockWriter {
     const symbolsOff = w.len;
     w.uvarint(this.symbols.size);
     for (const s of this.symbols.keys()) w.string(s);
+    const nameSetsOff = w.len;
+    w.uvarint(this.nameSets.size);
+    for (const { names } of this.nameSets.values()) {
+      w.uvarint(names.length);
+      for (const id of names) w.uvarint(id);
+    }
     const seriesOff = w.len;
     w.uvarint(this.seriesCount);
     w.bytes(this.series.view());
@@ -208,6 +235,7 @@ export class BlockWriter {
       }
     }
     w.u32(symbolsOff);
+    w.u32(nameSetsOff);
     w.u32(seriesOff);
     w.u32(postingsOff);
     w.u32(crc32(w.view()));

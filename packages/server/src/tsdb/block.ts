@@ -10,7 +10,7 @@ import type { Label, Labels } from '../model/labels.js';
 import type { CompiledMatcher } from '../model/matchers.js';
 import type { SeriesData } from '../storage/interfaces.js';
 import { ByteReader } from './byte-buffer.js';
-import { CHUNK_CRC_BYTES, CHUNKS_MAGIC, INDEX_MAGIC, type BlockMeta } from './block-writer.js';
+import { BLOCK_VERSION, CHUNK_CRC_BYTES, CHUNKS_MAGIC, INDEX_MAGIC, type BlockMeta } from './block-writer.js';
 import { postingsForMatchers, type PostingsReader } from './postings.js';
 import { chunkSampleCount, decodeXorChunk } from './xor-chunk.js';
 
@@ -44,7 +44,11 @@ export class Block implements PostingsReader {
   readonly meta: BlockMeta;
   private readonly index: Buffer;
   private readonly symbols: string[];
+  /** Label-name lists by id (series share them). */
+  private readonly nameSets: string[][];
   private readonly seriesOffsets: Uint32Array;
+  /** Per series, where its first chunk starts in the chunks file (offsets are implicit in the index). */
+  private readonly chunkStarts: Float64Array;
   /** label name -> value -> byte offset of the postings list in `index`. */
   private readonly postingsAt: Map<string, Map<string, number>>;
   private readonly chunks: FileHandle;
@@ -60,24 +64,41 @@ export class Block implements PostingsReader {
     this.index = index;
     this.chunks = chunks;
     this.sizeBytes = meta.chunksBytes + meta.indexBytes;
-    const end = index.length - 16;
+    const end = index.length - 20;
     const symbolsOff = index.readUInt32BE(end);
-    const seriesOff = index.readUInt32BE(end + 4);
-    const postingsOff = index.readUInt32BE(end + 8);
-    const r = new ByteReader(index, symbolsOff, seriesOff);
+    const nameSetsOff = index.readUInt32BE(end + 4);
+    const seriesOff = index.readUInt32BE(end + 8);
+    const postingsOff = index.readUInt32BE(end + 12);
+    const r = new ByteReader(index, symbolsOff, nameSetsOff);
     const nsym = r.uvarint();
     this.symbols = new Array<string>(nsym);
     for (let i = 0; i < nsym; i++) this.symbols[i] = r.string();
+    const ns = new ByteReader(index, nameSetsOff, seriesOff);
+    const nsets = ns.uvarint();
+    this.nameSets = new Array<string[]>(nsets);
+    for (let i = 0; i < nsets; i++) {
+      const names = new Array<string>(ns.uvarint());
+      for (let j = 0; j < names.length; j++) names[j] = this.sym(ns.uvarint());
+      this.nameSets[i] = names;
+    }
     const s = new ByteReader(index, seriesOff, postingsOff);
     const nseries = s.uvarint();
     this.seriesOffsets = new Uint32Array(nseries);
+    this.chunkStarts = new Float64Array(nseries);
+    let chunkOffset = 4;
     for (let i = 0; i < nseries; i++) {
       this.seriesOffsets[i] = s.pos;
-      const nl = s.uvarint();
-      for (let j = 0; j < 2 * nl; j++) s.uvarint();
+      this.chunkStarts[i] = chunkOffset;
+      const nl = this.namesOf(s.uvarint()).length;
+      for (let j = 0; j < nl; j++) s.uvarint();
       const nc = s.uvarint();
-      for (let j = 0; j < 4 * nc; j++) s.uvarint();
+      for (let j = 0; j < nc; j++) {
+        s.uvarint();
+        s.uvarint();
+        chunkOffset += s.uvarint() + CHUNK_CRC_BYTES;
+      }
     }
+    if (chunkOffset !== meta.chunksBytes) throw new CorruptBlockError(`block ${dir}: index lists ${chunkOffset} bytes of chunks, the chunks file has ${meta.chunksBytes}`);
     this.postingsAt = new Map();
     const p = new ByteReader(index, postingsOff, end);
     const nnames = p.uvarint();
@@ -105,8 +126,11 @@ export class Block implements PostingsReader {
     } catch (err) {
       throw new CorruptBlockError(`block ${dir} unreadable: ${(err as Error).message}`);
     }
+    if (typeof meta.version === 'number' && meta.version !== BLOCK_VERSION) {
+      throw new CorruptBlockError(`block ${dir}: block format version ${meta.version} is not read by this version (it reads ${BLOCK_VERSION})`);
+    }
     if (
-      meta.version !== 1 ||
+      meta.version !== BLOCK_VERSION ||
       typeof meta.minTime !== 'number' ||
       typeof meta.maxTime !== 'number' ||
       typeof meta.chunksBytes !== 'number' ||
@@ -116,7 +140,7 @@ export class Block implements PostingsReader {
     ) {
       throw new CorruptBlockError(`block ${dir}: invalid meta.json`);
     }
-    if (index.length < 20 || index.readUInt32BE(0) !== INDEX_MAGIC) throw new CorruptBlockError(`block ${dir}: index truncated or not an index`);
+    if (index.length < 24 || index.readUInt32BE(0) !== INDEX_MAGIC) throw new CorruptBlockError(`block ${dir}: index truncated or not an index`);
     if (crc32(index.subarray(0, index.length - 4)) !== index.readUInt32BE(index.length - 4)) {
       throw new CorruptBlockError(`block ${dir}: index checksum mismatch`);
     }
@@ -160,6 +184,12 @@ export class Block implements PostingsReader {
     return s;
   }
 
+  private namesOf(id: number): string[] {
+    const names = this.nameSets[id];
+    if (names === undefined) throw new CorruptBlockError(`block ${this.dir}: label-name list ${id} out of range`);
+    return names;
+  }
+
   postings(name: string, value: string): ArrayLike<number> {
     const at = this.postingsAt.get(name)?.get(value);
     if (at === undefined) return EMPTY;
@@ -193,16 +223,19 @@ export class Block implements PostingsReader {
   /** Decodes series `id`'s labels and chunk references. */
   seriesAt(id: number): BlockSeries {
     const r = new ByteReader(this.index, this.seriesOffsets[id]!);
-    const nl = r.uvarint();
-    const labels: Label[] = new Array<Label>(nl);
-    for (let i = 0; i < nl; i++) labels[i] = { name: this.sym(r.uvarint()), value: this.sym(r.uvarint()) };
+    const names = this.namesOf(r.uvarint());
+    const labels: Label[] = new Array<Label>(names.length);
+    for (let i = 0; i < names.length; i++) labels[i] = { name: names[i]!, value: this.sym(r.uvarint()) };
     const nc = r.uvarint();
     const chunks: ChunkMeta[] = new Array<ChunkMeta>(nc);
-    let prevMaxT = 0;
+    let prevMaxT = this.meta.minTime;
+    let offset = this.chunkStarts[id]!;
     for (let i = 0; i < nc; i++) {
-      const minT = i === 0 ? r.varint() : prevMaxT + r.varint();
+      const minT = prevMaxT + r.varint();
       const maxT = minT + r.uvarint();
-      chunks[i] = { minT, maxT, offset: r.uvarint(), length: r.uvarint() };
+      const length = r.uvarint();
+      chunks[i] = { minT, maxT, offset, length };
+      offset += length + CHUNK_CRC_BYTES;
       prevMaxT = maxT;
     }
     return { labels, chunks };
@@ -282,7 +315,7 @@ export class Block implements PostingsReader {
       const v = new Float64Array(total);
       let n = 0;
       try {
-        for (let c = 0; c < s.chunks.length; c++) n += decodeXorChunk(bytes[k + c]!, t, v, n);
+        for (let c = 0; c < s.chunks.length; c++) n += decodeXorChunk(bytes[k + c]!, s.chunks[c]!.minT, t, v, n);
       } catch (err) {
         throw new CorruptBlockError(`block ${this.dir}: undecodable chunk: ${(err as Error).message}`);
       }

@@ -67,7 +67,7 @@ function mergeChunkSamples(chunks: readonly ChunkData[]): { t: Float64Array; v: 
     const k = chunkSampleCount(c.bytes);
     const ct = new Float64Array(k);
     const cv = new Float64Array(k);
-    decodeXorChunk(c.bytes, ct, cv, 0);
+    decodeXorChunk(c.bytes, c.minT, ct, cv, 0);
     const m = mergeSamples(t, v, n, ct, cv, k, -Infinity, Infinity);
     t = m.t;
     v = m.v;
@@ -108,7 +108,7 @@ function headSeriesChunks(s: MemSeries, mint: number, maxt: number): ChunkData[]
 export async function writeHeadBlock(parentDir: string, head: Head, mint: number, maxt: number, nowMs: number): Promise<BlockMeta | null> {
   const series = [...head.allSeries()].filter((s) => s.minTime() < maxt && s.maxTime() >= mint);
   series.sort((a, b) => compareLabels(a.labels, b.labels));
-  const w = new BlockWriter(parentDir, ulid(nowMs));
+  const w = new BlockWriter(parentDir, ulid(nowMs), mint);
   await w.start();
   try {
     for (const s of series) {
@@ -119,7 +119,7 @@ export async function writeHeadBlock(parentDir: string, head: Head, mint: number
       await w.abort();
       return null;
     }
-    return await w.finish(mint, maxt, { level: 1, sources: [w.name] });
+    return await w.finish(maxt, { level: 1, sources: [w.name] });
   } catch (err) {
     await w.abort();
     throw err;
@@ -130,7 +130,7 @@ const MERGE_BATCH = 512;
 
 /** Merges blocks (sorted by time) into one new block and returns its meta. */
 export async function mergeBlocks(parentDir: string, blocks: readonly Block[], nowMs: number): Promise<BlockMeta> {
-  const w = new BlockWriter(parentDir, ulid(nowMs));
+  const w = new BlockWriter(parentDir, ulid(nowMs), Math.min(...blocks.map((b) => b.minT)));
   await w.start();
   try {
     const cursors = blocks.map(() => 0);
@@ -176,7 +176,7 @@ export async function mergeBlocks(parentDir: string, blocks: readonly Block[], n
     await flush();
     const level = Math.max(...blocks.map((b) => b.meta.compaction.level)) + 1;
     const sources = blocks.flatMap((b) => b.meta.compaction.sources);
-    return await w.finish(Math.min(...blocks.map((b) => b.minT)), Math.max(...blocks.map((b) => b.maxT)), { level, sources });
+    return await w.finish(Math.max(...blocks.map((b) => b.maxT)), { level, sources });
   } catch (err) {
     await w.abort();
     throw err;

@@ -158,7 +158,7 @@ export class MemSeries {
     const cnt = chunkSampleCount(c.bytes);
     const t = new Float64Array(cnt);
     const v = new Float64Array(cnt);
-    decodeXorChunk(c.bytes, t, v, 0);
+    decodeXorChunk(c.bytes, c.minT, t, v, 0);
     const bits = new Uint32Array(v.buffer);
     this.lastT = t[cnt - 1]!;
     this.lastHi = bits[2 * (cnt - 1) + HI_WORD]!;
@@ -263,7 +263,7 @@ export class MemSeries {
       let filled = 0;
       for (let i = 0; i < n; i++) {
         const c = this.chunk(i);
-        if (c.maxT >= lo && c.minT <= hi) filled += decodeXorChunk(c.bytes, t, v, filled);
+        if (c.maxT >= lo && c.minT <= hi) filled += decodeXorChunk(c.bytes, c.minT, t, v, filled);
       }
       for (let r = 0; r < filled; r++) {
         const ts = t[r]!;

@@ -8,14 +8,17 @@ import type { MetricMetadata, MetricType } from '../model/samples.js';
 import type { ByteReader, ByteWriter } from './byte-buffer.js';
 import { HI_WORD, LO_WORD, type XorEncoderState } from './xor-chunk.js';
 
-/** Record types; the byte stored in each record frame. */
-export const RecordType = { Series: 1, Samples: 2, Metadata: 3, Chunks: 4 } as const;
+/**
+ * Record types; the byte stored in each record frame. (4 held chunks of the first chunk format,
+ * which is no longer read: a checkpoint holding them replays as corrupt from that record on.)
+ */
+export const RecordType = { Series: 1, Samples: 2, Metadata: 3, Chunks: 5 } as const;
 /** One of the RecordType values. */
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 /** Whether a frame's type byte is a known record type. */
 export function isRecordType(t: number): t is RecordType {
-  return t >= 1 && t <= 4;
+  return (t >= 1 && t <= 3) || t === 5;
 }
 
 /** Series record: count, then per series its ref and label pairs. */
@@ -161,8 +164,34 @@ export function encodeChunks(w: ByteWriter, entries: readonly SeriesChunks[]): v
       w.u32(st.lo);
       w.u8(st.leading);
       w.u8(st.trailing);
+      w.u8(st.scale + 1);
+      if (st.scale >= 0) {
+        const valid = !Number.isNaN(st.mPrev);
+        w.u8(valid ? 1 : 0);
+        if (valid) {
+          w.varint(st.mPrev);
+          w.varint(st.dPrev);
+        }
+      }
     }
   }
+}
+
+function decodeEncoderState(r: ByteReader): XorEncoderState {
+  const bitLength = r.uvarint();
+  const tDelta = r.varint();
+  const hi = r.u32();
+  const lo = r.u32();
+  const leading = r.u8();
+  const trailing = r.u8();
+  const scale = r.u8() - 1;
+  let mPrev = NaN;
+  let dPrev = 0;
+  if (scale >= 0 && r.u8() === 1) {
+    mPrev = r.varint();
+    dPrev = r.varint();
+  }
+  return { bitLength, tDelta, hi, lo, leading, trailing, scale, mPrev, dPrev };
 }
 
 /** Decodes a chunks record; chunk bytes are views into the payload. Throws RangeError when malformed. */
@@ -181,8 +210,7 @@ export function decodeChunks(
       const len = r.uvarint();
       chunks.push({ bytes: r.bytes(len), minT, maxT });
     }
-    const openState =
-      r.u8() === 1 ? { bitLength: r.uvarint(), tDelta: r.varint(), hi: r.u32(), lo: r.u32(), leading: r.u8(), trailing: r.u8() } : null;
+    const openState = r.u8() === 1 ? decodeEncoderState(r) : null;
     visit(ref, chunks, openState);
   }
 }

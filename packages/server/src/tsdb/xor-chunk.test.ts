@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { STALE_NAN } from '../model/samples.js';
-import { XorAppender, chunkSampleCount, decodeXorChunk } from './xor-chunk.js';
+import { MAX_CHUNK_SAMPLES, XorAppender, chunkSampleCount, decodeXorChunk } from './xor-chunk.js';
 
 // Plain JS arrays of doubles canonicalise NaN payloads in V8, so bits go through typed arrays only.
 const scratchF = new Float64Array(1);
@@ -23,7 +23,7 @@ function roundTrip(ts: number[], vs: Float64Array | number[]): { t: Float64Array
   expect(chunkSampleCount(bytes)).toBe(ts.length);
   const t = new Float64Array(ts.length + 3);
   const v = new Float64Array(ts.length + 3);
-  expect(decodeXorChunk(bytes, t, v, 3)).toBe(ts.length);
+  expect(decodeXorChunk(bytes, a.minT, t, v, 3)).toBe(ts.length);
   return { t: t.subarray(3), v: v.subarray(3) };
 }
 
@@ -107,7 +107,7 @@ describe('XOR chunk', () => {
     for (let i = 3; i < ts.length; i++) b.append(ts[i]!, vs[i]!);
     const t = new Float64Array(5);
     const v = new Float64Array(5);
-    decodeXorChunk(b.finish(), t, v, 0);
+    decodeXorChunk(b.finish(), b.minT, t, v, 0);
     expect([...t]).toEqual(ts);
     expect(bitsOf(v[2]!)).toBe(bitsOf(STALE_NAN));
     expect(v[4]).toBe(3);
@@ -120,13 +120,70 @@ describe('XOR chunk', () => {
     const bytes = a.finish();
     const t = new Float64Array(50);
     const v = new Float64Array(50);
-    expect(() => decodeXorChunk(bytes.subarray(0, bytes.length >> 1), t, v, 0)).toThrow(RangeError);
-    expect(() => decodeXorChunk(bytes.subarray(0, 1), t, v, 0)).toThrow(RangeError);
+    expect(() => decodeXorChunk(bytes.subarray(0, bytes.length >> 1), 0, t, v, 0)).toThrow(RangeError);
+    expect(() => decodeXorChunk(bytes.subarray(0, 1), 0, t, v, 0)).toThrow(RangeError);
   });
 
   it('compresses regular data well', () => {
     const a = new XorAppender();
     for (let i = 0; i < 120; i++) a.append(1_700_000_000_000 + i * 15_000, 1000 + i * 3);
     expect(a.finish().length / 120).toBeLessThan(2);
+  });
+
+  it('round-trips decimal values through every delta-of-delta bucket, scale changes and non-decimal values', () => {
+    const steps = [0, 3, -15, 16, 17, -511, 512, 600, -32767, 32768, 40_000, -2_097_151, 2_097_152, 3e6, -2_147_483_647, 2_147_483_648, 5e9, 2 ** 49];
+    const vs: number[] = [1e6];
+    let delta = 0;
+    for (const dod of steps) {
+      delta += dod;
+      vs.push(vs[vs.length - 1]! + delta);
+    }
+    // Scale grows (1 -> 2 -> 9 decimals), a value with no decimal form, -0, then decimals again.
+    vs.push(12.5, 12.25, 12.25, 0.000000001, Math.PI, -0, 0, 7.07, 2 ** 53, -3.5, NaN, 1.1);
+    expectExact(
+      vs.map((_, i) => 1_000 + i * 60_000),
+      vs,
+    );
+  });
+
+  it('round-trips random decimal series (counters in centiseconds, ns durations, gauges) exactly', () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const r = rng(seed);
+      const scale = 10 ** Math.floor(r() * 10);
+      const n = 2 + Math.floor(r() * 200);
+      const vs = new Float64Array(n);
+      let acc = Math.floor(r() * 1e9);
+      for (let i = 0; i < n; i++) {
+        const k = r();
+        if (k < 0.5) acc += Math.floor(r() * 10 ** Math.floor(r() * 8));
+        else if (k < 0.6) acc -= Math.floor(r() * 1000);
+        vs[i] = k < 0.95 ? acc / scale : r();
+      }
+      expectExact(
+        Array.from(vs, (_, i) => i * 15_000),
+        vs,
+      );
+    }
+  });
+
+  it('stores decimal counters and idle series compactly', () => {
+    const cpu = new XorAppender();
+    const idle = new XorAppender();
+    let centis = 194_294_830;
+    for (let i = 0; i < 120; i++) {
+      centis += 4_900 + ((i * 37) % 200);
+      cpu.append(1_700_000_000_000 + i * 60_000, centis / 100);
+      idle.append(1_700_000_000_000 + i * 60_000, 42);
+    }
+    // Gorilla XOR needs about 5 bytes a sample for two-decimal counters and 2 bits for idle ones.
+    expect(cpu.finish().length / 120).toBeLessThan(2.5);
+    expect(idle.finish().length).toBeLessThan(2 + 3 + 3 + 16);
+  });
+
+  it('refuses more samples than the one-byte count holds', () => {
+    const a = new XorAppender();
+    for (let i = 0; i < MAX_CHUNK_SAMPLES; i++) a.append(i, i);
+    expect(() => a.append(MAX_CHUNK_SAMPLES, 0)).toThrow(RangeError);
+    expect(chunkSampleCount(a.finish())).toBe(MAX_CHUNK_SAMPLES);
   });
 });
