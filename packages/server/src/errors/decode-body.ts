@@ -3,7 +3,19 @@
  * named by Content-Encoding. Output is capped, so a small compressed bomb is refused with 413
  * instead of filling memory.
  */
-import { brotliDecompress, gunzip, inflate, inflateRaw, type InputType, type ZlibOptions, type BrotliOptions } from 'node:zlib';
+import {
+  brotliDecompress,
+  brotliDecompressSync,
+  gunzip,
+  gunzipSync,
+  inflate,
+  inflateRaw,
+  inflateRawSync,
+  inflateSync,
+  type InputType,
+  type ZlibOptions,
+  type BrotliOptions,
+} from 'node:zlib';
 
 /** The body cannot be decoded; `status` is 400 (corrupt), 413 (too large) or 415 (unknown encoding). */
 export class BodyDecodeError extends Error {
@@ -17,8 +29,18 @@ export class BodyDecodeError extends Error {
 }
 
 type Decompress = (buf: InputType, opts: ZlibOptions & BrotliOptions, cb: (err: Error | null, out: Buffer) => void) => void;
+type DecompressSync = (buf: InputType, opts: ZlibOptions & BrotliOptions) => Buffer;
 
-function run(fn: Decompress, body: Buffer, maxBytes: number): Promise<Buffer> {
+/**
+ * Compressed bodies up to this size are inflated on the calling thread. SDK requests are a few
+ * KB: inflating one takes microseconds, while zlib's thread pool cost the event loop far more per
+ * call in stream set-up and callbacks. Larger bodies (and bombs, bounded by maxBytes either way)
+ * go to the thread pool.
+ */
+const SYNC_MAX_COMPRESSED_BYTES = 256 * 1024;
+
+function run(fn: Decompress, fnSync: DecompressSync, body: Buffer, maxBytes: number): Promise<Buffer> {
+  if (body.length <= SYNC_MAX_COMPRESSED_BYTES) return Promise.resolve(fnSync(body, { maxOutputLength: maxBytes }));
   return new Promise((resolve, reject) => fn(body, { maxOutputLength: maxBytes }, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
@@ -29,14 +51,14 @@ async function decodeOne(encoding: string, body: Buffer, maxBytes: number): Prom
       return body;
     case 'gzip':
     case 'x-gzip':
-      return run(gunzip as Decompress, body, maxBytes);
+      return run(gunzip as Decompress, gunzipSync, body, maxBytes);
     case 'br':
-      return run(brotliDecompress as Decompress, body, maxBytes);
+      return run(brotliDecompress as Decompress, brotliDecompressSync, body, maxBytes);
     case 'deflate':
       // RFC 9110's deflate is zlib-wrapped, but some clients send raw deflate; the first byte tells.
       return (body[0]! & 0x0f) === 8 && ((body[0]! << 8) | body[1]!) % 31 === 0
-        ? run(inflate as Decompress, body, maxBytes)
-        : run(inflateRaw as Decompress, body, maxBytes);
+        ? run(inflate as Decompress, inflateSync, body, maxBytes)
+        : run(inflateRaw as Decompress, inflateRawSync, body, maxBytes);
     default:
       throw new BodyDecodeError(415, `unsupported Content-Encoding "${encoding}": expected gzip, deflate, br or identity`);
   }

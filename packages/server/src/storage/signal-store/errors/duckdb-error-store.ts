@@ -149,8 +149,7 @@ export class DuckDBErrorStore implements ErrorStore {
   }
 
   async write(batch: ErrorWrite): Promise<readonly EventOutcome[]> {
-    // Encoded before the synchronous grouping section below, which must not be interrupted.
-    const payloads = await Promise.all(batch.events.map((g) => encodePayload(g.event)));
+    const payloads = batch.events.map((g) => encodePayload(g.event));
     const events = new Columns(ERROR_EVENTS_TABLE);
     const issues = new Columns(ERROR_ISSUES_TABLE);
     const statuses = new Columns(ERROR_ISSUE_STATUS_TABLE);

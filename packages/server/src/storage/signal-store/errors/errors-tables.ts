@@ -24,7 +24,7 @@ export const ERROR_EVENTS_TABLE: TableSchema = {
     { name: 'span_id', kind: 'varchar' },
     { name: 'trace_hash', kind: 'bigint' },
     { name: 'tags', kind: 'varchar' },
-    /** The whole event (errors-payload.ts: JSON, raw-deflated, base64). */
+    /** The whole event (errors-payload.ts: JSON text; older rows raw-deflated and base64-encoded). */
     { name: 'payload', kind: 'varchar' },
   ],
   migrations: [
