@@ -1,13 +1,18 @@
 // @watchkeeper/node overhead: a minimal Express and a minimal Fastify service, each measured with
-// autocannon without and with the SDK fully enabled (tracing exported over OTLP, pino JSON access
-// and handler logs shipped over OTLP, RED metrics, error capture), reporting requests/s, p99
-// latency and the throughput overhead. Each service runs in its own child process (the SDK is
-// process-wide); the OTLP and envelope endpoint is a sink in this process that answers 200.
-// packages/sdk-node/dist is used: run `npm run build` first.
-// Options (env): BENCH_DURATION seconds per run (default 10), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 2),
+// autocannon without and with the SDK fully enabled (tracing at 100 % exported over OTLP, pino JSON
+// lines to stdout and shipped over OTLP, access lines, RED metrics, error capture), reporting
+// requests/s, p99 latency, server CPU per request and the overhead. Both variants run the same
+// handler, which logs one line: with its own pino logger (plain) or the SDK's.
+// Method: each service runs in its own process (the SDK is process-wide) with stdout to /dev/null;
+// when taskset is available the service is pinned to the last CPU and this process (autocannon and
+// the OTLP/envelope sink, which answers 200) to the others, so the service has a core of its own
+// and its throughput measures its own cost. packages/sdk-node/dist is used: run `npm run build` first.
+// Options (env): BENCH_DURATION seconds per run (default 10), BENCH_CONNECTIONS (default 10),
+// BENCH_ROUNDS (default 3, alternating plain and SDK), BENCH_FRAMEWORKS (default express,fastify),
 // BENCH_SDK_OPTIONS (JSON merged into init() options, e.g. '{"tracing":false}' to see what each part costs).
-import { fork } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { REPO, fmt, machineLine, median } from './lib.mjs';
 
@@ -17,19 +22,23 @@ if (process.argv[2] === '--service') await runService(process.argv[3], process.a
 else await runBench();
 
 async function runService(framework, withSdk, sinkUrl) {
+  const { default: pino } = await import('pino');
   let wk = null;
+  let logger;
   if (withSdk) {
     const { init } = await import(SDK);
-    const { default: pino } = await import('pino');
     wk = init({
       service: `bench-${framework}`,
       endpoint: sinkUrl,
       dsn: `${sinkUrl.replace('http://', 'http://0123456789abcdef0123456789abcdef@')}/1`,
-      logging: { destination: pino.destination({ dest: '/dev/null', sync: false }) },
       errors: { captureUncaught: false },
       env: {},
       ...JSON.parse(process.env.BENCH_SDK_OPTIONS ?? '{}'),
     });
+    logger = wk.logger;
+  } else {
+    // What a service without the SDK would have: pino to stdout, buffered as the SDK's default is.
+    logger = pino(pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }));
   }
   const user = (id) => ({ id, name: `user ${id}`, roles: ['reader'] });
   let port;
@@ -38,7 +47,7 @@ async function runService(framework, withSdk, sinkUrl) {
     const app = express();
     if (wk) app.use(wk.express());
     app.get('/users/:id', (req, res) => {
-      wk?.logger.info({ user: req.params.id }, 'user loaded');
+      logger.info({ user: req.params.id }, 'user loaded');
       res.json(user(req.params.id));
     });
     const server = await new Promise((r) => {
@@ -50,7 +59,7 @@ async function runService(framework, withSdk, sinkUrl) {
     const app = Fastify();
     if (wk) await app.register(wk.fastify);
     app.get('/users/:id', async (req) => {
-      wk?.logger.info({ user: req.params.id }, 'user loaded');
+      logger.info({ user: req.params.id }, 'user loaded');
       return user(req.params.id);
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -66,11 +75,25 @@ async function runService(framework, withSdk, sinkUrl) {
   });
 }
 
+/** CPU sets for the service and for this process, when taskset can pin them (null otherwise). */
+function pinning() {
+  const cpus = availableParallelism();
+  if (cpus < 2) return null;
+  try {
+    execFileSync('taskset', ['-pc', `0-${cpus - 2}`, String(process.pid)], { stdio: 'ignore' });
+    return { service: String(cpus - 1), client: `0-${cpus - 2}` };
+  } catch {
+    return null;
+  }
+}
+
 async function runBench() {
   const { default: autocannon } = await import('autocannon');
   const duration = Number(process.env.BENCH_DURATION ?? 10);
-  const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const frameworks = (process.env.BENCH_FRAMEWORKS ?? 'express,fastify').split(',');
+  const pins = pinning();
   let sinkRequests = 0;
   const sink = http.createServer((req, res) => {
     sinkRequests++;
@@ -81,7 +104,9 @@ async function runBench() {
   const sinkUrl = `http://127.0.0.1:${sink.address().port}`;
 
   const measure = async (framework, withSdk) => {
-    const child = fork(new URL(import.meta.url).pathname, ['--service', framework, withSdk ? 'sdk' : 'plain', sinkUrl], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const args = [new URL(import.meta.url).pathname, '--service', framework, withSdk ? 'sdk' : 'plain', sinkUrl];
+    const [cmd, cmdArgs] = pins ? ['taskset', ['-c', pins.service, process.execPath, ...args]] : [process.execPath, args];
+    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const { port } = await new Promise((r) => child.once('message', r));
     const url = `http://127.0.0.1:${port}/users/42`;
     await autocannon({ url, connections, duration: 2 }); // warm-up: JIT, pools
@@ -92,14 +117,17 @@ async function runBench() {
     child.send('stop');
     await new Promise((r) => child.once('exit', r));
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${framework}: ${result.non2xx} non-2xx and ${result.errors} errors`);
-    // CPU per request is steadier than throughput on a shared machine, where the client competes for cores.
+    // CPU per request is steadier than throughput on a shared machine.
     const cpuUs = (after.user + after.system - before.user - before.system) / result.requests.total;
     return { rps: result.requests.average, p99: result.latency.p99, cpuUs };
   };
 
-  console.log(`SDK overhead, ${duration} s per run, ${connections} connections, median of ${rounds} rounds; ${machineLine()}`);
-  console.log('framework  mode       req/s    p99 ms  CPU µs/req  throughput overhead');
-  for (const framework of ['express', 'fastify']) {
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`SDK overhead, ${duration} s per run, ${connections} connections, median of ${rounds} alternating rounds; ${machineLine()}`);
+  console.log(pins ? `service pinned to CPU ${pins.service}, autocannon and the sink to CPU ${pins.client}` : 'not pinned (taskset missing or one CPU): autocannon competes with the service');
+  console.log(`load average at start: ${load()}`);
+  console.log('framework  mode       req/s    p99 ms  CPU µs/req  throughput overhead  CPU overhead');
+  for (const framework of frameworks) {
     const plain = [];
     const sdk = [];
     // Alternate the two modes so drifting background load hits both alike.
@@ -112,8 +140,8 @@ async function runBench() {
     const withSdk = summary(sdk);
     const row = (mode, r) => `${framework.padEnd(10)} ${mode.padEnd(6)} ${fmt(r.rps, 0).padStart(9)}  ${fmt(r.p99).padStart(8)}  ${fmt(r.cpuUs, 1).padStart(10)}`;
     console.log(row('plain', base));
-    console.log(`${row('sdk', withSdk)}  ${fmt((1 - withSdk.rps / base.rps) * 100, 1)} %`);
+    console.log(`${row('sdk', withSdk)}  ${`${fmt((1 - withSdk.rps / base.rps) * 100, 1)} %`.padStart(19)}  ${`${fmt((withSdk.cpuUs / base.cpuUs - 1) * 100, 1)} %`.padStart(12)}`);
   }
-  console.log(`sink received ${sinkRequests} OTLP/envelope requests`);
+  console.log(`load average at end: ${load()}; sink received ${sinkRequests} OTLP/envelope requests`);
   sink.close();
 }
