@@ -7,17 +7,15 @@ interface Exporter<T> {
   forceFlush?(): Promise<void>;
 }
 
-/** An exporter that reports the size of every failed batch to `onFailed`, and of every finished one to `onDone`. */
+/** An exporter that reports the size of every failed batch to `onFailed`. */
 export class CountingExporter<T> implements Exporter<T> {
   constructor(
     private readonly inner: Exporter<T>,
     private readonly onFailed: (count: number) => void,
-    private readonly onDone: (count: number) => void = () => {},
   ) {}
 
   export(items: T[], done: (result: ExportResult) => void): void {
     this.inner.export(items, (result) => {
-      this.onDone(items.length);
       if (result.code !== ExportResultCode.SUCCESS) this.onFailed(items.length);
       done(result);
     });

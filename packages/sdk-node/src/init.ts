@@ -114,7 +114,7 @@ export function init(options: InitOptions): Watchkeeper {
   let health: HealthService | null = null;
   const observer = new HttpObserver({
     metrics,
-    logger: logging?.accessLogger ?? null,
+    accessLogger: logging?.accessLogger ?? null,
     accessLog: o.logging?.accessLog ?? false,
     errors,
     health: () => health,

@@ -1,8 +1,9 @@
 /**
  * Tracing on the OpenTelemetry JS SDK: a NodeTracerProvider registered globally (so the service's
- * and its libraries' own @opentelemetry/api usage lands in it), auto-instrumentation of http,
- * undici/fetch, Express, Fastify (opt-in), pg, mysql2, redis and ioredis, and a bounded batch exporter
- * over OTLP (HTTP protobuf by default, gRPC optional).
+ * and its libraries' own @opentelemetry/api usage lands in it), a SERVER span per incoming request
+ * (incoming-http-spans.ts), auto-instrumentation of outgoing http, undici/fetch, Express, Fastify
+ * (opt-in), pg, mysql2, redis and ioredis, and a bounded batch exporter over OTLP (HTTP protobuf by
+ * default, encoded by the SDK; gRPC optional).
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';

@@ -18,7 +18,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
 /** The parts of the SDK the adapters use. */
 export interface ObserverDeps {
   metrics: ServiceMetrics | null;
-  logger: Logger | null;
+  /** Where access lines go (null: logging is off). */
+  accessLogger: Logger | null;
   accessLog: boolean;
   errors: ErrorReporter | null;
   health: () => HealthService | null;
@@ -93,10 +94,10 @@ export class HttpObserver {
       const seconds = Number(process.hrtime.bigint() - req.startNs) / 1e9;
       const route = req.ctx.route ?? UNMATCHED_ROUTE;
       this.deps.metrics?.observeRequest(req.ctx.method, route, status, seconds);
-      if (this.deps.accessLog && this.deps.logger) {
+      if (this.deps.accessLog && this.deps.accessLogger) {
         const fields = { request_id: req.ctx.requestId, method: req.ctx.method, route, status, duration_ms: Math.round(seconds * 1e6) / 1e3 };
-        if (status >= 500) this.deps.logger.error(fields, 'request failed');
-        else this.deps.logger.info(fields, 'request completed');
+        if (status >= 500) this.deps.accessLogger.error(fields, 'request failed');
+        else this.deps.accessLogger.info(fields, 'request completed');
       }
     } catch (e) {
       this.deps.onInternalError(e);
