@@ -9,7 +9,7 @@
 // (env): BENCH_LINES (default 10,000,000); BENCH_KEEP=1 keeps the generated file and database.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -81,6 +81,24 @@ function line(i, startMs) {
   });
 }
 
+/** CPU seconds of this process's main thread and of all its other threads (Linux /proc; null elsewhere). */
+function threadCpu() {
+  try {
+    let main = 0;
+    let others = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(f[11]) + Number(f[12])) / 100;
+      if (Number(tid) === process.pid) main += seconds;
+      else others += seconds;
+    }
+    return { main, others };
+  } catch {
+    return null;
+  }
+}
+
 const time = async (fn) => {
   const t = performance.now();
   const result = await fn();
@@ -122,6 +140,7 @@ const defaults = { service: '', environment: 'bench', version: '' };
 const inFlight = new Set();
 const ingestStarted = performance.now();
 const cpu = process.cpuUsage();
+const threadsBefore = threadCpu();
 const elu = performance.eventLoopUtilization();
 let rest = '';
 let batch = [];
@@ -147,12 +166,17 @@ await Promise.all(inFlight);
 const ingestMs = performance.now() - ingestStarted;
 const used = process.cpuUsage(cpu);
 const busy = performance.eventLoopUtilization(elu).utilization;
+const threadsAfter = threadCpu();
 const cpuMicros = used.user + used.system;
 await store.writes.exclusive((conn) => conn.run('CHECKPOINT'));
 const storedBytes = dirBytes(join(dir, 'signals'));
 
 console.log(`ingest: ${fmt(LINES / (ingestMs / 1000), 0)} lines/s, ${fmt(rawBytes / 1e6 / (ingestMs / 1000), 1)} MB/s of raw JSON (read, decode, durable group commits; ${fmt(ingestMs / 1000, 1)} s)`);
 console.log(`ingest CPU: ${fmt(cpuMicros / LINES, 1)} µs per line (user+system of all threads: ${fmt(LINES / (cpuMicros / 1e6), 0)} lines per CPU-second); event loop busy ${fmt(busy * 100, 0)} % of the ingest`);
+if (threadsBefore && threadsAfter) {
+  const perLine = (s) => fmt((s * 1e6) / LINES, 1);
+  console.log(`ingest CPU by thread: main (event loop) ${perLine(threadsAfter.main - threadsBefore.main)} µs per line, other threads (DuckDB commits and checkpoints, file reads, GC helpers) ${perLine(threadsAfter.others - threadsBefore.others)} µs per line`);
+}
 console.log(`stored: ${fmt(storedBytes / LINES, 1)} bytes/line on disk (raw JSON ${fmt(rawBytes / LINES, 1)} bytes/line, ratio ${fmt(rawBytes / storedBytes, 2)}x)`);
 
 const logs = store.logs;

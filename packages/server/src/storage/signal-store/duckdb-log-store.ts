@@ -17,6 +17,7 @@ import type {
   LogStoreStats,
   LogTailListener,
 } from '../log-store.js';
+import { hex64, int64Literal, isBinarySpanId, isBinaryTraceId, traceIdOf, writeHex64 } from './hex-id-columns.js';
 import { IdBlockFilters, LOG_ID_FILTERS_TABLE } from './id-block-filter.js';
 import { InternedTable } from './interned-table.js';
 import { LOG_RESOURCES_TABLE, LOG_SELECT_COLUMNS, LOG_STREAMS_TABLE, LOGS_TABLE } from './log-tables.js';
@@ -99,6 +100,12 @@ export class DuckDBLogStore implements LogStore {
     const bodyC = new Array<string>(n);
     const traceC = new Array<string | null>(n);
     const spanC = new Array<string | null>(n);
+    const traceHiC = new BigInt64Array(n);
+    const traceLoC = new BigInt64Array(n);
+    const spanBitsC = new BigInt64Array(n);
+    const traceHiHalves = new Uint32Array(traceHiC.buffer);
+    const traceLoHalves = new Uint32Array(traceLoC.buffer);
+    const spanBitsHalves = new Uint32Array(spanBitsC.buffer);
     const reqC = new Array<string | null>(n);
     const attrC = new Array<string | null>(n);
     const seqHalves = new Uint32Array(seqC.buffer);
@@ -135,8 +142,19 @@ export class DuckDBLogStore implements LogStore {
       sevTextC[i] = r.severityText || null;
       sevC[i] = severity;
       bodyC[i] = r.body;
-      traceC[i] = r.traceId || null;
-      spanC[i] = r.spanId || null;
+      if (isBinaryTraceId(r.traceId)) {
+        writeHex64(traceHiHalves, i, r.traceId, 0);
+        writeHex64(traceLoHalves, i, r.traceId, 16);
+        traceC[i] = null;
+      } else {
+        traceC[i] = r.traceId || null;
+      }
+      if (isBinarySpanId(r.spanId)) {
+        writeHex64(spanBitsHalves, i, r.spanId, 0);
+        spanC[i] = null;
+      } else {
+        spanC[i] = r.spanId || null;
+      }
       reqC[i] = r.requestId || null;
       // 0 marks an absent id: lookups always ask for the hash of a non-empty id, never 0.
       const traceHash = r.traceId ? hash53(r.traceId) : 0;
@@ -147,7 +165,7 @@ export class DuckDBLogStore implements LogStore {
       if (requestHash !== 0) this.idFilters.add(seq, requestHash);
       attrC[i] = hasKeys(r.attributes) ? JSON.stringify(r.attributes) : null;
     }
-    const columns = [seqC, timeC, obsC, streamC, resC, levelC, sevTextC, sevC, bodyC, traceC, spanC, reqC, traceHashC, reqHashC, attrC];
+    const columns = [seqC, timeC, obsC, streamC, resC, levelC, sevTextC, sevC, bodyC, traceC, spanC, reqC, traceHashC, reqHashC, attrC, traceHiC, traceLoC, spanBitsC];
     const filterBatch = this.idFilters.batch(Number(this.nextSeq));
     try {
       await this.opts.writes.submit({
@@ -213,8 +231,14 @@ export class DuckDBLogStore implements LogStore {
     // Ids are matched by hash alone here: a text comparison in the same WHERE may be evaluated
     // first, over every row's (compressed) id; select() re-checks the text of the few hits.
     if (fields?.requestId !== undefined) where.push(fields.requestId === '' ? 'request_id IS NULL' : `request_hash = ${hash53(fields.requestId)}`);
-    if (fields?.traceId !== undefined) where.push(fields.traceId === '' ? 'trace_id IS NULL' : `trace_hash = ${hash53(fields.traceId)}`);
-    if (fields?.spanId !== undefined) where.push(fields.spanId === '' ? 'span_id IS NULL' : `span_id = ${p(fields.spanId)}`);
+    if (fields?.traceId !== undefined) {
+      where.push(fields.traceId === '' ? 'trace_id IS NULL AND coalesce(trace_hi, 0) = 0 AND coalesce(trace_lo, 0) = 0' : `trace_hash = ${hash53(fields.traceId)}`);
+    }
+    if (fields?.spanId !== undefined) {
+      const span = fields.spanId;
+      if (span === '') where.push('span_id IS NULL AND coalesce(span_bits, 0) = 0');
+      else where.push(isBinarySpanId(span) ? `(span_bits = ${int64Literal(span)} OR span_id = ${p(span)})` : `span_id = ${p(span)}`);
+    }
     return where;
   }
 
@@ -272,13 +296,13 @@ export class DuckDBLogStore implements LogStore {
     const traceId = q.fields?.traceId || null;
     const limit = Math.floor(q.limit);
     const keys = await this.opts.reads.use(async (conn) => {
-      const base = `SELECT seq, time_ns, request_id, trace_id FROM ${source} WHERE ${where.join(' AND ')}`;
+      const base = `SELECT seq, time_ns, request_id, trace_id, trace_hi, trace_lo FROM ${source} WHERE ${where.join(' AND ')}`;
       // An id lookup matches few lines: fetching them unordered and sorting here avoids DuckDB's
       // top-N plan, which re-scans the table to join the page back.
       let rows = requestId !== null || traceId !== null ? (await conn.runAndReadAll(`${base} LIMIT ${ID_LOOKUP_CAP + 1}`, params)).getRows() : null;
       if (rows === null || rows.length > ID_LOOKUP_CAP) rows = (await conn.runAndReadAll(`${base} ORDER BY ${order} LIMIT ${limit}`, params)).getRows();
       // Re-check the ids' text: the hash match alone admits (astronomically rare) collisions.
-      const hits = rows.filter((r) => (requestId === null || r[2] === requestId) && (traceId === null || r[3] === traceId));
+      const hits = rows.filter((r) => (requestId === null || r[2] === requestId) && (traceId === null || traceIdOf(r[3], r[4], r[5]) === traceId));
       hits.sort((a, b) => compareTimeSeq(a, b) * (desc ? -1 : 1));
       return hits.slice(0, limit).map((r) => r[0] as bigint);
     });
@@ -300,7 +324,7 @@ export class DuckDBLogStore implements LogStore {
   }
 
   private toRecord(row: readonly DuckDBValue[]): StoredLogRecord {
-    const [seq, timeNs, observedNs, streamId, resourceId, level, severityText, severity, body, traceId, spanId, requestId, attributes] = row;
+    const [seq, timeNs, observedNs, streamId, resourceId, level, severityText, severity, body, traceId, spanId, requestId, attributes, traceHi, traceLo, spanBits] = row;
     const stream = this.streams.get(streamId as number) ?? [];
     return {
       seq: seq as bigint,
@@ -311,8 +335,8 @@ export class DuckDBLogStore implements LogStore {
       severityText: (severityText as string | null) ?? '',
       severity: severity as number,
       body: body as string,
-      traceId: (traceId as string | null) ?? '',
-      spanId: (spanId as string | null) ?? '',
+      traceId: traceIdOf(traceId, traceHi, traceLo),
+      spanId: (spanId as string | null) ?? hex64(spanBits),
       requestId: (requestId as string | null) ?? '',
       stream,
       attributes: attributes === null ? {} : (JSON.parse(attributes as string) as Record<string, unknown>),

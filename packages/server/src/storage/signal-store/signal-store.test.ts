@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeLogStoreConformance, logRecord } from '../../../test/support/log-store-conformance.js';
 import { ID_BLOCK_ROWS } from './id-block-filter.js';
 import { openSignalStore, type SignalStore } from './signal-store.js';
+import { hash53 } from './string-hash.js';
 import { StoreOverloadedError } from './write-queue.js';
 
 const logger = pino({ level: 'silent' });
@@ -140,6 +141,41 @@ describe('signal store: logs', () => {
     const range = { startNs: 0n, endNs: 1n << 62n, matchers: [], direction: 'forward' as const, limit: 10 };
     expect(await store.logs.select({ ...range, fields: { requestId: 'old-1' } })).toEqual([]);
     expect((await store.logs.select({ ...range, fields: { requestId: 'new-1' } })).map((r) => r.requestId)).toEqual(['new-1']);
+  });
+
+  it('keeps trace and span ids of every form exactly, binary or text, and filters by them', async () => {
+    const { store: first, dir } = await open();
+    const t0 = 1_700_000_000_000;
+    const w3c = { traceId: 'f0e1d2c3b4a5968778695a4b3c2d1e0f', spanId: 'ffffffffffffffff' };
+    const forms = [
+      w3c,
+      { traceId: '00000000000000000000000000000001', spanId: '8000000000000000' },
+      { traceId: '00000000000000000000000000000000', spanId: '0000000000000000' },
+      { traceId: '1234567890', spanId: '987654321' },
+      { traceId: '', spanId: '' },
+    ];
+    await first.logs.append(forms.map((ids, i) => record(t0 + i, ids)));
+    // A line as stored before the integer id columns existed: text ids, NULL integers (its id
+    // filter block is rebuilt from the table on reopen).
+    await first.writes.exclusive(async (conn) => {
+      await conn.run(`INSERT INTO logs (seq, time_ns, observed_ns, stream_id, resource_id, severity, body, trace_id, span_id, trace_hash)
+        SELECT 1000, time_ns + 1000000000, observed_ns, stream_id, resource_id, severity, 'old', 'abababababababababababababababab', 'cdcdcdcdcdcdcdcd', ${hash53('abababababababababababababababab')} FROM logs LIMIT 1`);
+    });
+    await first.close();
+    stores.splice(stores.indexOf(first), 1);
+    const { store } = await open(dir);
+    const range = { startNs: 0n, endNs: 1n << 62n, matchers: [], direction: 'forward' as const, limit: 10 };
+    const all = await store.logs.select(range);
+    expect(all.map((r) => [r.traceId, r.spanId])).toEqual([...forms.map((f) => [f.traceId, f.spanId]), ['abababababababababababababababab', 'cdcdcdcdcdcdcdcd']]);
+    const bodiesWhere = async (fields: { traceId?: string; spanId?: string }) => (await store.logs.select({ ...range, fields })).map((r) => Number(r.timeNs / MS) - t0);
+    expect(await bodiesWhere({ traceId: w3c.traceId })).toEqual([0]);
+    expect(await bodiesWhere({ spanId: w3c.spanId })).toEqual([0]);
+    expect(await bodiesWhere({ spanId: '8000000000000000' })).toEqual([1]);
+    expect(await bodiesWhere({ traceId: '1234567890', spanId: '987654321' })).toEqual([3]);
+    expect(await bodiesWhere({ traceId: '' })).toEqual([4]);
+    expect(await bodiesWhere({ spanId: '' })).toEqual([4]);
+    expect(await bodiesWhere({ traceId: 'abababababababababababababababab' })).toEqual([1000]);
+    expect(await bodiesWhere({ spanId: 'cdcdcdcdcdcdcdcd' })).toEqual([1000]);
   });
 
   it('answers overloaded when the queue is full and delivers committed lines to tail subscribers', async () => {
