@@ -205,6 +205,14 @@ describe('DuckDB trace store', () => {
     expect(await traces.stats()).toEqual({ spans: 4, traces: 2 });
   });
 
+  it('reads back attributes kept only in the tags text, and those the tags text cannot hold', async () => {
+    const { traces } = await open();
+    const plain = span(traceA, { startMs: T0, durMs: 1, attributes: [{ key: 'http.route', value: '/a=b' }, { key: '', value: '' }, { key: 'n', value: 7n }] });
+    const odd = span(traceA, { startMs: T0 + 1, durMs: 1, attributes: [{ key: 'a=b', value: 'x' }, { key: 'sep', value: 'v\x1fw' }] });
+    await traces.append([plain, odd]);
+    expect(await traces.trace(traceA)).toEqual([plain, odd]);
+  });
+
   it('orders spans of equal start time by their hex span id, high bit set or not', async () => {
     const { traces } = await open();
     const ids = ['ff00000000000001', '0000000000000002', '8000000000000000', '7fffffffffffffff'];

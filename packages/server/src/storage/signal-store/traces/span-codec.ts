@@ -96,15 +96,58 @@ function decodeAttributes(v: unknown): Attribute[] {
   return (v as [string, unknown][]).map(([key, value]) => ({ key, value: decodeValue(value) }));
 }
 
-/** The span fields not held in columns of their own, as JSON. */
+/**
+ * True when the span's attributes can be read back from its `tags` text: no key holds `=` or the
+ * separator, no string value the separator. Then the body does not repeat them (the common case:
+ * the tags text is needed for search anyway); it keeps only the typed values of non-string ones.
+ */
+function attributesFitTags(attributes: readonly Attribute[]): boolean {
+  for (const a of attributes) {
+    if (a.key.includes('=') || a.key.includes(TAG_SEPARATOR)) return false;
+    if (typeof a.value === 'string' && a.value.includes(TAG_SEPARATOR)) return false;
+  }
+  return true;
+}
+
+/**
+ * The span fields not held in columns of their own, as JSON: `a` the attributes, or, when they fit
+ * the tags text, `x` only the non-string ones as [position, typed value]; the rest when not empty.
+ */
 export function encodeSpanBody(s: Span): string {
-  const out = ['{"a":'];
-  pushAttributes(out, s.attributes);
-  if (s.traceState !== '') out.push(',"ts":', JSON.stringify(s.traceState));
-  if (s.flags !== 0) out.push(',"f":', String(s.flags));
-  if (s.droppedAttributesCount !== 0) out.push(',"da":', String(s.droppedAttributesCount));
+  const out = ['{'];
+  let fields = 0;
+  const field = (name: string): void => {
+    out.push(fields++ === 0 ? `"${name}":` : `,"${name}":`);
+  };
+  if (attributesFitTags(s.attributes)) {
+    let typed = 0;
+    s.attributes.forEach((a, i) => {
+      if (typeof a.value === 'string') return;
+      if (typed++ === 0) field('x');
+      out.push(typed === 1 ? '[[' : ',[', String(i), ',');
+      pushValue(out, a.value);
+      out.push(']');
+    });
+    if (typed > 0) out.push(']');
+  } else {
+    field('a');
+    pushAttributes(out, s.attributes);
+  }
+  if (s.traceState !== '') {
+    field('ts');
+    out.push(JSON.stringify(s.traceState));
+  }
+  if (s.flags !== 0) {
+    field('f');
+    out.push(String(s.flags));
+  }
+  if (s.droppedAttributesCount !== 0) {
+    field('da');
+    out.push(String(s.droppedAttributesCount));
+  }
   if (s.events.length > 0) {
-    out.push(',"e":[');
+    field('e');
+    out.push('[');
     s.events.forEach((e, i) => {
       out.push(i === 0 ? '["' : ',["', e.timeNs.toString(), '",', jsonString(e.name), ',');
       pushAttributes(out, e.attributes);
@@ -112,9 +155,13 @@ export function encodeSpanBody(s: Span): string {
     });
     out.push(']');
   }
-  if (s.droppedEventsCount !== 0) out.push(',"de":', String(s.droppedEventsCount));
+  if (s.droppedEventsCount !== 0) {
+    field('de');
+    out.push(String(s.droppedEventsCount));
+  }
   if (s.links.length > 0) {
-    out.push(',"l":[');
+    field('l');
+    out.push('[');
     s.links.forEach((l, i) => {
       out.push(i === 0 ? '["' : ',["', l.traceId, '","', l.spanId, '",', JSON.stringify(l.traceState), ',', String(l.flags), ',');
       pushAttributes(out, l.attributes);
@@ -122,9 +169,27 @@ export function encodeSpanBody(s: Span): string {
     });
     out.push(']');
   }
-  if (s.droppedLinksCount !== 0) out.push(',"dl":', String(s.droppedLinksCount));
+  if (s.droppedLinksCount !== 0) {
+    field('dl');
+    out.push(String(s.droppedLinksCount));
+  }
   out.push('}');
   return out.join('');
+}
+
+/** A span's attributes from its tags text (`\x1fspan.key=value\x1f…`) and the typed values of the non-string ones. */
+function attributesFromTags(tags: string, typed: readonly [number, unknown][] | undefined): Attribute[] {
+  const out: { key: string; value: AttributeValue }[] = [];
+  for (const entry of tags.split(TAG_SEPARATOR)) {
+    if (entry === '') continue;
+    const eq = entry.indexOf('=');
+    out.push({ key: entry.slice('span.'.length, eq), value: entry.slice(eq + 1) });
+  }
+  for (const [i, v] of typed ?? []) {
+    const a = out[i];
+    if (a !== undefined) a.value = decodeValue(v);
+  }
+  return out;
 }
 
 export function encodeResource(r: SpanResource): string {
@@ -157,10 +222,11 @@ export class SpanRowDecoder {
   private readonly decoded = new Map<bigint, { resource: SpanResource; scope: SpanScope }>();
 
   decode(row: readonly unknown[]): Span {
-    const [traceHi, traceKey, spanKey, parentKey, startNs, endNs, service, name, kind, statusCode, statusMessage, requestId, bodyText, originId, resourceText, scopeText] =
-      row as [bigint, bigint, bigint, bigint, bigint, bigint, string, string, number, number, string | null, string | null, string, bigint, string, string];
+    const [traceHi, traceKey, spanKey, parentKey, startNs, endNs, service, name, kind, statusCode, statusMessage, requestId, bodyText, tags, originId, resourceText, scopeText] =
+      row as [bigint, bigint, bigint, bigint, bigint, bigint, string, string, number, number, string | null, string | null, string, string, bigint, string, string];
     const body = JSON.parse(bodyText) as {
-      a: unknown;
+      a?: unknown;
+      x?: [number, unknown][];
       ts?: string;
       f?: number;
       da?: number;
@@ -191,7 +257,7 @@ export class SpanRowDecoder {
       endNs,
       statusCode: statusCode as StatusCode,
       statusMessage: statusMessage ?? '',
-      attributes: decodeAttributes(body.a),
+      attributes: body.a === undefined ? attributesFromTags(tags, body.x) : decodeAttributes(body.a),
       droppedAttributesCount: body.da ?? 0,
       events,
       droppedEventsCount: body.de ?? 0,

@@ -9,8 +9,9 @@
  * the bytes. request_hash is a 53-bit hash of the request id for the same reason (lookups compare
  * it, then re-check the text). status_message and request_id are NULL when empty (most spans).
  * `tags` flattens span attributes as `\x1fspan.key=value\x1f…` for attribute search inside
- * DuckDB; `body` keeps everything else as JSON (span-codec.ts) so a trace reads back exactly as it
- * was sent; the resource and scope are in span_origins.
+ * DuckDB; `body` keeps everything else as JSON (span-codec.ts), including the types of non-string
+ * attributes, so a trace reads back exactly as it was sent; the resource and scope are in
+ * span_origins.
  */
 import type { TableSchema } from '../table-schema.js';
 
@@ -116,7 +117,7 @@ export const TRACE_INDEX_TABLE: TableSchema = {
  * origin's resource and scope (FROM SPANS_WITH_ORIGINS).
  */
 export const SPAN_SELECT_COLUMNS =
-  's.trace_hi, s.trace_key, s.span_key, s.parent_key, s.start_ns, s.end_ns, s.service, s.name, s.kind, s.status_code, s.status_message, s.request_id, s.body, s.origin_id, o.resource, o.scope';
+  's.trace_hi, s.trace_key, s.span_key, s.parent_key, s.start_ns, s.end_ns, s.service, s.name, s.kind, s.status_code, s.status_message, s.request_id, s.body, s.tags, s.origin_id, o.resource, o.scope';
 
 /** Spans `s` joined with their origins `o` (one row per origin, whichever copy). */
 export const SPANS_WITH_ORIGINS =
