@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngestHarness, dumpStorage, type IngestHarness } from '../../../../test/support/ingest-harness.js';
 import { encodeWriteRequest, snappyWriteRequest } from '../../../../test/support/remote-write-proto.js';
 import { registerRemoteWriteRoutes } from './remote-write-routes.js';
+import type { Appendable } from '../../../storage/interfaces.js';
 
 /** The receiver's clock in these tests, ms. */
 const NOW = 1_000_000;
@@ -159,7 +160,22 @@ describe('POST /api/v1/write', () => {
 
   it('answers 429 with Retry-After when the in-flight budget is exhausted', async () => {
     const h2 = createIngestHarness();
-    registerRemoteWriteRoutes(h2.app, { appendable: h2.storage, logger: h2.logger, registry: h2.metrics.registry, maxInFlightBytes: 1 });
+    // Commits that take a while (as a WAL fsync does), so the three requests overlap.
+    const slowCommits: Appendable = {
+      appender: () => {
+        const a = h2.storage.appender();
+        return {
+          append: (ref, labels, t, v) => a.append(ref, labels, t, v),
+          updateMetadata: (name, m) => a.updateMetadata(name, m),
+          commit: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            await a.commit();
+          },
+          rollback: () => a.rollback(),
+        };
+      },
+    };
+    registerRemoteWriteRoutes(h2.app, { appendable: slowCommits, logger: h2.logger, registry: h2.metrics.registry, maxInFlightBytes: 1 });
     const body = snappyWriteRequest({ timeseries: [{ labels: [{ name: '__name__', value: 'x' }], samples: [{ value: 1, timestamp: 1 }] }] });
     const results = await Promise.all([1, 2, 3].map(() => h2.app.inject({ method: 'POST', url: '/api/v1/write', headers: HEADERS, payload: body })));
     const codes = results.map((r) => r.statusCode).sort();

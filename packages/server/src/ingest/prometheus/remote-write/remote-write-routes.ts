@@ -6,7 +6,7 @@
  * (the behaviour Prometheus adopted for remote write 2.0).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { uncompress } from 'snappy';
+import { uncompressSync } from 'snappy';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ApiError, badData, tooManyRequests } from '../../../api/errors.js';
@@ -67,7 +67,7 @@ export function registerRemoteWriteRoutes(app: FastifyInstance, opts: RemoteWrit
       try {
         let raw: Buffer;
         try {
-          raw = (await uncompress(body, { asBuffer: true })) as Buffer;
+          raw = uncompressSync(body, { asBuffer: true }) as Buffer;
         } catch (err) {
           throw badData(`remote write: invalid snappy block: ${(err as Error).message}`);
         }

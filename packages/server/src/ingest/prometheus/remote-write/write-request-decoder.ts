@@ -108,14 +108,14 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
 
   const { ranges, cache } = state;
   let labels: Labels;
-  let slot = -1;
+  let entry = -1;
   let hash = 0;
   if (cache !== null) {
     hash = hashLabelRanges(r.buf, ranges, count);
-    slot = cache.find(r.buf, ranges, count, hash);
+    entry = cache.find(r.buf, ranges, count, hash);
   }
-  if (slot >= 0) {
-    labels = cache!.labelsAt(slot);
+  if (entry >= 0) {
+    labels = cache!.labelsAt(entry);
   } else {
     const decoded: Label[] = [];
     let canonical = true;
@@ -132,7 +132,7 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
       rejections.add('invalid_labels', samples + histograms, `${problem} in series ${describe(decoded)}`);
       return;
     }
-    if (cache !== null && canonical) slot = cache.store(hash, decoded);
+    if (cache !== null && canonical) entry = cache.store(hash, decoded);
     labels = decoded;
   }
   if (histograms > 0) {
@@ -142,7 +142,7 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
 
   // Pass 2: samples, appended as they are read.
   r.pos = start;
-  let ref: SeriesRef = slot >= 0 ? cache!.refAt(slot) : 0;
+  let ref: SeriesRef = entry >= 0 ? cache!.refAt(entry) : 0;
   while (r.pos < end) {
     const key = r.tag(end);
     if (key !== TS_SAMPLE) {
@@ -179,7 +179,7 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
       rejections.add(err.code, 1, `${err.message} for series ${describe(labels)} at timestamp ${t}`);
     }
   }
-  if (slot >= 0 && ref !== 0) cache!.setRef(slot, ref);
+  if (entry >= 0 && ref !== 0) cache!.setRef(entry, ref);
 }
 
 /** Records the byte ranges of a Label's name and value at ranges[at..at+3] (empty when absent). */
