@@ -9,9 +9,9 @@
  * labels are decoded once per series rather than again whenever a colliding series evicted them
  * (the direct-mapped table it replaces missed a third of 100k series and churned the heap). Its
  * memory is bounded: past `maxEntries` it starts over empty. Only canonical ASCII label sets are
- * cached.
+ * cached; their Label objects are shared between series (see `pair`).
  */
-import type { Labels } from '../../../model/labels.js';
+import type { Label, Labels } from '../../../model/labels.js';
 import type { SeriesRef } from '../../../storage/interfaces.js';
 
 /**
@@ -26,6 +26,8 @@ export class SeriesCache {
   private hashes: Int32Array;
   private refs: Float64Array;
   private labels: Labels[] = [];
+  /** One Label object per distinct pair, shared by the cached label sets (name -> value -> label). */
+  private pairs = new Map<string, Map<string, Label>>();
   private readonly maxEntries: number;
 
   /** `maxEntries`: series remembered before the table starts over (default 1M, about 40 MB of table). */
@@ -66,11 +68,27 @@ export class SeriesCache {
     this.refs.fill(0);
   }
 
+  /** The shared Label object for a pair (label sets to be cached are built from these). */
+  pair(name: string, value: string): Label {
+    let values = this.pairs.get(name);
+    if (values === undefined) {
+      values = new Map();
+      this.pairs.set(name, values);
+    }
+    let label = values.get(value);
+    if (label === undefined) {
+      label = { name, value };
+      values.set(value, label);
+    }
+    return label;
+  }
+
   /** Caches canonical labels (sorted, valid, as received, not yet cached) under `hash`; returns the entry. */
   store(hash: number, labels: Labels): number {
     let e = this.labels.length;
     if (e >= this.maxEntries) {
       this.labels = [];
+      this.pairs = new Map();
       this.slots.fill(0);
       e = 0;
     }

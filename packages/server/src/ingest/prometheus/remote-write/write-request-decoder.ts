@@ -132,7 +132,11 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
       rejections.add('invalid_labels', samples + histograms, `${problem} in series ${describe(decoded)}`);
       return;
     }
-    if (cache !== null && canonical) entry = cache.store(hash, decoded);
+    if (cache !== null && canonical) {
+      // Cached sets share one Label object per distinct pair (a series' labels live as long as it is active).
+      for (let i = 0; i < decoded.length; i++) decoded[i] = cache.pair(decoded[i]!.name, decoded[i]!.value);
+      entry = cache.store(hash, decoded);
+    }
     labels = decoded;
   }
   if (histograms > 0) {
