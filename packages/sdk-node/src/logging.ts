@@ -7,6 +7,7 @@
 import { context, trace } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { redactSecrets } from './log-redaction.js';
 import { requestStore } from './request-context.js';
 import { LogShipper } from './otlp/log-shipper.js';
 import { otlpLogLineExporter } from './otlp/otlp-http-exporters.js';
@@ -18,22 +19,6 @@ type LoggingConfig = NonNullable<ResolvedOptions['logging']>;
 const STDOUT_FLUSH_MS = 250;
 /** pino's level of warn: lines from it up become error breadcrumbs. */
 const WARN_LEVEL = 40;
-
-/** Redacted before a line is written anywhere. */
-const REDACT = [
-  'password',
-  'token',
-  'authorization',
-  '*.password',
-  '*.token',
-  '*.authorization',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'headers.authorization',
-  'headers.cookie',
-  'headers["x-api-key"]',
-];
 
 export interface ServiceLogging {
   logger: Logger;
@@ -114,8 +99,7 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
       messageKey: 'message',
       base: { service: deps.service, version: deps.version, environment: deps.environment, logger: deps.service },
       timestamp: isoTimestamp(),
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACT, censor: '[Filtered]' },
+      formatters: { level: (label) => ({ level: label }), log: redactSecrets },
       mixin() {
         const req = requestStore.getStore();
         const span = trace.getSpanContext(context.active());
