@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import type { DuckDBAppender } from '@duckdb/node-api';
 import { DuckDBDataChunk } from '@duckdb/node-api';
 import type * as DuckDBBindings from '@duckdb/node-bindings';
-import { duckdbTypes, type ColumnBatch, type ColumnKind, type TableSchema } from './table-schema.js';
+import { duckdbTypes, type ColumnBatch, type ColumnKind, type ColumnValues, type TableSchema } from './table-schema.js';
 
 // The bindings copy node-api itself loads (resolved from node-api's location), so chunks made by
 // one are understood by the other.
@@ -60,7 +60,7 @@ export function appendColumnBatches(appender: DuckDBAppender, table: TableSchema
 function fillVector(
   vector: DuckDBBindings.Vector,
   kind: ColumnKind,
-  values: ColumnBatch['columns'][number],
+  values: ColumnValues,
   start: number,
   count: number,
   scratch: Scratch,
