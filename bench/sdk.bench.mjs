@@ -9,7 +9,9 @@
 // and its throughput measures its own cost. packages/sdk-node/dist is used: run `npm run build` first.
 // Options (env): BENCH_DURATION seconds per run (default 10), BENCH_CONNECTIONS (default 10),
 // BENCH_ROUNDS (default 3, alternating plain and SDK), BENCH_FRAMEWORKS (default express,fastify),
-// BENCH_SDK_OPTIONS (JSON merged into init() options, e.g. '{"tracing":false}' to see what each part costs).
+// BENCH_SDK_OPTIONS (JSON merged into init() options, e.g. '{"tracing":false}' to see what each part costs),
+// BENCH_CLOSED_LOOP=1 (CPU per request of the service and a raw client in one process, BENCH_REQUESTS
+// requests, default 20000: steadier than autocannon on a loaded machine; no requests/s or p99).
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
@@ -19,9 +21,63 @@ import { REPO, fmt, machineLine, median } from './lib.mjs';
 const SDK = join(REPO, 'packages/sdk-node/dist/index.js');
 
 if (process.argv[2] === '--service') await runService(process.argv[3], process.argv[4] === 'sdk', process.argv[5]);
+else if (process.argv[2] === '--closed-loop') await runClosedLoop(process.argv[3], process.argv[4] === 'sdk', process.argv[5]);
 else await runBench();
 
 async function runService(framework, withSdk, sinkUrl) {
+  const { port, wk } = await startService(framework, withSdk, sinkUrl);
+  process.send({ port });
+  process.on('message', async (m) => {
+    if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
+    if (m === 'stop') {
+      await wk?.shutdown();
+      process.exit(0);
+    }
+  });
+}
+
+// The service and a raw keep-alive HTTP/1.1 client (8 connections, one request at a time each) in
+// one process: CPU per request includes the client's share, which is the same with and without
+// the SDK, and no scheduling between processes gets in the way. The client is a plain socket so
+// that the SDK does not trace or breadcrumb it.
+async function runClosedLoop(framework, withSdk, sinkUrl) {
+  const { default: net } = await import('node:net');
+  const { port, wk } = await startService(framework, withSdk, sinkUrl);
+  const request = Buffer.from('GET /users/42 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  const drive = async (total) => {
+    let sent = 0;
+    const connection = async () => {
+      const socket = await new Promise((ok) => {
+        const s = net.connect(port, '127.0.0.1', () => ok(s));
+      });
+      let buffered = '';
+      let answered = null;
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1');
+        const head = buffered.indexOf('\r\n\r\n');
+        if (head < 0) return;
+        const length = Number(/content-length: (\d+)/i.exec(buffered.slice(0, head))?.[1] ?? 0);
+        if (buffered.length < head + 4 + length) return;
+        if (!buffered.startsWith('HTTP/1.1 200')) throw new Error(`closed loop: ${buffered.slice(0, 40)}`);
+        buffered = buffered.slice(head + 4 + length);
+        answered();
+      });
+      while (sent++ < total) await new Promise((r) => ((answered = r), socket.write(request)));
+      socket.destroy();
+    };
+    await Promise.all(Array.from({ length: 8 }, connection));
+  };
+  const total = Number(process.env.BENCH_REQUESTS ?? 20_000);
+  await drive(Math.min(5000, total)); // warm-up: JIT, pools
+  const before = process.cpuUsage();
+  await drive(total);
+  const cpu = process.cpuUsage(before);
+  await wk?.shutdown();
+  process.send({ cpuUs: (cpu.user + cpu.system) / total });
+  process.exit(0);
+}
+
+async function startService(framework, withSdk, sinkUrl) {
   const { default: pino } = await import('pino');
   let wk = null;
   let logger;
@@ -65,14 +121,7 @@ async function runService(framework, withSdk, sinkUrl) {
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = app.server.address().port;
   }
-  process.send({ port });
-  process.on('message', async (m) => {
-    if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
-    if (m === 'stop') {
-      await wk?.shutdown();
-      process.exit(0);
-    }
-  });
+  return { port, wk };
 }
 
 /** CPU sets for the service and for this process, when taskset can pin them (null otherwise). */
@@ -103,7 +152,15 @@ async function runBench() {
   await new Promise((r) => sink.listen(0, '127.0.0.1', r));
   const sinkUrl = `http://127.0.0.1:${sink.address().port}`;
 
+  const closedLoop = async (framework, withSdk) => {
+    const args = [new URL(import.meta.url).pathname, '--closed-loop', framework, withSdk ? 'sdk' : 'plain', sinkUrl];
+    const child = spawn(...(pins ? ['taskset', ['-c', pins.service, process.execPath, ...args]] : [process.execPath, args]), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const result = await new Promise((ok, fail) => (child.once('message', ok), child.once('exit', (code) => fail(new Error(`closed loop exited with ${code}`)))));
+    return { rps: NaN, p99: NaN, cpuUs: result.cpuUs };
+  };
+
   const measure = async (framework, withSdk) => {
+    if (process.env.BENCH_CLOSED_LOOP === '1') return closedLoop(framework, withSdk);
     const args = [new URL(import.meta.url).pathname, '--service', framework, withSdk ? 'sdk' : 'plain', sinkUrl];
     const [cmd, cmdArgs] = pins ? ['taskset', ['-c', pins.service, process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -138,9 +195,10 @@ async function runBench() {
     const summary = (runs) => ({ rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), cpuUs: median(runs.map((r) => r.cpuUs)), bestCpuUs: Math.min(...runs.map((r) => r.cpuUs)) });
     const base = summary(plain);
     const withSdk = summary(sdk);
-    const row = (mode, r) => `${framework.padEnd(10)} ${mode.padEnd(6)} ${fmt(r.rps, 0).padStart(9)}  ${fmt(r.p99).padStart(8)}  ${`${fmt(r.cpuUs, 1)} / ${fmt(r.bestCpuUs, 1)}`.padStart(15)}`;
+    const num = (v, digits) => (Number.isFinite(v) ? fmt(v, digits) : '-');
+    const row = (mode, r) => `${framework.padEnd(10)} ${mode.padEnd(6)} ${num(r.rps, 0).padStart(9)}  ${num(r.p99).padStart(8)}  ${`${fmt(r.cpuUs, 1)} / ${fmt(r.bestCpuUs, 1)}`.padStart(26)}`;
     console.log(row('plain', base));
-    console.log(`${row('sdk', withSdk)}  ${`${fmt((1 - withSdk.rps / base.rps) * 100, 1)} %`.padStart(19)}  ${`${fmt((withSdk.cpuUs / base.cpuUs - 1) * 100, 1)} %`.padStart(12)}`);
+    console.log(`${row('sdk', withSdk)}  ${`${num((1 - withSdk.rps / base.rps) * 100, 1)} %`.padStart(19)}  ${`${fmt((withSdk.cpuUs / base.cpuUs - 1) * 100, 1)} %`.padStart(22)}`);
   }
   console.log(`load average at end: ${load()}; sink received ${sinkRequests} OTLP/envelope requests`);
   sink.close();
