@@ -75,6 +75,14 @@ export class OtelExceptionCollector {
     });
   }
 
+  /** The two-phase observe of the trace receiver: keeps only the spans with exception events until they are stored. */
+  prepare(spans: readonly Span[]): () => void {
+    const withExceptions = spans.filter((s) => s.events.some((ev) => ev.name === EXCEPTION_EVENT_NAME));
+    return () => {
+      if (withExceptions.length > 0) this.observe(withExceptions);
+    };
+  }
+
   /** Turns the exception events of stored spans into error events (asynchronously; see flush). */
   observe(spans: readonly Span[]): void {
     const byProject = new Map<Project, ErrorEvent[]>();

@@ -49,6 +49,31 @@ class Series {
   }
 }
 
+/** Index of the bucket `value` falls in: the first bound it does not exceed, or the overflow slot. */
+function bucketIndex(bounds: readonly number[], value: number): number {
+  let i = 0;
+  while (i < bounds.length && value > bounds[i]!) i++;
+  return i;
+}
+
+/** Observations of one histogram series gathered apart (e.g. a request's), added to a family later. */
+export class HistogramTally {
+  count = 0;
+  sum = 0;
+  /** Per-bucket (non-cumulative) counts; the last slot is the +Inf overflow. */
+  readonly buckets: Float64Array;
+
+  constructor(private readonly bounds: readonly number[]) {
+    this.buckets = new Float64Array(bounds.length + 1);
+  }
+
+  add(value: number): void {
+    this.count++;
+    this.sum += value;
+    this.buckets[bucketIndex(this.bounds, value)]!++;
+  }
+}
+
 export interface FamilyOptions {
   /** Metric names fed with the same observations (a histogram may be exported under two names). */
   readonly names: readonly string[];
@@ -80,24 +105,41 @@ export class CumulativeFamily {
    * limit was reached and the observation was dropped.
    */
   observe(key: string, labels: () => Label[], value: number, nowMs: number): boolean {
-    let s = this.series.get(key);
-    if (s === undefined) {
-      if (this.series.size >= this.maxSeries) return false;
-      s = new Series(this.opts.names, this.opts.kind, this.bounds, labels(), nowMs);
-      this.series.set(key, s);
-    }
-    s.lastUpdateMs = nowMs;
+    const s = this.seriesFor(key, labels, nowMs);
+    if (s === null) return false;
     if (this.opts.kind === 'counter') {
       s.count += value;
       return true;
     }
     s.count++;
     s.sum += value;
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && value > bounds[i]!) i++;
-    s.buckets[i]!++;
+    s.buckets[bucketIndex(this.bounds, value)]!++;
     return true;
+  }
+
+  /**
+   * Adds a histogram tally (made with this family's bounds) to the combination `key`; like observe,
+   * false when the series limit was reached and the tally was dropped.
+   */
+  observeTally(key: string, labels: () => Label[], tally: HistogramTally, nowMs: number): boolean {
+    const s = this.seriesFor(key, labels, nowMs);
+    if (s === null) return false;
+    s.count += tally.count;
+    s.sum += tally.sum;
+    for (let i = 0; i < s.buckets.length; i++) s.buckets[i]! += tally.buckets[i]!;
+    return true;
+  }
+
+  /** The series of `key`, created (with `labels`) when new and there is room; null when full. */
+  private seriesFor(key: string, labels: () => Label[], nowMs: number): Series | null {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      if (this.series.size >= this.maxSeries) return null;
+      s = new Series(this.opts.names, this.opts.kind, this.bounds, labels(), nowMs);
+      this.series.set(key, s);
+    }
+    s.lastUpdateMs = nowMs;
+    return s;
   }
 
   /** Appends every series' current value at `t`; returns the number of samples rejected. */

@@ -55,41 +55,35 @@ export class ServiceGraphPairer {
     return this.pending.size;
   }
 
-  observe(span: Span, nowMs: number): void {
-    const isClient = span.kind === SpanKind.CLIENT || span.kind === SpanKind.PRODUCER;
-    const isServer = span.kind === SpanKind.SERVER || span.kind === SpanKind.CONSUMER;
-    if (!isClient && !isServer) return;
-    const messaging = span.kind === SpanKind.PRODUCER || span.kind === SpanKind.CONSUMER;
-    const key = `${span.traceId}:${isClient ? span.spanId : span.parentSpanId}`;
-    let e = this.pending.get(key);
+  /** Pairs one half (see edgeHalf) with its other half, or keeps it waiting. */
+  observeHalf(h: EdgeHalf, nowMs: number): void {
+    let e = this.pending.get(h.key);
     if (e === undefined) {
       if (this.pending.size >= this.opts.maxItems) {
         this.dropped++;
         return;
       }
       e = { client: '', server: '', connectionType: '', failed: false, clientSeconds: 0, serverSeconds: 0, peer: '', serverIsRoot: false, expiresAtMs: nowMs + this.opts.waitMs };
-      this.pending.set(key, e);
+      this.pending.set(h.key, e);
     }
-    const seconds = spanSeconds(span);
-    if (messaging) e.connectionType = 'messaging_system';
-    e.failed ||= span.statusCode === StatusCode.ERROR;
-    if (isClient) {
-      e.client = span.service;
-      e.clientSeconds = seconds;
-      e.peer = peerOf(span);
-      const db = databaseServer(span);
-      if (db !== null) {
+    if (h.messaging) e.connectionType = 'messaging_system';
+    e.failed ||= h.failed;
+    if (h.isClient) {
+      e.client = h.service;
+      e.clientSeconds = h.seconds;
+      e.peer = h.peer;
+      if (h.database !== null) {
         e.connectionType = 'database';
-        e.server = db;
-        e.serverSeconds = seconds;
+        e.server = h.database;
+        e.serverSeconds = h.seconds;
       }
     } else {
-      e.server = span.service;
-      e.serverSeconds = seconds;
-      e.serverIsRoot = span.parentSpanId === '';
+      e.server = h.service;
+      e.serverSeconds = h.seconds;
+      e.serverIsRoot = h.isRoot;
     }
     if (e.client !== '' && e.server !== '') {
-      this.pending.delete(key);
+      this.pending.delete(h.key);
       this.emit(e);
     }
   }
@@ -123,6 +117,41 @@ export class ServiceGraphPairer {
       serverSeconds: e.serverSeconds,
     });
   }
+}
+
+/** What one client (or producer) or server (or consumer) span contributes to its edge. */
+export interface EdgeHalf {
+  /** Trace id and the client span's id: both halves of a request share it. */
+  readonly key: string;
+  readonly isClient: boolean;
+  readonly messaging: boolean;
+  readonly failed: boolean;
+  readonly service: string;
+  readonly seconds: number;
+  /** Client: peer.service (or db peer), for a virtual server node. */
+  readonly peer: string;
+  /** Client: the database server it called, or null when not a database call. */
+  readonly database: string | null;
+  /** Server: a root span (its client is the user). */
+  readonly isRoot: boolean;
+}
+
+/** The edge half of a span, or null for spans that are neither client nor server. */
+export function edgeHalf(span: Span): EdgeHalf | null {
+  const isClient = span.kind === SpanKind.CLIENT || span.kind === SpanKind.PRODUCER;
+  const isServer = span.kind === SpanKind.SERVER || span.kind === SpanKind.CONSUMER;
+  if (!isClient && !isServer) return null;
+  return {
+    key: `${span.traceId}:${isClient ? span.spanId : span.parentSpanId}`,
+    isClient,
+    messaging: span.kind === SpanKind.PRODUCER || span.kind === SpanKind.CONSUMER,
+    failed: span.statusCode === StatusCode.ERROR,
+    service: span.service,
+    seconds: spanSeconds(span),
+    peer: isClient ? peerOf(span) : '',
+    database: isClient ? databaseServer(span) : null,
+    isRoot: !isClient && span.parentSpanId === '',
+  };
 }
 
 function peerOf(span: Span): string {

@@ -110,4 +110,17 @@ describe('SpanMetricsGenerator', () => {
     expect(dropped.values[0]!.value).toBe(2);
     expect((await latest(storage, 'traces_spanmetrics_calls_total')).size).toBe(1);
   });
+
+  it('adds a prepared tally only when its step runs', async () => {
+    const storage = new MemoryStorage();
+    const gen = new SpanMetricsGenerator({ appendable: storage, logger, registry: new Registry(), now: () => T0 });
+    const dropped = gen.prepare([span({ durMs: 5 })]);
+    const kept = gen.prepare([span({ durMs: 5 }), span({ durMs: 5 })]);
+    kept();
+    expect(dropped).toBeTypeOf('function');
+    await gen.flush();
+    const key = '{service="shop", span_kind="SPAN_KIND_SERVER", span_name="GET /", status_code="STATUS_CODE_UNSET"}';
+    expect(await latest(storage, 'traces_spanmetrics_calls_total')).toEqual(new Map([[key, 2]]));
+    expect((await latest(storage, 'traces_spanmetrics_latency_sum')).get(key)).toBeCloseTo(0.01, 9);
+  });
 });

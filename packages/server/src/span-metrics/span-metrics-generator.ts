@@ -18,8 +18,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Label } from '../model/labels.js';
 import { type Span, SPAN_KIND_NAMES, STATUS_CODE_NAMES } from '../model/span.js';
 import type { Appendable } from '../storage/interfaces.js';
-import { CumulativeFamily } from './cumulative-series.js';
-import { type CompletedEdge, ServiceGraphPairer } from './service-graph.js';
+import { CumulativeFamily, HistogramTally } from './cumulative-series.js';
+import { type CompletedEdge, type EdgeHalf, ServiceGraphPairer, edgeHalf } from './service-graph.js';
 import { spanSeconds } from './span-seconds.js';
 
 /** Tempo's default span-metrics buckets: 2 ms doubling 14 times (to 16.384 s). */
@@ -143,16 +143,40 @@ export class SpanMetricsGenerator {
 
   /** Counts spans (after they are stored) into the span metrics and the service graph. */
   observe(spans: readonly Span[]): void {
-    const nowMs = this.now();
-    let dropped = 0;
+    this.prepare(spans)();
+  }
+
+  /**
+   * Tallies spans by label combination (count, duration sum and buckets) and takes their
+   * service-graph halves, leaving the cumulative values untouched; the returned step adds them
+   * (once the spans are stored). A request's tally is small, so its spans need not be kept.
+   */
+  prepare(spans: readonly Span[]): () => void {
+    const tallies = new Map<Combination, HistogramTally>();
+    const halves: EdgeHalf[] = [];
     for (const s of spans) {
       const c = this.combination(s);
-      if (!this.calls.observe(c.key, c.labels, 1, nowMs)) dropped++;
-      this.latency.observe(c.key, c.labels, spanSeconds(s), nowMs);
-      this.pairer.observe(s, nowMs);
+      let t = tallies.get(c);
+      if (t === undefined) {
+        t = new HistogramTally(SPAN_METRICS_BUCKETS);
+        tallies.set(c, t);
+      }
+      t.add(spanSeconds(s));
+      const half = edgeHalf(s);
+      if (half !== null) halves.push(half);
     }
-    this.self.spans.inc(spans.length);
-    if (dropped > 0) this.self.droppedSeries.inc(dropped);
+    const count = spans.length;
+    return () => {
+      const nowMs = this.now();
+      let dropped = 0;
+      for (const [c, t] of tallies) {
+        if (!this.calls.observe(c.key, c.labels, t.count, nowMs)) dropped += t.count;
+        this.latency.observeTally(c.key, c.labels, t, nowMs);
+      }
+      for (const h of halves) this.pairer.observeHalf(h, nowMs);
+      this.self.spans.inc(count);
+      if (dropped > 0) this.self.droppedSeries.inc(dropped);
+    };
   }
 
   /**

@@ -66,14 +66,26 @@ export function registerOtlpExportRoute<T>(app: FastifyInstance, endpoint: OtlpS
     }
   };
 
-  const store = async (request: T): Promise<PartialSuccess> => {
+  const storeError = (err: unknown): unknown => {
+    if (err instanceof StoreOverloadedError) return new OtlpHttpError(429, GRPC_RESOURCE_EXHAUSTED, `otlp: ${err.message}`);
+    if (err instanceof StoreClosedError) return new OtlpHttpError(503, GRPC_UNAVAILABLE, `otlp: the ${endpoint.signal} store is shutting down; retry later`);
+    return err;
+  };
+
+  // Decodes and stores; throws decoding errors synchronously. Not async, and so the decoded request
+  // is referenced by no suspended function while its write is pending: the export step may let
+  // go of it early (the trace receiver does, so span objects die young).
+  const decodeAndStore = (raw: Buffer, encoding: Encoding): Promise<PartialSuccess> => {
+    const request = decode(raw, encoding);
+    let exported: Promise<PartialSuccess>;
     try {
-      return await endpoint.export(request);
+      exported = endpoint.export(request);
     } catch (err) {
-      if (err instanceof StoreOverloadedError) throw new OtlpHttpError(429, GRPC_RESOURCE_EXHAUSTED, `otlp: ${err.message}`);
-      if (err instanceof StoreClosedError) throw new OtlpHttpError(503, GRPC_UNAVAILABLE, `otlp: the ${endpoint.signal} store is shutting down; retry later`);
-      throw err;
+      return Promise.reject(storeError(err) as Error);
     }
+    return exported.catch((err: unknown) => {
+      throw storeError(err);
+    });
   };
 
   const fail = (reply: FastifyReply, encoding: Encoding | null, err: OtlpHttpError): FastifyReply => {
@@ -100,7 +112,7 @@ export function registerOtlpExportRoute<T>(app: FastifyInstance, endpoint: OtlpS
           if (!budget.tryAcquire(raw.length)) throw new OtlpHttpError(429, GRPC_RESOURCE_EXHAUSTED, TOO_BUSY);
           reserved += raw.length;
         }
-        const outcome = await store(decode(raw, encoding));
+        const outcome = await decodeAndStore(raw, encoding);
         endpoint.countRequest('otlp_http', '200');
         if (encoding === 'json') return reply.code(200).send(exportResponseJson(outcome, endpoint.rejectedField));
         return reply.code(200).type('application/x-protobuf').send(encodeExportResponse(outcome));

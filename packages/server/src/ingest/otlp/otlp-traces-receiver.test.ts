@@ -69,6 +69,32 @@ describe('trace sampling', () => {
     expect(afterStore).toEqual(stored);
   });
 
+  it('prepares two-phase observers before storing and counts only once the store accepted', async () => {
+    const steps: string[] = [];
+    const observer = {
+      observe: () => void steps.push('observe'),
+      prepare: (spans: readonly Span[]) => {
+        steps.push(`prepare ${spans.length}`);
+        return () => void steps.push('counted');
+      },
+    };
+    let fail = true;
+    const receiver = new OtlpTracesReceiver({
+      store: { append: () => (fail ? Promise.reject(new Error('store is full')) : Promise.resolve()) },
+      logger,
+      registry: new Registry(),
+      spanMetrics: observer,
+      storedObservers: [observer],
+    });
+    const request = () => ({ spans: [span(ids[0]!, 'a'), span(ids[1]!, 'b')], rejections: new Rejections() });
+    await expect(receiver.export(request(), 'otlp_http')).rejects.toThrow('store is full');
+    expect(steps).toEqual(['prepare 2', 'prepare 2']);
+    fail = false;
+    steps.length = 0;
+    await receiver.export(request(), 'otlp_http');
+    expect(steps).toEqual(['prepare 2', 'prepare 2', 'counted', 'counted']);
+  });
+
   it('puts the configured request-id attribute first', () => {
     const receiver = new OtlpTracesReceiver({ store: { append: async () => undefined }, logger, registry: new Registry(), requestIdAttribute: 'request_id' });
     expect(receiver.decodeOptions.requestIdAttributes).toEqual(['request_id', 'http.request.header.x-request-id']);

@@ -13,11 +13,23 @@ import type { TraceStore } from '../../storage/trace-store.js';
 import { StringInterner } from '../protobuf/string-interner.js';
 import type { PartialSuccess } from './otlp-responses.js';
 import type { OtlpProtocol } from './otlp-metrics-receiver.js';
+import type { Rejections } from '../rejections.js';
 import type { DecodedTraces, TraceDecodeOptions } from './traces-model.js';
 
 /** Something that derives metrics from stored spans (the SpanMetricsGenerator). */
 export interface SpanObserver {
   observe(spans: readonly Span[]): void;
+  /**
+   * Optional two-phase form of observe: takes what it needs from the spans before they are stored
+   * and returns the step that counts it once they are durable (not called if storing fails). The
+   * receiver then holds no span objects while the commit is pending.
+   */
+  prepare?(spans: readonly Span[]): () => void;
+}
+
+/** The deferred observe step of `o` for `spans`. */
+function prepared(o: SpanObserver, spans: readonly Span[]): () => void {
+  return o.prepare ? o.prepare(spans) : () => o.observe(spans);
 }
 
 /** Probabilistic sampling, consistent by trace id: a trace is kept or dropped whole. */
@@ -105,14 +117,33 @@ export class OtlpTracesReceiver {
    * Stores the decoded spans that sampling keeps; resolves once durable with the partial success
    * to report. Rejects with the store's StoreOverloadedError or StoreClosedError.
    */
-  async export(decoded: DecodedTraces, protocol: OtlpProtocol): Promise<PartialSuccess> {
-    const kept = this.sample(decoded.spans);
-    await this.deps.store.append(kept);
-    this.deps.spanMetrics?.observe(decoded.spans);
-    if (kept.length > 0) for (const o of this.deps.storedObservers ?? []) o.observe(kept);
-    this.metrics.spans.inc({ protocol }, kept.length);
-    if (kept.length < decoded.spans.length) this.metrics.sampledOut.inc({ protocol }, decoded.spans.length - kept.length);
-    const rejections = decoded.rejections;
+  export(decoded: DecodedTraces, protocol: OtlpProtocol): Promise<PartialSuccess> {
+    // Not an async function: after the store has built its rows and the observers have taken what
+    // they need, nothing here refers to the span objects while the commit is pending.
+    let stored: Promise<void>;
+    let finish: () => PartialSuccess;
+    try {
+      const kept = this.sample(decoded.spans);
+      stored = this.deps.store.append(kept);
+      const deferred: (() => void)[] = [];
+      if (this.deps.spanMetrics) deferred.push(prepared(this.deps.spanMetrics, decoded.spans));
+      if (kept.length > 0) for (const o of this.deps.storedObservers ?? []) deferred.push(prepared(o, kept));
+      const total = decoded.spans.length;
+      const keptCount = kept.length;
+      const rejections = decoded.rejections;
+      finish = () => {
+        for (const step of deferred) step();
+        return this.finish(protocol, total, keptCount, rejections);
+      };
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return stored.then(finish);
+  }
+
+  private finish(protocol: OtlpProtocol, total: number, kept: number, rejections: Rejections): PartialSuccess {
+    this.metrics.spans.inc({ protocol }, kept);
+    if (kept < total) this.metrics.sampledOut.inc({ protocol }, total - kept);
     for (const [reason, n] of rejections.byReason) this.metrics.rejected.inc({ protocol, reason }, n);
     if (rejections.total === 0) return { rejected: 0, message: '' };
     this.log.warn({ protocol, rejected: rejections.total, first: rejections.firstMessage }, 'OTLP spans rejected');

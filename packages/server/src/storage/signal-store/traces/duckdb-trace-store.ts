@@ -19,6 +19,7 @@ import type {
   TraceSummary,
 } from '../../trace-store.js';
 import type { SignalStore } from '../signal-store.js';
+import type { WriteUnit } from '../write-queue.js';
 import { hash53, hashColumnValue } from '../string-hash.js';
 import { SpanColumns } from './span-columns.js';
 import { SpanRowDecoder, encodeResource, encodeScope, flattenTags } from './span-codec.js';
@@ -60,9 +61,31 @@ export class DuckDBTraceStore implements TraceStore {
     return store;
   }
 
-  async append(spans: readonly Span[]): Promise<void> {
+  /**
+   * Builds the rows synchronously and resolves once they are durable. Not an async function on
+   * purpose: nothing holds `spans` while the commit is pending, so the caller can let a request's
+   * span objects go before its write is acknowledged (they would otherwise outlive several young
+   * garbage collections and be promoted).
+   */
+  append(spans: readonly Span[]): Promise<void> {
+    if (spans.length === 0) return Promise.resolve();
+    let newOrigins: readonly unknown[];
+    let written: Promise<void>;
+    try {
+      const rows = this.rows(spans);
+      newOrigins = rows.newOrigins;
+      written = this.signals.write(rows.unit);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return written.then(() => {
+      for (const id of newOrigins) this.knownOrigins.add(id as bigint);
+    });
+  }
+
+  /** The write unit of a batch of spans, and the ids of origins it adds. */
+  private rows(spans: readonly Span[]): { unit: WriteUnit; newOrigins: readonly unknown[] } {
     const n = spans.length;
-    if (n === 0) return;
     const cols = new SpanColumns(n);
     // Per trace of this write: its first row and time extent (a request holds a few hundred traces at most).
     const extentOf = new Map<string, number>();
@@ -115,7 +138,7 @@ export class DuckDBTraceStore implements TraceStore {
       indexHi[t] = cols.traceHi[firstRow[t]!]!;
     }
     // One unit: the spans, their index rows and new origins commit together or not at all.
-    await this.signals.write({
+    const unit: WriteUnit = {
       batches: [
         { table: SPANS_TABLE, rowCount: n, columns: cols.columns() },
         {
@@ -125,8 +148,8 @@ export class DuckDBTraceStore implements TraceStore {
         },
         { table: SPAN_ORIGINS_TABLE, rowCount: newOrigins[0]!.length, columns: newOrigins },
       ],
-    });
-    for (const id of newOrigins[0]!) this.knownOrigins.add(id as bigint);
+    };
+    return { unit, newOrigins: newOrigins[0]! };
   }
 
   async trace(traceId: string): Promise<Span[]> {
