@@ -17,7 +17,7 @@ import type {
   LogStoreStats,
   LogTailListener,
 } from '../log-store.js';
-import { hex64, int64Literal, isBinarySpanId, isBinaryTraceId, traceIdOf, writeHex64 } from './hex-id-columns.js';
+import { hex64, int64Literal, isBinarySpanId, traceIdOf, writeHexId } from './hex-id-columns.js';
 import { IdBlockFilters, LOG_ID_FILTERS_TABLE } from './id-block-filter.js';
 import { InternedTable } from './interned-table.js';
 import { LOG_RESOURCES_TABLE, LOG_SELECT_COLUMNS, LOG_STREAMS_TABLE, LOGS_TABLE } from './log-tables.js';
@@ -142,19 +142,8 @@ export class DuckDBLogStore implements LogStore {
       sevTextC[i] = r.severityText || null;
       sevC[i] = severity;
       bodyC[i] = r.body;
-      if (isBinaryTraceId(r.traceId)) {
-        writeHex64(traceHiHalves, i, r.traceId, 0);
-        writeHex64(traceLoHalves, i, r.traceId, 16);
-        traceC[i] = null;
-      } else {
-        traceC[i] = r.traceId || null;
-      }
-      if (isBinarySpanId(r.spanId)) {
-        writeHex64(spanBitsHalves, i, r.spanId, 0);
-        spanC[i] = null;
-      } else {
-        spanC[i] = r.spanId || null;
-      }
+      traceC[i] = writeHexId(r.traceId, 4, i, traceHiHalves, traceLoHalves) ? null : r.traceId || null;
+      spanC[i] = writeHexId(r.spanId, 2, i, spanBitsHalves, null) ? null : r.spanId || null;
       reqC[i] = r.requestId || null;
       // 0 marks an absent id: lookups always ask for the hash of a non-empty id, never 0.
       const traceHash = r.traceId ? hash53(r.traceId) : 0;

@@ -4,27 +4,40 @@
  * as an id, so the columns need no NULLs and are written as typed arrays without a BigInt per row.
  */
 
-const TRACE_HEX_RE = /^[0-9a-f]{32}$/;
-const SPAN_HEX_RE = /^[0-9a-f]{16}$/;
-const ALL_ZERO_RE = /^0+$/;
-
-/** Whether a trace id goes to the integer columns (else it is kept as text). */
-export function isBinaryTraceId(id: string): boolean {
-  return TRACE_HEX_RE.test(id) && !ALL_ZERO_RE.test(id);
-}
-
-/** Whether a span id goes to the integer column (else it is kept as text). */
-export function isBinarySpanId(id: string): boolean {
-  return SPAN_HEX_RE.test(id) && !ALL_ZERO_RE.test(id);
-}
+/** Value of each lowercase hex digit by char code, -1 for any other character. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 
 /**
- * Writes the 16 hex digits of `hex` from `offset` as row `row` of a BigInt64Array viewed as
- * little-endian 32-bit halves.
+ * Writes a W3C id of `words` 32-bit words (lowercase hex, not all zero: trace ids 4, span ids 2)
+ * into row `row` of one or two BigInt64Arrays viewed as little-endian 32-bit halves: the first
+ * 16 digits into `high`, the next 16 into `low`. Returns false, writing nothing, for any other
+ * text, which the caller keeps as text.
  */
-export function writeHex64(halves: Uint32Array, row: number, hex: string, offset: number): void {
-  halves[2 * row + 1] = parseInt(hex.slice(offset, offset + 8), 16);
-  halves[2 * row] = parseInt(hex.slice(offset + 8, offset + 16), 16);
+export function writeHexId(text: string, words: 2 | 4, row: number, high: Uint32Array, low: Uint32Array | null): boolean {
+  if (text.length !== words * 8) return false;
+  let w0 = 0;
+  let w1 = 0;
+  let w2 = 0;
+  let w3 = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const digit = code < 128 ? HEX_VALUE[code]! : -1;
+    if (digit < 0) return false;
+    const word = i >>> 3;
+    if (word === 0) w0 = w0 * 16 + digit;
+    else if (word === 1) w1 = w1 * 16 + digit;
+    else if (word === 2) w2 = w2 * 16 + digit;
+    else w3 = w3 * 16 + digit;
+  }
+  if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0) return false;
+  high[2 * row + 1] = w0;
+  high[2 * row] = w1;
+  if (low !== null) {
+    low[2 * row + 1] = w2;
+    low[2 * row] = w3;
+  }
+  return true;
 }
 
 /** The 16 hex digits of a stored 64-bit id value, or '' for 0 or NULL. */
@@ -32,6 +45,13 @@ export function hex64(value: unknown): string {
   if (typeof value !== 'bigint' || value === 0n) return '';
   return BigInt.asUintN(64, value).toString(16).padStart(16, '0');
 }
+
+/** Whether a span id is stored in the integer column (16 lowercase hex digits, not all zero). */
+export function isBinarySpanId(id: string): boolean {
+  return writeHexId(id, 2, 0, SCRATCH, null);
+}
+
+const SCRATCH = new Uint32Array(2);
 
 /** The stored (signed) BIGINT value of 16 hex digits, as an SQL literal. */
 export function int64Literal(hex: string): string {
