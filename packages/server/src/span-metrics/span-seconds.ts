@@ -1,6 +1,6 @@
-import type { Span } from '../model/span.js';
+import { type Span, spanDurationNs } from '../model/span.js';
 
 /** A span's duration in seconds, exact to the nanosecond; negative durations (clock skew) count as zero, as Tempo does. */
 export function spanSeconds(s: Pick<Span, 'startNs' | 'endNs'>): number {
-  return s.endNs > s.startNs ? Number(s.endNs - s.startNs) / 1e9 : 0;
+  return Number(spanDurationNs(s)) / 1e9;
 }
