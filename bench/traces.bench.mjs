@@ -7,7 +7,8 @@
 // CPU per span, bytes stored per span, and the latency of trace-by-id and of a search by service
 // and minimum duration over all of them, through the Tempo API.
 // Options (env): BENCH_SPANS (default 1,000,000), BENCH_CONCURRENCY (default 4),
-// BENCH_PROFILE (a directory: the server writes a --cpu-prof profile there).
+// BENCH_PROFILE (a directory: the server writes a --cpu-prof profile there), BENCH_NODE_ARGS (extra
+// Node flags for the server, e.g. --max-semi-space-size=64).
 import { createRequire } from 'node:module';
 import { fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
