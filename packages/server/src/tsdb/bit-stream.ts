@@ -3,21 +3,27 @@
  * Prometheus's bstream). Values wider than 32 bits are passed as two unsigned 32-bit halves so the
  * hot path stays in small-integer arithmetic, never BigInt.
  */
+import type { BytePool } from './byte-pool.js';
+
+const EMPTY = new Uint8Array(0);
 
 /** Appends bits to a growable byte buffer. `bytes` is valid up to `byteLength()`. */
 export class BitWriter {
   bytes: Uint8Array;
   /** Number of bits written. */
   bitLength: number;
+  /** Where buffers come from and go back to when outgrown; null for plain ArrayBuffers. */
+  private readonly pool: BytePool | null;
 
-  constructor(initialBytes = 32) {
-    this.bytes = new Uint8Array(initialBytes);
+  constructor(initialBytes = 32, pool: BytePool | null = null) {
+    this.pool = pool;
+    this.bytes = pool === null ? new Uint8Array(initialBytes) : pool.alloc(initialBytes);
     this.bitLength = 0;
   }
 
   /** Resumes writing after `bitLength` bits of existing content (the array is taken over, not copied). */
-  static resume(bytes: Uint8Array, bitLength: number): BitWriter {
-    const w = new BitWriter(0);
+  static resume(bytes: Uint8Array, bitLength: number, pool: BytePool | null = null): BitWriter {
+    const w = new BitWriter(0, pool);
     w.bytes = bytes;
     w.bitLength = bitLength;
     return w;
@@ -30,9 +36,18 @@ export class BitWriter {
   private ensure(extraBits: number): void {
     const need = (this.bitLength + extraBits + 7) >>> 3;
     if (need <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(need, this.bytes.length * 2, 16));
+    const size = Math.max(need, this.bytes.length * 2, 16);
+    const grown = this.pool === null ? new Uint8Array(size) : this.pool.alloc(size);
     grown.set(this.bytes.subarray(0, this.byteLength()));
+    this.pool?.release(this.bytes);
     this.bytes = grown;
+  }
+
+  /** Gives the buffer back to the pool; the writer must not be used afterwards. */
+  release(): void {
+    this.pool?.release(this.bytes);
+    this.bytes = EMPTY;
+    this.bitLength = 0;
   }
 
   writeBit(bit: number): void {

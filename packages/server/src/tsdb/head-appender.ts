@@ -29,6 +29,36 @@ export interface AppenderContext {
   readonly metrics: TsdbMetrics;
   /** Null in in-memory mode. */
   readonly wal: Wal | null;
+  readonly scratch: BatchScratchPool;
+}
+
+/** A batch's pending samples: series, times and value bits (a Uint32Array view of `vs`). */
+class BatchScratch {
+  series: MemSeries[] = [];
+  ts = new Float64Array(256);
+  vs = new Float64Array(256);
+  bits = new Uint32Array(this.vs.buffer);
+}
+
+/** Largest scratch kept for reuse (samples): a rare huge batch does not pin its arrays. */
+const MAX_POOLED_SAMPLES = 1 << 18;
+
+/**
+ * Scratch arrays reused by successive appenders, so a batch of thousands of samples allocates
+ * nothing per batch (growing fresh arrays per request was a steady source of old-generation
+ * garbage while commits waited for fsync). Pooled series arrays may still reference series of
+ * earlier batches until overwritten.
+ */
+export class BatchScratchPool {
+  private readonly free: BatchScratch[] = [];
+
+  acquire(): BatchScratch {
+    return this.free.pop() ?? new BatchScratch();
+  }
+
+  release(s: BatchScratch): void {
+    if (this.free.length < 8 && s.ts.length <= MAX_POOLED_SAMPLES) this.free.push(s);
+  }
 }
 
 const scratchF = new Float64Array(1);
@@ -39,10 +69,8 @@ let nextAppenderId = 1;
 export class HeadAppender implements Appender {
   private readonly id = nextAppenderId++;
   private readonly ctx: AppenderContext;
-  private series: MemSeries[] = [];
-  private ts = new Float64Array(256);
-  private vs = new Float64Array(256);
-  private bits = new Uint32Array(this.vs.buffer);
+  /** Taken from the pool at the first append, returned once the batch is applied or dropped. */
+  private scratch: BatchScratch | null = null;
   private n = 0;
   private meta: [string, MetricMetadata][] = [];
   private seriesInBatch = 0;
@@ -53,6 +81,7 @@ export class HeadAppender implements Appender {
   }
 
   append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef {
+    if (this.finished) throw new Error('appender already committed or rolled back');
     const head = this.ctx.head;
     let s = ref > 0 ? head.getByRef(ref) : undefined;
     if (s === undefined || s.deleted) {
@@ -95,20 +124,21 @@ export class HeadAppender implements Appender {
       this.rejectSample('too_old', 'too old sample: outside the out-of-order window', s, t);
     }
     // Inlined push: a helper call would box the timestamp (a heap number) for every sample.
+    const b = this.scratch ?? (this.scratch = this.ctx.scratch.acquire());
     const n = this.n;
-    if (n === this.ts.length) {
+    if (n === b.ts.length) {
       const ts = new Float64Array(n * 2);
       const vs = new Float64Array(n * 2);
-      ts.set(this.ts);
-      vs.set(this.vs);
-      this.ts = ts;
-      this.vs = vs;
-      this.bits = new Uint32Array(vs.buffer);
+      ts.set(b.ts);
+      vs.set(b.vs);
+      b.ts = ts;
+      b.vs = vs;
+      b.bits = new Uint32Array(vs.buffer);
     }
-    this.series[n] = s;
-    this.ts[n] = t;
-    this.bits[2 * n + HI_WORD] = hi;
-    this.bits[2 * n + LO_WORD] = lo;
+    b.series[n] = s;
+    b.ts[n] = t;
+    b.bits[2 * n + HI_WORD] = hi;
+    b.bits[2 * n + LO_WORD] = lo;
     this.n = n + 1;
     return s.ref;
   }
@@ -152,59 +182,67 @@ export class HeadAppender implements Appender {
     if (this.finished) throw new Error('appender already committed or rolled back');
     this.finished = true;
     const { head, wal, metrics } = this.ctx;
-    const series = this.series;
-    const ts = this.ts;
-    const bits = this.bits;
+    const b = this.scratch;
     const n = this.n;
+    this.scratch = null;
     const newSeries: MemSeries[] = [];
     const minValid = head.appendableMinValidTime();
     let kept = 0;
-    for (let i = 0; i < n; i++) {
-      let s = series[i]!;
-      // The series may have left the head (truncation) between append and commit.
-      if (s.deleted) s = head.getOrCreate(s.labels);
-      const r = head.apply(s, ts, this.vs, bits, i, minValid);
-      if (r === ApplyResult.Appended || r === ApplyResult.AppendedOutOfOrder) {
-        if (!s.walLogged) {
-          s.walLogged = true;
-          newSeries.push(s);
+    if (b !== null) {
+      const series = b.series;
+      const ts = b.ts;
+      const bits = b.bits;
+      for (let i = 0; i < n; i++) {
+        let s = series[i]!;
+        // The series may have left the head (truncation) between append and commit.
+        if (s.deleted) s = head.getOrCreate(s.labels);
+        const r = head.apply(s, ts, b.vs, bits, i, minValid);
+        if (r === ApplyResult.Appended || r === ApplyResult.AppendedOutOfOrder) {
+          if (!s.walLogged) {
+            s.walLogged = true;
+            newSeries.push(s);
+          }
+          series[kept] = s;
+          ts[kept] = ts[i]!;
+          bits[2 * kept] = bits[2 * i]!;
+          bits[2 * kept + 1] = bits[2 * i + 1]!;
+          kept++;
+        } else if (r !== ApplyResult.Duplicate) {
+          metrics.samplesRejected.inc({ reason: REJECT_CODES[r]! });
         }
-        series[kept] = s;
-        ts[kept] = ts[i]!;
-        bits[2 * kept] = bits[2 * i]!;
-        bits[2 * kept + 1] = bits[2 * i + 1]!;
-        kept++;
-      } else if (r !== ApplyResult.Duplicate) {
-        metrics.samplesRejected.inc({ reason: REJECT_CODES[r]! });
       }
     }
     for (const [name, m] of this.meta) head.metadata.set(name, m);
     metrics.samplesAppended.inc(kept);
     const meta = this.meta;
-    this.series = [];
     this.meta = [];
+    if (wal !== null && (kept > 0 || meta.length > 0)) {
+      if (newSeries.length > 0) {
+        const w = new ByteWriter(newSeries.length * 64);
+        encodeSeries(w, newSeries);
+        wal.log(RecordType.Series, w.view());
+      }
+      if (kept > 0) {
+        const w = new ByteWriter(kept * 16 + 16);
+        encodeSamples(w, b!.series, b!.ts, b!.bits, kept);
+        wal.log(RecordType.Samples, w.view());
+      }
+      if (meta.length > 0) {
+        const w = new ByteWriter(256);
+        encodeMetadata(w, meta);
+        wal.log(RecordType.Metadata, w.view());
+      }
+    }
+    // Everything the batch needed from its scratch is applied or encoded by now.
+    if (b !== null) this.ctx.scratch.release(b);
     if (wal === null || (kept === 0 && meta.length === 0)) return;
-    if (newSeries.length > 0) {
-      const w = new ByteWriter(newSeries.length * 64);
-      encodeSeries(w, newSeries);
-      wal.log(RecordType.Series, w.view());
-    }
-    if (kept > 0) {
-      const w = new ByteWriter(kept * 16 + 16);
-      encodeSamples(w, series, ts, bits, kept);
-      wal.log(RecordType.Samples, w.view());
-    }
-    if (meta.length > 0) {
-      const w = new ByteWriter(256);
-      encodeMetadata(w, meta);
-      wal.log(RecordType.Metadata, w.view());
-    }
     await wal.sync();
   }
 
   rollback(): void {
     this.finished = true;
-    this.series = [];
+    if (this.scratch !== null) this.ctx.scratch.release(this.scratch);
+    this.scratch = null;
     this.meta = [];
     this.n = 0;
   }

@@ -7,6 +7,7 @@ import { compareLabels, getLabel, labelsEqual, METRIC_NAME, type Labels } from '
 import type { CompiledMatcher } from '../model/matchers.js';
 import type { MetricMetadata } from '../model/samples.js';
 import type { AppendErrorCode, TsdbStatus } from '../storage/interfaces.js';
+import { BytePool } from './byte-pool.js';
 import { labelsHash } from './labels-hash.js';
 import { MemSeries, OooBuffer } from './mem-series.js';
 import { HI_WORD, LO_WORD } from './xor-chunk.js';
@@ -54,6 +55,8 @@ export class Head {
   private readonly byRef = new SeriesTable();
   readonly postings = new MemPostings();
   readonly metadata = new Map<string, MetricMetadata>();
+  /** Chunk buffers of all head series. */
+  private readonly pool = new BytePool();
   private nextRef = 1;
   /** Samples older than this are rejected: that range already lives in blocks. */
   minValidTime = -Infinity;
@@ -89,7 +92,7 @@ export class Head {
   /** Creates a series (labels must be valid and not present). `ref` is given when replaying. */
   create(labels: Labels, hash: number, ref = this.nextRef): MemSeries {
     const interned = this.postings.add(ref, labels);
-    const s = new MemSeries(ref, interned, hash);
+    const s = new MemSeries(ref, interned, hash, this.pool);
     const e = this.byHash.get(hash);
     if (e === undefined) this.byHash.set(hash, s);
     else if (e instanceof MemSeries) this.byHash.set(hash, [e, s]);

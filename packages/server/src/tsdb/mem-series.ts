@@ -4,6 +4,7 @@
  * out-of-order samples.
  */
 import type { Labels } from '../model/labels.js';
+import type { BytePool } from './byte-pool.js';
 import { HI_WORD, LO_WORD, SAMPLES_PER_CHUNK, XorAppender, chunkSampleCount, decodeXorChunk } from './xor-chunk.js';
 
 /** Per closed chunk in `closedMeta`: minT, maxT, end offset in `closedBytes`. */
@@ -87,8 +88,11 @@ export class MemSeries {
   walLogged: boolean;
   /** Set once the series has been removed from the head. */
   deleted: boolean;
+  /** The head's pool for chunk buffers (shared by all its series). */
+  private readonly pool: BytePool;
 
-  constructor(ref: number, labels: Labels, hash: number) {
+  constructor(ref: number, labels: Labels, hash: number, pool: BytePool) {
+    this.pool = pool;
     this.ref = ref;
     this.labels = labels;
     this.hash = hash;
@@ -118,8 +122,8 @@ export class MemSeries {
     let open = this.open;
     if (open === null || open.count >= SAMPLES_PER_CHUNK || t >= this.openBoundary) {
       this.closeOpenChunk();
-      // Sized for a typical full chunk (120 samples at ~1.3 bytes) so it rarely needs to grow.
-      open = new XorAppender(192);
+      // Sized for a typical full chunk (120 samples at ~1.2 bytes); noisy series grow it.
+      open = new XorAppender(128, this.pool);
       this.open = open;
       this.openBoundary = (Math.floor(t / blockDurationMs) + 1) * blockDurationMs;
     }
@@ -168,8 +172,10 @@ export class MemSeries {
   private ensureClosed(extra: number): void {
     const need = this.closedLen + extra;
     if (need <= this.closedBytes.length) return;
-    const grown = new Uint8Array(Math.max(need, this.closedBytes.length * 2, 256));
+    // Exact growth: closed chunks arrive once per chunk range, and the pool rounds up anyway.
+    const grown = this.pool.alloc(need);
     grown.set(this.closedBytes.subarray(0, this.closedLen));
+    this.pool.release(this.closedBytes);
     this.closedBytes = grown;
   }
 
@@ -177,6 +183,7 @@ export class MemSeries {
     const open = this.open;
     if (open === null) return;
     this.addClosedChunk(open.view(), open.minT, open.maxT);
+    open.release();
     this.open = null;
   }
 
@@ -223,9 +230,15 @@ export class MemSeries {
       for (let i = 2; i < rest.length; i += META_STRIDE) rest[i] = rest[i]! - cut;
       this.closedMeta = rest;
       this.closedLen -= cut;
-      this.closedBytes = this.closedLen === 0 ? EMPTY_BYTES : this.closedBytes.slice(cut, cut + this.closedLen);
+      const kept = this.closedLen === 0 ? EMPTY_BYTES : this.pool.alloc(this.closedLen);
+      kept.set(this.closedBytes.subarray(cut, cut + this.closedLen));
+      this.pool.release(this.closedBytes);
+      this.closedBytes = kept;
     }
-    if (this.open !== null && this.open.maxT < mint && this.closedMeta.length === 0) this.open = null;
+    if (this.open !== null && this.open.maxT < mint && this.closedMeta.length === 0) {
+      this.open.release();
+      this.open = null;
+    }
     if (this.ooo !== null) {
       this.ooo.truncate(mint);
       if (this.ooo.count === 0) this.ooo = null;

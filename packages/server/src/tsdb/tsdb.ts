@@ -14,7 +14,7 @@ import { Block, CorruptBlockError } from './block.js';
 import { checkpointSize, writeCheckpoint } from './checkpoint.js';
 import { compactionRanges, mergeBlocks, planCompaction, writeHeadBlock } from './compactor.js';
 import { lockDirectory } from '../storage/dir-lock.js';
-import { HeadAppender, type AppendLimits } from './head-appender.js';
+import { BatchScratchPool, HeadAppender, type AppendLimits } from './head-appender.js';
 import { HeadReplayer } from './head-replay.js';
 import { Head } from './head.js';
 import { createQuerier } from './querier.js';
@@ -48,6 +48,7 @@ export class Tsdb implements MetricsStorage {
   private readonly logger: Logger;
   private readonly head: Head;
   private readonly metrics: TsdbMetrics;
+  private readonly scratch = new BatchScratchPool();
   private readonly now: () => number;
   private wal: Wal | null = null;
   private walDir: string | null = null;
@@ -175,7 +176,7 @@ export class Tsdb implements MetricsStorage {
   }
 
   appender(): Appender {
-    return new HeadAppender({ head: this.head, limits: this.opts, metrics: this.metrics, wal: this.wal });
+    return new HeadAppender({ head: this.head, limits: this.opts, metrics: this.metrics, wal: this.wal, scratch: this.scratch });
   }
 
   querier(mint: number, maxt: number): Querier {

@@ -25,6 +25,7 @@
  * decimal at any allowed scale).
  */
 import { BitReader, BitWriter } from './bit-stream.js';
+import type { BytePool } from './byte-pool.js';
 
 /** Samples per chunk before a new one is cut (Prometheus's target). */
 export const SAMPLES_PER_CHUNK = 120;
@@ -159,8 +160,9 @@ export class XorAppender {
   private trailing: number;
   private readonly decimal: DecimalState;
 
-  constructor(initialBytes = 64) {
-    this.w = new BitWriter(initialBytes);
+  /** `pool`: where the chunk's buffer comes from (head chunks); `release()` hands it back. */
+  constructor(initialBytes = 64, pool: BytePool | null = null) {
+    this.w = new BitWriter(initialBytes, pool);
     this.w.bitLength = HEADER_BITS;
     this.count = 0;
     this.minT = 0;
@@ -337,6 +339,11 @@ export class XorAppender {
       writeShifted(w, dh, dl, trailing, sig);
     }
     if (d.scale !== NO_SCALE) d.update(v, hi, lo, m);
+  }
+
+  /** Gives a pooled buffer back; the appender (and any view of it) must not be used afterwards. */
+  release(): void {
+    this.w.release();
   }
 
   /** A view of the encoded bytes so far (valid until the next append). */
