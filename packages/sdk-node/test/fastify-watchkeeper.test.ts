@@ -149,6 +149,6 @@ describe('@watchkeeper/node with Fastify and a real Watchkeeper', () => {
     const event = detail.data.latest_event;
     expect(String(event.traceId)).toMatch(/^[0-9a-f]{32}$/);
     expect(JSON.stringify(event.tags)).toContain('req-boom-');
-    expect(event.release).toBe('fastify-test@2.0.0');
+    expect(event.release).toBe('2.0.0');
   });
 });

@@ -128,7 +128,9 @@ export class ErrorReporter {
       level: ctx.level ?? defaultLevel,
       logger: this.opts.service,
       server_name: this.opts.service,
-      release: `${this.opts.service}@${this.opts.version}`,
+      // The bare version, as the service's OpenTelemetry resource names it (service.version), so the
+      // errors Watchkeeper derives from span exception events fall under the same release.
+      release: this.opts.version,
       environment: this.opts.environment,
       ...body,
       tags,
