@@ -54,7 +54,7 @@ describe('ErrorReporter', () => {
     const [header, item, payload] = bodies.at(-1)!.split('\n');
     expect(JSON.parse(header!)).toMatchObject({ event_id: id, dsn: `http://abc@127.0.0.1:${port}/1` });
     expect(JSON.parse(item!)).toEqual({ type: 'event', length: Buffer.byteLength(payload!), content_type: 'application/json' });
-    expect(JSON.parse(payload!)).toMatchObject({ event_id: id, message: { formatted: 'hello' }, level: 'info', release: 'unit@1.0.0', environment: 'test' });
+    expect(JSON.parse(payload!)).toMatchObject({ event_id: id, message: { formatted: 'hello' }, level: 'info', release: '1.0.0', environment: 'test' });
   });
 
   it('keeps only the newest breadcrumbs and attaches tags and user', async () => {
