@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErrorsHarness, project, type ErrorsHarness } from '../../test/support/errors-harness.js';
 import { registerOtlpTracesRoutes } from '../ingest/otlp/traces-routes.js';
 import { labelsFromRecord } from '../model/labels.js';
-import { OtelExceptionCollector } from './otel-exceptions.js';
+import { exceptionTypeName, OtelExceptionCollector } from './otel-exceptions.js';
 import { parseStackTrace } from './stacktrace-text.js';
 
 function priceOf(): never {
@@ -108,5 +108,13 @@ describe('OpenTelemetry exceptions', () => {
       ['java.base/java.lang.Thread', 'run', false],
       ['com.shop.Cart', 'total', true],
     ]);
+  });
+
+  it('names an exception recorded by its numeric code after the stack trace, and keeps named types', () => {
+    const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    expect(exceptionTypeName(String(timeout.code), timeout.stack ?? `${timeout.name}: ${timeout.message}`)).toBe('TimeoutError');
+    expect(exceptionTypeName('23', '')).toBe('23');
+    expect(exceptionTypeName('ECONNRESET', 'Error: read ECONNRESET')).toBe('ECONNRESET');
+    expect(exceptionTypeName('TypeError', 'TypeError: x')).toBe('TypeError');
   });
 });

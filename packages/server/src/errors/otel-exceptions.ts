@@ -35,6 +35,17 @@ interface Origin {
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? '' : String(v));
 
+/**
+ * The exception's type name. OpenTelemetry JS records an error's `code` as `exception.type` when it
+ * has one (a DOMException TimeoutError becomes "23", a system error "ECONNRESET"); a bare number
+ * names nothing, so the type then comes from the stack trace's first line ("TimeoutError: ...").
+ */
+export function exceptionTypeName(type: string, stacktrace: string): string {
+  if (!/^\d+$/.test(type)) return type;
+  const head = /^([A-Za-z_$][\w$.]*):/.exec(stacktrace);
+  return head ? head[1]! : type;
+}
+
 function fromAttributes(attrs: readonly Attribute[], service: string): Origin {
   const get = (k: string): string => {
     const v = findAttribute(attrs, k);
@@ -187,6 +198,7 @@ export class OtelExceptionCollector {
   ): ErrorEvent {
     const frames = parseStackTrace(e.stacktrace);
     const message = scrubCardNumbers(e.message);
+    const type = exceptionTypeName(e.type, e.stacktrace);
     return {
       eventId: randomUUID().replaceAll('-', ''),
       projectId: project.id,
@@ -199,10 +211,10 @@ export class OtelExceptionCollector {
       environment: origin.environment,
       serverName: origin.host,
       transaction: e.transaction,
-      message: e.type === '' ? message : '',
+      message: type === '' ? message : '',
       messageTemplate: '',
       messageParams: [],
-      exceptions: e.type === '' ? [] : [{ type: e.type, value: message, module: '', mechanism: { type: 'opentelemetry', handled: !e.escaped, synthetic: false }, frames }],
+      exceptions: type === '' ? [] : [{ type, value: message, module: '', mechanism: { type: 'opentelemetry', handled: !e.escaped, synthetic: false }, frames }],
       tags: { service: origin.service },
       user: null,
       request: null,
