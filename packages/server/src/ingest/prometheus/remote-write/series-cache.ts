@@ -4,8 +4,7 @@
  * series every few seconds, so a hit skips decoding label strings, allocating label objects,
  * validating, and the storage's own label lookup (the ref is passed to append).
  *
- * Entries are checked byte for byte against a copy of the label bytes they were cached from
- * (each name and value as a 2-byte length and its bytes), never trusted on the hash alone.
+ * Entries are checked byte for byte against the cached strings, never trusted on the hash alone.
  * An open-addressing table (linear probing, at most half full) holds every active series, so
  * labels are decoded once per series rather than again whenever a colliding series evicted them
  * (the direct-mapped table it replaces missed a third of 100k series and churned the heap). Its
@@ -27,9 +26,6 @@ export class SeriesCache {
   private hashes: Int32Array;
   private refs: Float64Array;
   private labels: Labels[] = [];
-  /** Label bytes of every entry, back to back; entry e's are keys[keyStarts[e] .. keyStarts[e + 1]). */
-  private keys = new Uint8Array(1 << 16);
-  private keyStarts = new Int32Array(513);
   /** One Label object per distinct pair, shared by the cached label sets (name -> value -> label). */
   private pairs = new Map<string, Map<string, Label>>();
   private readonly maxEntries: number;
@@ -49,22 +45,10 @@ export class SeriesCache {
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const e = slots[slot]! - 1;
       if (e < 0) return -1;
-      if (this.hashes[e] === hash && this.sameKey(e, buf, ranges, count)) return e;
+      if (this.hashes[e] !== hash) continue;
+      const cached = this.labels[e]!;
+      if (cached.length === count && sameLabels(cached, buf, ranges, count)) return e;
     }
-  }
-
-  private sameKey(e: number, buf: Uint8Array, ranges: LabelRanges, count: number): boolean {
-    const keys = this.keys;
-    let k = this.keyStarts[e]!;
-    const end = this.keyStarts[e + 1]!;
-    for (let i = 0; i < 4 * count; i += 2) {
-      const from = ranges[i]!;
-      const to = ranges[i + 1]!;
-      if (k + 2 > end || ((keys[k]! << 8) | keys[k + 1]!) !== to - from) return false;
-      k += 2;
-      for (let p = from; p < to; p++) if (keys[k++] !== buf[p]) return false;
-    }
-    return k === end;
   }
 
   labelsAt(entry: number): Labels {
@@ -99,12 +83,8 @@ export class SeriesCache {
     return label;
   }
 
-  /**
-   * Caches canonical labels (sorted, valid, ASCII, as received in `buf` at `ranges`, not yet
-   * cached) under `hash`; returns the entry, or -1 when a name or value is too long to cache.
-   */
-  store(hash: number, labels: Labels, buf: Uint8Array, ranges: LabelRanges, count: number): number {
-    for (let i = 0; i < 4 * count; i += 2) if (ranges[i + 1]! - ranges[i]! > 0xffff) return -1;
+  /** Caches canonical labels (sorted, valid, as received, not yet cached) under `hash`; returns the entry. */
+  store(hash: number, labels: Labels): number {
     let e = this.labels.length;
     if (e >= this.maxEntries) {
       this.labels = [];
@@ -119,26 +99,7 @@ export class SeriesCache {
       const refs = new Float64Array(e * 2);
       refs.set(this.refs);
       this.refs = refs;
-      const starts = new Int32Array(e * 2 + 1);
-      starts.set(this.keyStarts);
-      this.keyStarts = starts;
     }
-    let k = this.keyStarts[e]!;
-    let need = k;
-    for (let i = 0; i < 4 * count; i += 2) need += ranges[i + 1]! - ranges[i]! + 2;
-    if (need > this.keys.length) {
-      const keys = new Uint8Array(Math.max(need, this.keys.length * 2));
-      keys.set(this.keys.subarray(0, k));
-      this.keys = keys;
-    }
-    for (let i = 0; i < 4 * count; i += 2) {
-      const len = ranges[i + 1]! - ranges[i]!;
-      this.keys[k++] = len >>> 8;
-      this.keys[k++] = len & 0xff;
-      this.keys.set(buf.subarray(ranges[i]!, ranges[i + 1]!), k);
-      k += len;
-    }
-    this.keyStarts[e + 1] = k;
     if (2 * (e + 1) > this.slots.length) this.rehash(this.slots.length * 2);
     this.labels.push(labels);
     this.hashes[e] = hash;
@@ -159,6 +120,21 @@ export class SeriesCache {
     this.slots = new Int32Array(size);
     for (let e = 0; e < this.labels.length; e++) this.place(e, this.hashes[e]!);
   }
+}
+
+function sameLabels(cached: Labels, buf: Uint8Array, ranges: LabelRanges, count: number): boolean {
+  for (let i = 0; i < count; i++) {
+    const l = cached[i]!;
+    if (!sameAscii(l.name, buf, ranges[4 * i]!, ranges[4 * i + 1]!)) return false;
+    if (!sameAscii(l.value, buf, ranges[4 * i + 2]!, ranges[4 * i + 3]!)) return false;
+  }
+  return true;
+}
+
+function sameAscii(s: string, buf: Uint8Array, start: number, end: number): boolean {
+  if (s.length !== end - start) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
 }
 
 /** FNV-1a over the label bytes, with separators so that ("ab","c") and ("a","bc") differ, then mixed. */

@@ -135,7 +135,7 @@ function decodeTimeSeries(r: ProtoReader, end: number, app: Appender, rejections
     if (cache !== null && canonical) {
       // Cached sets share one Label object per distinct pair (a series' labels live as long as it is active).
       for (let i = 0; i < decoded.length; i++) decoded[i] = cache.pair(decoded[i]!.name, decoded[i]!.value);
-      entry = cache.store(hash, decoded, r.buf, ranges, count);
+      entry = cache.store(hash, decoded);
     }
     labels = decoded;
   }
