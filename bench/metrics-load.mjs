@@ -6,8 +6,9 @@
 // a per-series rate (many rates are ~0, so those counters stay flat for long stretches), CPU and
 // I/O seconds grow in 0.01 s steps, gauges hold or move by a few units of their natural step
 // (kB, pages, 0.01 for load averages), a few series are noisy floats every scrape (scrape
-// durations in ns, GC quantiles, histogram sums, ratios), and constants stay constant. Each target is scraped
-// at its own offset within the interval with a jitter of -2..+2 ms per scrape.
+// durations in ns, GC quantiles, histogram sums, ratios), and constants stay constant. Each
+// target is scraped at its own offset within the interval, on schedule (Prometheus aligns scrape
+// times within 2 ms) except for 2 % of scrapes that run 3-20 ms late.
 import { compressSync } from 'snappy';
 
 /** Deterministic uniform [0, 1). */
