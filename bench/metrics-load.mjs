@@ -12,7 +12,7 @@
 import { compressSync } from 'snappy';
 
 /** Deterministic uniform [0, 1). */
-export function rng(seed) {
+function rng(seed) {
   let s = seed >>> 0;
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 }
@@ -258,13 +258,12 @@ function varint(n) {
 }
 
 /**
- * `count` series (whole hosts, the last one cut short) with their sorted labels, pre-encoded
- * protobuf label bytes, value model and scrape target. Deterministic.
+ * `count` series (whole hosts, the last one cut short) with their pre-encoded protobuf label bytes
+ * (sorted), value model and scrape target. Deterministic.
  */
 export function makeSeries(count) {
   const template = hostTemplate();
   const r = rng(42);
-  const labels = [];
   const labelBytes = [];
   const model = new Uint8Array(count);
   const a = new Float64Array(count);
@@ -284,7 +283,6 @@ export function makeSeries(count) {
       region: REGIONS[host % 3],
     };
     const sorted = Object.entries(all).sort(([x], [y]) => (x < y ? -1 : 1));
-    labels.push(sorted.map(([name, value]) => ({ name, value })));
     labelBytes.push(
       Buffer.concat(
         sorted.map(([n, v]) => {
@@ -300,7 +298,7 @@ export function makeSeries(count) {
     target[i] = host * 2 + t;
   }
   for (let k = 0; k < targets; k++) offsets[k] = Math.floor(r() * 60_000);
-  return { count, labels, labelBytes, model, a, b, c, target, offsets };
+  return { count, labelBytes, model, a, b, c, target, offsets };
 }
 
 /** Approximately normal with mean 0 and deviation 1 (sum of uniforms). */
