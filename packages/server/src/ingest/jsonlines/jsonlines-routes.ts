@@ -4,18 +4,15 @@
  * `environment` and `version` apply to lines that name none. Answers 204 once durable; with some
  * bad lines it stores the good ones and answers 400 naming the bad lines by number.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { ApiError, badData, tooManyRequests } from '../../api/errors.js';
 import type { LogRecord } from '../../model/log-record.js';
 import type { LogStore } from '../../storage/log-store.js';
+import { decodeRequestBody } from '../decode-body.js';
 import { InFlightBudget } from '../in-flight-budget.js';
 import { logIngestMetricsFor, RecordRejections, storeLogRecords } from '../log-ingest.js';
 import { jsonLineToRecord, type JsonLineDefaults } from './json-line-record.js';
-
-const gunzipAsync = promisify(gunzip);
 
 export interface JsonLinesRouteOptions {
   readonly logs: LogStore;
@@ -51,7 +48,7 @@ export function registerJsonLinesRoutes(app: FastifyInstance, opts: JsonLinesRou
         const defaults = queryDefaults(req);
         if (!budget.tryAcquire(body.length)) throw tooManyRequests('json lines: too many bytes in flight; retry later', 1);
         reserved = body.length;
-        const raw = await decompress(req, body, maxDecompressed);
+        const raw = await decodeRequestBody(body, req.headers['content-encoding'], maxDecompressed, 'json lines');
         const text = raw.toString('utf8');
         const rejections = new RecordRejections();
         const observedNs = BigInt(now()) * 1_000_000n;
@@ -105,16 +102,4 @@ function queryDefaults(req: FastifyRequest): JsonLineDefaults {
     return v;
   };
   return { service: param('service'), environment: param('environment'), version: param('version') };
-}
-
-async function decompress(req: FastifyRequest, body: Buffer, max: number): Promise<Buffer> {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') return body;
-  if (encoding !== 'gzip') throw new ApiError(415, 'unsupported_media_type', `json lines: unsupported Content-Encoding "${encoding}"; use gzip or none`);
-  try {
-    return await gunzipAsync(body, { maxOutputLength: max });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new ApiError(413, 'payload_too_large', `json lines: gzip body inflates beyond ${max} bytes`);
-    throw badData(`json lines: invalid gzip body: ${(err as Error).message}`);
-  }
 }

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogsHarness, type LogsHarness } from '../../../test/support/logs-harness.js';
@@ -96,10 +96,16 @@ describe('POST /api/v1/logs', () => {
     expect(byAttr.result.flatMap((s) => s.values.map((v) => v[1]))).toEqual(['cart loaded']);
   });
 
-  it('accepts gzip bodies', async () => {
-    const res = await post(gzipSync('{"msg":"zipped","service":"gz"}\n'), '/api/v1/logs', { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' });
-    expect(res.statusCode).toBe(204);
-    expect((await h.queryRange('{service_name="gz"}')).result).toHaveLength(1);
+  it('accepts gzip, deflate and br bodies, and refuses other encodings with 415', async () => {
+    const encoders = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync };
+    for (const [encoding, encode] of Object.entries(encoders)) {
+      const res = await post(encode(`{"msg":"zipped","service":"${encoding}-svc"}\n`), '/api/v1/logs', { 'content-type': 'application/x-ndjson', 'content-encoding': encoding });
+      expect(res.statusCode).toBe(204);
+      expect((await h.queryRange(`{service_name="${encoding}-svc"}`)).result).toHaveLength(1);
+    }
+    const refused = await post('{"msg":"x"}\n', '/api/v1/logs', { 'content-type': 'application/x-ndjson', 'content-encoding': 'zstd' });
+    expect(refused.statusCode).toBe(415);
+    expect(refused.json().error).toMatch(/^json lines: unsupported Content-Encoding "zstd"/);
   });
 
   it('stores the good lines of a partly bad body and names the bad lines', async () => {

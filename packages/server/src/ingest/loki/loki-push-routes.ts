@@ -4,13 +4,12 @@
  * A malformed request stores nothing; a request with some bad streams or entries stores the rest
  * and answers 400 naming the rejected ones (Loki's clients drop, not retry, on 4xx).
  */
-import { promisify } from 'node:util';
-import { gunzip, inflate } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { uncompress } from 'snappy';
 import type { Registry } from 'prom-client';
 import { ApiError, badData, tooManyRequests } from '../../api/errors.js';
 import type { LogStore } from '../../storage/log-store.js';
+import { decodeRequestBody } from '../decode-body.js';
 import { InFlightBudget } from '../in-flight-budget.js';
 import { logIngestMetricsFor, RecordRejections, storeLogRecords } from '../log-ingest.js';
 import { snappyDeclaredLength } from '../prometheus/remote-write/snappy-header.js';
@@ -19,9 +18,6 @@ import { decodePushRequestJson, PushShapeError } from './push-json-decoder.js';
 import type { LokiPushRequest } from './push-model.js';
 import { decodePushRequestProto } from './push-proto-decoder.js';
 import { pushToRecords } from './push-records.js';
-
-const gunzipAsync = promisify(gunzip);
-const inflateAsync = promisify(inflate);
 
 export interface LokiPushRouteOptions {
   readonly logs: LogStore;
@@ -62,7 +58,7 @@ export function registerLokiPushRoutes(app: FastifyInstance, opts: LokiPushRoute
           throw tooManyRequests('loki push: too many bytes in flight; retry later', 1);
         }
         const rejections = new RecordRejections();
-        const push = kind === 'protobuf' ? await decodeProto(body) : decodeJson(await decompressJson(req, body, maxDecompressed), rejections);
+        const push = kind === 'protobuf' ? await decodeProto(body) : decodeJson(await decodeRequestBody(body, req.headers['content-encoding'], maxDecompressed, 'loki push'), rejections);
         const records = pushToRecords(push, BigInt(now()) * 1_000_000n, rejections);
         await storeLogRecords(opts.logs, records);
         metrics.lines.inc({ protocol: PROTOCOL }, records.length);
@@ -109,20 +105,6 @@ async function decodeProto(body: Buffer): Promise<LokiPushRequest> {
   } catch (err) {
     if (err instanceof DecodeError) throw badData(err.message);
     throw err;
-  }
-}
-
-async function decompressJson(req: FastifyRequest, body: Buffer, max: number): Promise<Buffer> {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') return body;
-  if (encoding !== 'gzip' && encoding !== 'deflate') {
-    throw new ApiError(415, 'unsupported_media_type', `loki push: unsupported Content-Encoding "${encoding}"; use gzip, deflate or none`);
-  }
-  try {
-    return await (encoding === 'gzip' ? gunzipAsync : inflateAsync)(body, { maxOutputLength: max });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new ApiError(413, 'payload_too_large', `loki push: ${encoding} body inflates beyond ${max} bytes`);
-    throw badData(`loki push: invalid ${encoding} body: ${(err as Error).message}`);
   }
 }
 

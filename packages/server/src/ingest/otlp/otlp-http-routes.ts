@@ -1,5 +1,6 @@
 /**
- * OTLP/HTTP metrics: `POST /v1/metrics` with protobuf or JSON bodies, optionally gzip-compressed.
+ * OTLP/HTTP metrics: `POST /v1/metrics` with protobuf or JSON bodies, optionally compressed (gzip,
+ * deflate or br).
  * Registered on the main app (9700) and on the OTLP/HTTP app (4318) alike.
  *
  * Delta temporality is rejected with a partial-success message rather than converted: converting
@@ -7,17 +8,14 @@
  * counter reset) and wrong once several stateless replicas share the load; exporters can ask for
  * cumulative temporality instead, which is the SDK default.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BodyDecodeError, decodeBody } from '../decode-body.js';
 import { decodeMetricsRequestJson } from './metrics-json-decoder.js';
 import type { MetricsRequest } from './metrics-model.js';
 import { decodeMetricsRequestProto } from './metrics-proto-decoder.js';
 import { OtlpMetricsReceiver, type OtlpMetricsDeps } from './otlp-metrics-receiver.js';
 import { registerOtlpExportRoute, type OtlpExportRouteLimits } from './otlp-export-route.js';
 import { GRPC_INVALID_ARGUMENT, GRPC_UNIMPLEMENTED } from './otlp-responses.js';
-
-const gunzipAsync = promisify(gunzip);
 
 export interface OtlpHttpRouteOptions extends OtlpMetricsDeps, OtlpExportRouteLimits {}
 
@@ -60,17 +58,13 @@ export function requestEncoding(req: FastifyRequest): Encoding {
   throw new OtlpHttpError(415, GRPC_UNIMPLEMENTED, `otlp: unsupported Content-Type "${req.headers['content-type'] ?? ''}"; use application/x-protobuf or application/json`);
 }
 
-/** The body after Content-Encoding (gzip or none), bounded by `maxBytes`. Shared with the traces routes. */
+/** The body after Content-Encoding, bounded by `maxBytes`. Shared with the traces routes. */
 export async function decompress(req: FastifyRequest, body: Buffer, maxBytes: number): Promise<Buffer> {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') return body;
-  if (encoding !== 'gzip') throw new OtlpHttpError(415, GRPC_UNIMPLEMENTED, `otlp: unsupported Content-Encoding "${encoding}"; use gzip or none`);
+  const encoding = req.headers['content-encoding'];
   try {
-    return await gunzipAsync(body, { maxOutputLength: maxBytes });
+    return await decodeBody(body, typeof encoding === 'string' ? encoding : undefined, maxBytes);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new OtlpHttpError(413, GRPC_INVALID_ARGUMENT, `otlp: gzip body inflates beyond the limit of ${maxBytes} bytes`);
-    }
-    throw new OtlpHttpError(400, GRPC_INVALID_ARGUMENT, `otlp: invalid gzip body: ${(err as Error).message}`);
+    if (err instanceof BodyDecodeError) throw new OtlpHttpError(err.status, err.status === 415 ? GRPC_UNIMPLEMENTED : GRPC_INVALID_ARGUMENT, `otlp: ${err.message}`);
+    throw err;
   }
 }

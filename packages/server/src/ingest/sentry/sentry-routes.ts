@@ -8,7 +8,7 @@
 import { inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, badData, errorTypeForStatus, unavailable } from '../../api/errors.js';
-import { BodyDecodeError, decodeBody } from '../../errors/decode-body.js';
+import { BodyDecodeError, decodeBody } from '../decode-body.js';
 import { EnvelopeError, parseEnvelope, type Envelope } from '../../errors/envelope.js';
 import type { ErrorIngestor } from '../../errors/error-ingestor.js';
 import { EventError } from '../../errors/normalize.js';

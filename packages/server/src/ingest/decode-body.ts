@@ -1,7 +1,7 @@
 /**
- * Request body decompression for the Sentry endpoints: gzip, deflate (zlib or raw) and brotli, as
- * named by Content-Encoding. Output is capped, so a small compressed bomb is refused with 413
- * instead of filling memory.
+ * Request body decompression for every ingest endpoint (Sentry, OTLP/HTTP, Loki JSON, JSON lines):
+ * gzip, deflate (zlib or raw) and brotli, as named by Content-Encoding. Output is capped, so a
+ * small compressed bomb is refused with 413 instead of filling memory.
  */
 import {
   brotliDecompress,
@@ -16,6 +16,7 @@ import {
   type ZlibOptions,
   type BrotliOptions,
 } from 'node:zlib';
+import { ApiError, errorTypeForStatus } from '../api/errors.js';
 
 /** The body cannot be decoded; `status` is 400 (corrupt), 413 (too large) or 415 (unknown encoding). */
 export class BodyDecodeError extends Error {
@@ -87,4 +88,17 @@ export async function decodeBody(body: Buffer, contentEncoding: string | undefin
   }
   if (out.length > maxBytes) throw new BodyDecodeError(413, `the body is larger than the limit of ${maxBytes} bytes`);
   return out;
+}
+
+/**
+ * decodeBody for routes answering in Prometheus's error shape: a failure becomes an ApiError with
+ * the same status, its message prefixed by `what` (e.g. "loki push").
+ */
+export async function decodeRequestBody(body: Buffer, contentEncoding: string | string[] | undefined, maxBytes: number, what: string): Promise<Buffer> {
+  try {
+    return await decodeBody(body, typeof contentEncoding === 'string' ? contentEncoding : undefined, maxBytes);
+  } catch (err) {
+    if (err instanceof BodyDecodeError) throw new ApiError(err.status, errorTypeForStatus(err.status), `${what}: ${err.message}`);
+    throw err;
+  }
 }
