@@ -40,10 +40,19 @@ export function writeHexId(text: string, words: 2 | 4, row: number, high: Uint32
   return true;
 }
 
+/** The 16 hex digits of a stored (signed) 64-bit id value. */
+export function hexOfInt64(value: bigint): string {
+  return BigInt.asUintN(64, value).toString(16).padStart(16, '0');
+}
+
 /** The 16 hex digits of a stored 64-bit id value, or '' for 0 or NULL. */
 export function hex64(value: unknown): string {
-  if (typeof value !== 'bigint' || value === 0n) return '';
-  return BigInt.asUintN(64, value).toString(16).padStart(16, '0');
+  return typeof value !== 'bigint' || value === 0n ? '' : hexOfInt64(value);
+}
+
+/** The stored (signed) BIGINT value of 16 hex digits. */
+export function int64OfHex(hex: string): bigint {
+  return BigInt.asIntN(64, BigInt(`0x${hex}`));
 }
 
 /** Whether a span id is stored in the integer column (16 lowercase hex digits, not all zero). */
@@ -55,12 +64,12 @@ const SCRATCH = new Uint32Array(2);
 
 /** The stored (signed) BIGINT value of 16 hex digits, as an SQL literal. */
 export function int64Literal(hex: string): string {
-  return BigInt.asIntN(64, BigInt(`0x${hex}`)).toString();
+  return int64OfHex(hex).toString();
 }
 
 /** A trace id from its text column or its two integer columns ('' when none). */
 export function traceIdOf(text: unknown, hi: unknown, lo: unknown): string {
   if (typeof text === 'string') return text;
   if ((typeof hi !== 'bigint' || hi === 0n) && (typeof lo !== 'bigint' || lo === 0n)) return '';
-  return `${hex64(hi) || '0'.repeat(16)}${hex64(lo) || '0'.repeat(16)}`;
+  return hexOfInt64(typeof hi === 'bigint' ? hi : 0n) + hexOfInt64(typeof lo === 'bigint' ? lo : 0n);
 }

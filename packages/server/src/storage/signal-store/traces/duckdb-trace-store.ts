@@ -18,6 +18,7 @@ import type {
   TraceStoreStats,
   TraceSummary,
 } from '../../trace-store.js';
+import { hexOfInt64 } from '../hex-id-columns.js';
 import type { SignalStore } from '../signal-store.js';
 import type { WriteUnit } from '../write-queue.js';
 import { hash53, hashColumnValue } from '../string-hash.js';
@@ -32,7 +33,6 @@ import {
   SPANS_WITH_ORIGINS,
   TAG_SEPARATOR,
   TRACE_INDEX_TABLE,
-  hexOfKey,
   traceIdOf,
   traceKeyOf,
 } from './trace-tables.js';
@@ -227,7 +227,7 @@ export class DuckDBTraceStore implements TraceStore {
         out.set(id, list);
       }
       if (list.length < q.spansPerTrace) {
-        list.push({ spanId: hexOfKey(r.span_key as bigint), name: r.name as string, service: r.service as string, startNs: r.start_ns as bigint, durationNs: r.duration_ns as bigint });
+        list.push({ spanId: hexOfInt64(r.span_key as bigint), name: r.name as string, service: r.service as string, startNs: r.start_ns as bigint, durationNs: r.duration_ns as bigint });
       }
     }
     return out;

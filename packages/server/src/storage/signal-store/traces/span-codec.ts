@@ -18,7 +18,8 @@ import {
   attributeValueToString,
   isAttributeArray,
 } from '../../../model/span.js';
-import { TAG_SEPARATOR, hexOfKey, traceIdOf } from './trace-tables.js';
+import { hexOfInt64 } from '../hex-id-columns.js';
+import { TAG_SEPARATOR, traceIdOf } from './trace-tables.js';
 
 /**
  * JSON texts of short strings seen before (attribute keys, enum-like values): most of a span's
@@ -247,8 +248,8 @@ export class SpanRowDecoder {
     const origin = this.origin(originId, resourceText, scopeText);
     return {
       traceId: traceIdOf(traceHi, traceKey),
-      spanId: hexOfKey(spanKey),
-      parentSpanId: parentKey === 0n ? '' : hexOfKey(parentKey),
+      spanId: hexOfInt64(spanKey),
+      parentSpanId: parentKey === 0n ? '' : hexOfInt64(parentKey),
       traceState: body.ts ?? '',
       flags: body.f ?? 0,
       name,

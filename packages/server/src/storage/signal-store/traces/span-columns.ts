@@ -5,7 +5,7 @@
  * into the BIGINTs trace-tables.ts defines. No BigInt or string is made per id.
  */
 import { endianness } from 'node:os';
-import type { Span } from '../../../model/span.js';
+import { spanDurationNs, type Span } from '../../../model/span.js';
 import type { ColumnValues } from '../table-schema.js';
 import { hashColumnValue } from '../string-hash.js';
 import { encodeSpanBody, flattenTags } from './span-codec.js';
@@ -71,7 +71,7 @@ export class SpanColumns {
     if (s.parentSpanId !== '') this.parentIdBytes.write(s.parentSpanId, i * 8, 8, 'hex');
     this.startNs[i] = s.startNs;
     this.endNs[i] = s.endNs;
-    this.durationNs[i] = s.endNs > s.startNs ? s.endNs - s.startNs : 0n;
+    this.durationNs[i] = spanDurationNs(s);
     this.kind[i] = s.kind;
     this.statusCode[i] = s.statusCode;
     this.service[i] = s.service;

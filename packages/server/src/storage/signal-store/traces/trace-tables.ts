@@ -13,6 +13,7 @@
  * attributes, so a trace reads back exactly as it was sent; the resource and scope are in
  * span_origins.
  */
+import { hexOfInt64, int64OfHex } from '../hex-id-columns.js';
 import type { TableSchema } from '../table-schema.js';
 
 const SPANS_V1 = `CREATE TABLE spans (
@@ -139,15 +140,10 @@ export interface TraceKey {
 
 /** The trace_key and trace_hi of a 32-digit hex trace id. */
 export function traceKeyOf(traceId: string): TraceKey {
-  return { key: BigInt.asIntN(64, BigInt(`0x${traceId.slice(16)}`)), hi: BigInt.asIntN(64, BigInt(`0x${traceId.slice(0, 16)}`)) };
-}
-
-/** The 16 hex digits of an id column's value (span_key, parent_key, trace_hi, trace_key). */
-export function hexOfKey(key: bigint): string {
-  return BigInt.asUintN(64, key).toString(16).padStart(16, '0');
+  return { key: int64OfHex(traceId.slice(16)), hi: int64OfHex(traceId.slice(0, 16)) };
 }
 
 /** The 32-digit hex trace id of its two columns. */
 export function traceIdOf(hi: bigint, key: bigint): string {
-  return hexOfKey(hi) + hexOfKey(key);
+  return hexOfInt64(hi) + hexOfInt64(key);
 }
