@@ -2,14 +2,29 @@
  * Executes parsed Go templates against JavaScript data with Go's semantics: truthiness, printing
  * (`<no value>` for a missing value), field and method lookup (a Map answers `.key`; a capitalised
  * function on an object or Map is a method), variables scoped to their block, range over arrays
- * and Maps (in sorted key order, as Go ranges maps), and errors that name the template and line.
+ * and Maps (in sorted key order, as Go ranges maps), and errors worded as Go's: they name the
+ * template, the line and column of the node being evaluated, and the node's text.
  * Functions may return promises (Prometheus's `query` is asynchronous here), so execution is async.
  */
-import { parseTemplate, TemplateError, type ArgNode, type BlockNode, type PipelineNode, type TemplateNode } from './go-template-parser.js';
+import { parseTemplate, TemplateError, type ArgNode, type BlockNode, type NodeRef, type PipelineNode, type TemplateNode } from './go-template-parser.js';
 import { formatGoValue } from './go-format.js';
 
 /** A template function; it throws to stop execution with an error, as a Go function returning an error does. */
 export type TemplateFunction = (...args: unknown[]) => unknown;
+
+/**
+ * Thrown by a template function given an argument of a type its Go counterpart does not take:
+ * Go rejects such a call before making it, with `wrong type for value; expected T; got U`.
+ */
+export class TemplateArgumentTypeError extends Error {
+  constructor(
+    /** The Go type the function takes, e.g. `template.queryResult`. */
+    readonly expected: string,
+    readonly actual: unknown,
+  ) {
+    super(`wrong type for value; expected ${expected}; got ${typeName(actual)}`);
+  }
+}
 
 /** Go's template truthiness: false, 0, nil, and empty strings, arrays and maps are false. */
 export function isTrue(v: unknown): boolean {
@@ -85,18 +100,26 @@ export class TemplateSet {
 }
 
 class Execution {
+  /** The node being evaluated, which errors name; moved at the same steps as Go's `state.at`. */
+  private node: NodeRef | null = null;
+
   constructor(
     private readonly set: TemplateSet,
     private readonly name: string,
     private readonly out: string[],
   ) {}
 
-  private fail(line: number, msg: string): never {
-    throw new TemplateError(`template: ${this.name}:${line}: ${msg}`);
+  private at(node: NodeRef): void {
+    this.node = node;
+  }
+
+  private fail(msg: string): never {
+    if (this.node === null) throw new TemplateError(`template: ${this.name}: ${msg}`);
+    throw new TemplateError(`template: ${this.node.location}: executing ${JSON.stringify(this.name)} at <${this.node.text}>: ${msg}`);
   }
 
   async run(nodes: readonly TemplateNode[], dot: unknown, scope: Scope, depth: number): Promise<Flow> {
-    if (depth > MAX_DEPTH) throw new TemplateError(`template: ${this.name}: exceeded maximum template depth (${MAX_DEPTH})`);
+    if (depth > MAX_DEPTH) this.fail(`exceeded maximum template depth (${MAX_DEPTH})`);
     for (const node of nodes) {
       switch (node.kind) {
         case 'text':
@@ -124,10 +147,13 @@ class Execution {
           break;
         }
         case 'template': {
+          this.at(node.ref);
           const body = this.set.lookupTemplate(node.name);
-          if (!body) this.fail(node.line, `no such template ${JSON.stringify(node.name)}`);
+          if (!body) this.fail(`template ${JSON.stringify(node.name)} not defined`);
           const arg = node.pipe ? await this.pipeline(node.pipe, dot, scope) : null;
-          await new Execution(this.set, node.name, this.out).run(body!, arg, { vars: [{ name: '$', value: arg }] }, depth + 1);
+          const callee = new Execution(this.set, node.name, this.out);
+          callee.at(node.ref);
+          await callee.run(body!, arg, { vars: [{ name: '$', value: arg }] }, depth + 1);
           break;
         }
         case 'break':
@@ -147,7 +173,7 @@ class Execution {
     else if (v instanceof Map) for (const k of [...v.keys()].sort()) entries.push([k, v.get(k)]);
     else if (typeof v === 'bigint') for (let i = 0n; i < v; i++) entries.push([i, i]);
     else if (v !== null && v !== undefined && typeof v === 'object') for (const k of Object.keys(v).sort()) entries.push([k, (v as Record<string, unknown>)[k]]);
-    else if (v !== null && v !== undefined) this.fail(node.pipe.line, `range can't iterate over ${formatGoValue(v)}`);
+    else if (v !== null && v !== undefined) this.fail(`range can't iterate over ${formatGoValue(v)}`);
     if (entries.length === 0) {
       const flow = node.elseList ? await this.run(node.elseList, dot, scope, depth + 1) : 'normal';
       scope.vars.length = mark;
@@ -165,16 +191,17 @@ class Execution {
   }
 
   private async pipeline(pipe: PipelineNode, dot: unknown, scope: Scope): Promise<unknown> {
+    this.at(pipe.ref);
     let value: unknown = undefined;
     let first = true;
     for (const cmd of pipe.commands) {
-      value = await this.command(cmd.args, dot, scope, pipe.line, first ? [] : [value]);
+      value = await this.command(cmd.args, cmd.ref, dot, scope, first ? [] : [value]);
       first = false;
     }
     for (const name of pipe.declare) {
       if (pipe.assign) {
         const slot = [...scope.vars].reverse().find((v) => v.name === name);
-        if (!slot) this.fail(pipe.line, `undefined variable: ${name}`);
+        if (!slot) this.fail(`undefined variable: ${name}`);
         slot!.value = value;
       } else {
         scope.vars.push({ name, value });
@@ -183,31 +210,46 @@ class Execution {
     return value;
   }
 
-  private async command(args: readonly ArgNode[], dot: unknown, scope: Scope, line: number, piped: unknown[]): Promise<unknown> {
+  private async command(args: readonly ArgNode[], cmd: NodeRef, dot: unknown, scope: Scope, piped: unknown[]): Promise<unknown> {
     const head = args[0]!;
-    const rest = async (): Promise<unknown[]> => [...(await Promise.all(args.slice(1).map((a) => this.arg(a, dot, scope, line)))), ...piped];
+    // Arguments are evaluated one after another, as in Go, so an error names the first failing one.
+    const rest = async (): Promise<unknown[]> => {
+      const values: unknown[] = [];
+      for (const a of args.slice(1)) values.push(await this.arg(a, dot, scope));
+      return [...values, ...piped];
+    };
     if (head.kind === 'function') {
-      const fn = this.set.lookupFunction(head.name)!;
-      try {
-        return await fn(...(await rest()));
-      } catch (err) {
-        if (err instanceof TemplateError) throw err;
-        return this.fail(line, `executing "${this.name}" at <${head.name}>: error calling ${head.name}: ${(err as Error).message}`);
-      }
+      this.at(head.ref);
+      return this.call(head.name, await rest(), cmd);
     }
     if (head.kind === 'field' || (head.kind === 'variable' && head.fields.length > 0)) {
+      this.at(head.ref);
       // The final field may be a method taking the remaining arguments.
       const fields = head.fields;
-      let receiver: unknown =
-        head.kind === 'variable' ? this.variable(head.name, scope, line) : head.receiver ? await this.arg(head.receiver, dot, scope, line) : dot;
-      for (let i = 0; i < fields.length - 1; i++) receiver = this.field(receiver, fields[i]!, [], line);
-      return this.field(receiver, fields[fields.length - 1]!, await rest(), line);
+      let receiver: unknown = head.kind === 'variable' ? this.variable(head.name, scope) : head.receiver ? await this.arg(head.receiver, dot, scope) : dot;
+      for (let i = 0; i < fields.length - 1; i++) receiver = this.field(receiver, fields[i]!, []);
+      return this.field(receiver, fields[fields.length - 1]!, await rest());
     }
-    if (args.length > 1 || piped.length > 0) this.fail(line, `can't give argument to non-function ${describe(head)}`);
-    return this.arg(head, dot, scope, line);
+    if (head.kind !== 'pipeline') this.at(head.ref);
+    if (args.length > 1 || piped.length > 0) this.fail(`can't give argument to non-function ${head.kind === 'pipeline' ? head.pipe.ref.text : head.ref.text}`);
+    return this.arg(head, dot, scope);
   }
 
-  private async arg(a: ArgNode, dot: unknown, scope: Scope, line: number): Promise<unknown> {
+  /** Calls a template function; a JavaScript error becomes Go's `error calling NAME: ...` at the command. */
+  private async call(name: string, args: unknown[], cmd: NodeRef): Promise<unknown> {
+    const fn = this.set.lookupFunction(name)!;
+    try {
+      return await fn(...args);
+    } catch (err) {
+      if (err instanceof TemplateError) throw err;
+      if (err instanceof TemplateArgumentTypeError) return this.fail(err.message);
+      this.at(cmd);
+      return this.fail(`error calling ${name}: ${(err as Error).message}`);
+    }
+  }
+
+  private async arg(a: ArgNode, dot: unknown, scope: Scope): Promise<unknown> {
+    this.at(a.ref);
     switch (a.kind) {
       case 'dot':
         return dot;
@@ -218,55 +260,35 @@ class Execution {
       case 'nil':
         return null;
       case 'variable': {
-        let v = this.variable(a.name, scope, line);
-        for (const f of a.fields) v = this.field(v, f, [], line);
+        let v = this.variable(a.name, scope);
+        for (const f of a.fields) v = this.field(v, f, []);
         return v;
       }
       case 'field': {
-        let v = a.receiver ? await this.arg(a.receiver, dot, scope, line) : dot;
-        for (const f of a.fields) v = this.field(v, f, [], line);
+        let v = a.receiver ? await this.arg(a.receiver, dot, scope) : dot;
+        for (const f of a.fields) v = this.field(v, f, []);
         return v;
       }
-      case 'function': {
-        const fn = this.set.lookupFunction(a.name)!;
-        try {
-          return await fn();
-        } catch (err) {
-          return this.fail(line, `error calling ${a.name}: ${(err as Error).message}`);
-        }
-      }
+      case 'function':
+        return this.call(a.name, [], a.ref);
       case 'pipeline':
         return this.pipeline(a.pipe, dot, scope);
     }
   }
 
-  private variable(name: string, scope: Scope, line: number): unknown {
+  private variable(name: string, scope: Scope): unknown {
     for (let i = scope.vars.length - 1; i >= 0; i--) if (scope.vars[i]!.name === name) return scope.vars[i]!.value;
-    return this.fail(line, `undefined variable: ${name}`);
+    return this.fail(`undefined variable: ${name}`);
   }
 
-  private field(receiver: unknown, name: string, args: unknown[], line: number): unknown {
-    if (receiver === null || receiver === undefined) return this.fail(line, `nil pointer evaluating interface {}.${name}`);
+  private field(receiver: unknown, name: string, args: unknown[]): unknown {
+    if (receiver === null || receiver === undefined) return this.fail(`nil pointer evaluating interface {}.${name}`);
     const method = /^[A-Z]/.test(name) ? (receiver as Record<string, unknown>)[name] : undefined;
     if (typeof method === 'function') return (method as (...a: unknown[]) => unknown).apply(receiver, args);
-    if (args.length > 0) return this.fail(line, `${name} is not a method but has arguments`);
+    if (args.length > 0) return this.fail(`${name} is not a method but has arguments`);
     if (receiver instanceof Map) return receiver.has(name) ? receiver.get(name) : '';
     if (typeof receiver === 'object' && name in receiver) return (receiver as Record<string, unknown>)[name];
-    return this.fail(line, `can't evaluate field ${name} in type ${typeName(receiver)}`);
-  }
-}
-
-function describe(a: ArgNode): string {
-  switch (a.kind) {
-    case 'string':
-      return JSON.stringify(a.value);
-    case 'number':
-    case 'bool':
-      return String(a.value);
-    case 'dot':
-      return '.';
-    default:
-      return a.kind;
+    return this.fail(`can't evaluate field ${name} in type ${typeName(receiver)}`);
   }
 }
 

@@ -5,8 +5,17 @@
  * template and block. Unknown functions are parse errors, as in Go.
  */
 
+/**
+ * Where a node is and how it reads, as Go's execution errors name it:
+ * `template: LOCATION: executing "NAME" at <TEXT>: ...`, LOCATION being `PARSENAME:LINE:COLUMN`.
+ */
+export interface NodeRef {
+  readonly location: string;
+  readonly text: string;
+}
+
 /** A value produced by an argument: the dot, a field chain, a variable, a literal, a nested pipeline. */
-export type ArgNode =
+export type ArgNode = { readonly ref: NodeRef } & (
   | { readonly kind: 'dot' }
   | { readonly kind: 'field'; readonly receiver: ArgNode | null; readonly fields: readonly string[] }
   | { readonly kind: 'variable'; readonly name: string; readonly fields: readonly string[] }
@@ -16,15 +25,17 @@ export type ArgNode =
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'nil' }
   | { readonly kind: 'function'; readonly name: string }
-  | { readonly kind: 'pipeline'; readonly pipe: PipelineNode };
+  | { readonly kind: 'pipeline'; readonly pipe: PipelineNode }
+);
 
 /** One stage of a pipeline: a function call or a value with arguments (methods take arguments). */
 export interface CommandNode {
+  readonly ref: NodeRef;
   readonly args: readonly ArgNode[];
 }
 
 export interface PipelineNode {
-  readonly line: number;
+  readonly ref: NodeRef;
   /** Variables declared (`:=`) or assigned (`=`) by this pipeline. */
   readonly declare: readonly string[];
   readonly assign: boolean;
@@ -43,21 +54,23 @@ export type TemplateNode =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'action'; readonly pipe: PipelineNode }
   | BlockNode
-  | { readonly kind: 'template'; readonly name: string; readonly pipe: PipelineNode | null; readonly line: number }
+  | { readonly kind: 'template'; readonly name: string; readonly pipe: PipelineNode | null; readonly ref: NodeRef }
   | { readonly kind: 'break' | 'continue' };
 
-/** A parse or execution error in Go's format: `template: NAME:LINE: message`. */
+/** A parse or execution error in Go's format: `template: NAME:LINE: message` (execution errors add the column). */
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
 }
 
-type Token =
+/** A token of an action; `pos` is its offset in the source, `raw` its source text. */
+type Token = { pos: number; raw: string } & (
   | { t: 'ident'; v: string }
   | { t: 'field'; v: string; glued: boolean }
   | { t: 'var'; v: string }
   | { t: 'string'; v: string }
   | { t: 'number'; v: number | bigint }
-  | { t: 'op'; v: '(' | ')' | '|' | ':=' | '=' | ',' };
+  | { t: 'op'; v: '(' | ')' | '|' | ':=' | '=' | ',' }
+);
 
 interface Action {
   readonly line: number;
@@ -123,14 +136,16 @@ function lexAction(name: string, text: string, start: number, line: number): { t
       continue;
     }
     if (text.startsWith('}}', i)) return { tokens, end: i + 2, trim: false };
+    const pos = i;
+    const raw = (end: number): { pos: number; raw: string } => ({ pos, raw: text.slice(pos, end) });
     if (c === '(' || c === ')' || c === '|' || c === ',') {
-      tokens.push({ t: 'op', v: c });
+      tokens.push({ t: 'op', v: c, ...raw(i + 1) });
       i++;
     } else if (text.startsWith(':=', i)) {
-      tokens.push({ t: 'op', v: ':=' });
+      tokens.push({ t: 'op', v: ':=', ...raw(i + 2) });
       i += 2;
     } else if (c === '=') {
-      tokens.push({ t: 'op', v: '=' });
+      tokens.push({ t: 'op', v: '=', ...raw(i + 1) });
       i++;
     } else if (c === '"') {
       let j = i + 1;
@@ -140,22 +155,22 @@ function lexAction(name: string, text: string, start: number, line: number): { t
         j++;
       }
       if (j >= text.length) fail('unterminated quoted string');
-      tokens.push({ t: 'string', v: unquote(text.slice(i, j + 1), fail) });
+      tokens.push({ t: 'string', v: unquote(text.slice(i, j + 1), fail), ...raw(j + 1) });
       i = j + 1;
     } else if (c === '`') {
       const j = text.indexOf('`', i + 1);
       if (j < 0) fail('unterminated raw quoted string');
-      tokens.push({ t: 'string', v: text.slice(i + 1, j) });
+      tokens.push({ t: 'string', v: text.slice(i + 1, j), ...raw(j + 1) });
       i = j + 1;
     } else if (c === "'") {
       const m = /^'(\\.|[^'\\])'/.exec(text.slice(i));
       if (!m) fail('malformed character constant');
-      tokens.push({ t: 'number', v: BigInt(unquote(`"${m![1]}"`, fail).codePointAt(0)!) });
+      tokens.push({ t: 'number', v: BigInt(unquote(`"${m![1]}"`, fail).codePointAt(0)!), ...raw(i + m![0].length) });
       i += m![0].length;
     } else if (c === '.' || c === '$') {
       const m = /^[.$][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*/.exec(text.slice(i))!;
-      if (c === '.') tokens.push({ t: 'field', v: m[0], glued: text[i - 1] === ')' });
-      else tokens.push({ t: 'var', v: m[0] });
+      if (c === '.') tokens.push({ t: 'field', v: m[0], glued: text[i - 1] === ')', ...raw(i + m[0].length) });
+      else tokens.push({ t: 'var', v: m[0], ...raw(i + m[0].length) });
       i += m[0].length;
     } else if (/[0-9+\-]/.test(c)) {
       const m = /^[+-]?(0[xX][0-9a-fA-F_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)/.exec(text.slice(i));
@@ -164,11 +179,11 @@ function lexAction(name: string, text: string, start: number, line: number): { t
       if (lit === '' || lit === '+' || lit === '-' || Number.isNaN(value)) fail(`bad number syntax: ${JSON.stringify(text.slice(i, i + 10))}`);
       const isInt = /^[+-]?(0[xX][0-9a-fA-F_]+|\d[\d_]*)$/.test(lit);
       const digits = lit.replace(/_/g, '').replace(/^[+-]/, '');
-      tokens.push({ t: 'number', v: isInt ? (lit.startsWith('-') ? -BigInt(digits) : BigInt(digits)) : value });
+      tokens.push({ t: 'number', v: isInt ? (lit.startsWith('-') ? -BigInt(digits) : BigInt(digits)) : value, ...raw(i + lit.length) });
       i += lit.length;
     } else if (/[A-Za-z_]/.test(c)) {
       const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))!;
-      tokens.push({ t: 'ident', v: m[0] });
+      tokens.push({ t: 'ident', v: m[0], ...raw(i + m[0].length) });
       i += m[0].length;
     } else {
       fail(`unexpected ${JSON.stringify(c)} in command`);
@@ -208,6 +223,19 @@ export function parseTemplate(name: string, text: string, isFunction: (fn: strin
     throw new TemplateError(`template: ${name}:${line}: ${msg}`);
   };
 
+  // Go counts the column in bytes from 0 and, on the first line, from the start of the text.
+  const ref = (pos: number, nodeText: string): NodeRef => {
+    const before = text.slice(0, pos);
+    const lineStart = before.lastIndexOf('\n') + 1;
+    let line = 1;
+    for (let i = before.indexOf('\n'); i >= 0; i = before.indexOf('\n', i + 1)) line++;
+    return { location: `${name}:${line}:${Buffer.byteLength(before.slice(lineStart))}`, text: nodeText };
+  };
+
+  // Variables in scope, checked at parse time as Go does: `$` and the declarations of enclosing
+  // actions; a control structure's declarations end with its {{end}}, a define starts afresh.
+  let vars: string[] = ['$'];
+
   /** Parses nodes until one of the `stops` keywords; returns the list and the stopping action. */
   const parseList = (stops: readonly string[]): { list: TemplateNode[]; stop: Action | null; word: string | null } => {
     const list: TemplateNode[] = [];
@@ -235,7 +263,10 @@ export function parseTemplate(name: string, text: string, isFunction: (fn: strin
         case 'define': {
           const defName = templateName(action);
           if (action.tokens.length !== 2) failAt(action.line, 'unexpected arguments in define clause');
+          const outerVars = vars;
+          vars = ['$'];
           const inner = parseList(['end']);
+          vars = outerVars;
           if (!inner.stop) failAt(action.line, `unexpected EOF in define clause`);
           defines.set(defName, inner.list);
           break;
@@ -243,16 +274,19 @@ export function parseTemplate(name: string, text: string, isFunction: (fn: strin
         case 'block': {
           const defName = templateName(action);
           const pipe = action.tokens.length > 2 ? parsePipeline(action, 2, false) : null;
+          const outerVars = vars;
+          vars = ['$'];
           const inner = parseList(['end']);
+          vars = outerVars;
           if (!inner.stop) failAt(action.line, 'unexpected EOF in block clause');
           defines.set(defName, inner.list);
-          list.push({ kind: 'template', name: defName, pipe, line: action.line });
+          list.push({ kind: 'template', name: defName, pipe, ref: templateRef(action, defName, pipe) });
           break;
         }
         case 'template': {
           const defName = templateName(action);
           const pipe = action.tokens.length > 2 ? parsePipeline(action, 2, false) : null;
-          list.push({ kind: 'template', name: defName, pipe, line: action.line });
+          list.push({ kind: 'template', name: defName, pipe, ref: templateRef(action, defName, pipe) });
           break;
         }
         case 'break':
@@ -273,7 +307,17 @@ export function parseTemplate(name: string, text: string, isFunction: (fn: strin
     return tok.v;
   };
 
+  const templateRef = (action: Action, defName: string, pipe: PipelineNode | null): NodeRef =>
+    ref(action.tokens[1]!.pos, `{{template ${JSON.stringify(defName)}${pipe ? ` ${pipe.ref.text}` : ''}}}`);
+
   const parseControl = (word: 'if' | 'with' | 'range', action: Action, startToken = 1): TemplateNode => {
+    const scopeMark = vars.length;
+    const control = parseControlInScope(word, action, startToken);
+    vars.length = scopeMark;
+    return control;
+  };
+
+  const parseControlInScope = (word: 'if' | 'with' | 'range', action: Action, startToken: number): TemplateNode => {
     const pipe = parsePipeline(action, startToken, true);
     if (pipe.commands.length === 0) failAt(action.line, `missing value for ${word}`);
     const body = parseList(['end', 'else']);
@@ -313,75 +357,94 @@ export function parseTemplate(name: string, text: string, isFunction: (fn: strin
       if (op?.t === 'op' && (op.v === ':=' || op.v === '=')) {
         if (names.length > 2) failAt(action.line, 'too many declarations in command');
         declare.push(...names);
+        if (op.v === ':=') vars.push(...names);
         assign = op.v === '=';
         i = j + 2;
       }
     }
     const commands: CommandNode[] = [];
     let args: ArgNode[] = [];
+    const pipelinePos = toks[from]?.pos ?? 0;
+    let commandPos = toks[i]?.pos ?? 0;
     const end = (): void => {
       if (args.length === 0) failAt(action.line, 'missing command in pipeline');
-      commands.push({ args });
+      commands.push(command(args, commandPos));
       args = [];
+    };
+    // A chain (`.a.b`, `$x.a`) is placed where Go places it: at its second element.
+    const chainPos = (tok: Token): number => {
+      const second = tok.raw.indexOf('.', 1);
+      return second > 0 ? tok.pos + second : tok.pos;
     };
     const parseArg = (): ArgNode => {
       const tok = toks[i++]!;
       switch (tok.t) {
         case 'string':
-          return { kind: 'string', value: tok.v };
+          return { kind: 'string', value: tok.v, ref: ref(tok.pos, tok.raw) };
         case 'number':
-          return { kind: 'number', value: tok.v };
+          return { kind: 'number', value: tok.v, ref: ref(tok.pos, tok.raw) };
         case 'field':
-          return tok.v === '.' ? { kind: 'dot' } : { kind: 'field', receiver: null, fields: fieldNames(tok.v) };
+          return tok.v === '.'
+            ? { kind: 'dot', ref: ref(tok.pos, '.') }
+            : { kind: 'field', receiver: null, fields: fieldNames(tok.v), ref: ref(chainPos(tok), tok.v) };
         case 'var': {
           const [varName, ...fields] = tok.v.split('.');
-          return { kind: 'variable', name: varName!, fields };
+          if (!vars.includes(varName!)) return failAt(action.line, `undefined variable "${varName}"`);
+          return { kind: 'variable', name: varName!, fields, ref: ref(chainPos(tok), tok.v) };
         }
         case 'ident':
-          if (tok.v === 'true' || tok.v === 'false') return { kind: 'bool', value: tok.v === 'true' };
-          if (tok.v === 'nil') return { kind: 'nil' };
+          if (tok.v === 'true' || tok.v === 'false') return { kind: 'bool', value: tok.v === 'true', ref: ref(tok.pos, tok.v) };
+          if (tok.v === 'nil') return { kind: 'nil', ref: ref(tok.pos, tok.v) };
           if (!isFunction(tok.v)) return failAt(action.line, `function "${tok.v}" not defined`);
-          return { kind: 'function', name: tok.v };
+          return { kind: 'function', name: tok.v, ref: ref(tok.pos, tok.v) };
         case 'op': {
           if (tok.v !== '(') return failAt(action.line, `unexpected "${tok.v}" in operand`);
           const inner = parseInner();
           if (toks[i]?.t !== 'op' || toks[i]!.v !== ')') return failAt(action.line, 'unclosed left paren');
           i++;
-          const node: ArgNode = { kind: 'pipeline', pipe: inner };
-          const fields: string[] = [];
+          const node: ArgNode = { kind: 'pipeline', pipe: inner, ref: ref(tok.pos, `(${inner.ref.text})`) };
           const next = toks[i];
           if (next?.t === 'field' && next.glued) {
-            fields.push(...fieldNames(next.v));
             i++;
+            return { kind: 'field', receiver: node, fields: fieldNames(next.v), ref: ref(next.pos, `${node.ref.text}${next.v}`) };
           }
-          return fields.length > 0 ? { kind: 'field', receiver: node, fields } : node;
+          return node;
         }
       }
+    };
+    const command = (args: ArgNode[], pos: number): CommandNode => ({ args, ref: ref(pos, args.map((a) => a.ref.text).join(' ')) });
+    const pipeline = (pos: number, commands: CommandNode[], declared: string[], isAssign: boolean): PipelineNode => {
+      const decl = declared.length > 0 ? `${declared.join(', ')} ${isAssign ? '=' : ':='} ` : '';
+      return { ref: ref(pos, decl + commands.map((c) => c.ref.text).join(' | ')), declare: declared, assign: isAssign, commands };
     };
     const parseInner = (): PipelineNode => {
       const innerCommands: CommandNode[] = [];
       let innerArgs: ArgNode[] = [];
+      const innerPos = toks[i]?.pos ?? 0;
+      let commandPos = innerPos;
       while (i < toks.length) {
         const tok = toks[i]!;
         if (tok.t === 'op' && tok.v === ')') break;
         if (tok.t === 'op' && tok.v === '|') {
           if (innerArgs.length === 0) failAt(action.line, 'missing command in pipeline');
-          innerCommands.push({ args: innerArgs });
+          innerCommands.push(command(innerArgs, commandPos));
           innerArgs = [];
           i++;
+          commandPos = toks[i]?.pos ?? 0;
           continue;
         }
         innerArgs.push(parseArg());
       }
       if (innerArgs.length === 0) failAt(action.line, 'missing command in parenthesized pipeline');
-      innerCommands.push({ args: innerArgs });
-      return { line: action.line, declare: [], assign: false, commands: innerCommands };
+      innerCommands.push(command(innerArgs, commandPos));
+      return pipeline(innerPos, innerCommands, [], false);
     };
     while (i < toks.length) {
       const tok = toks[i]!;
       if (tok.t === 'op' && tok.v === '|') {
         end();
         i++;
+        commandPos = toks[i]?.pos ?? 0;
         continue;
       }
       if (tok.t === 'op' && (tok.v === ')' || tok.v === ',' || tok.v === ':=' || tok.v === '=')) failAt(action.line, `unexpected "${tok.v}" in command`);
@@ -395,7 +458,7 @@ export function parseTemplate(name: string, text: string, isFunction: (fn: strin
         failAt(action.line, 'non executable command in pipeline stage');
       }
     }
-    return { line: action.line, declare, assign, commands };
+    return pipeline(pipelinePos, commands, declare, assign);
   };
 
   const top = parseList([]);

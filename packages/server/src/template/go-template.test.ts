@@ -92,13 +92,21 @@ describe('Go template language', () => {
     ['{{ .a ', 'unclosed action'],
     ['x\n{{ "abc }}', 't:2: unterminated quoted string'],
     ['{{ "\\w" }}', 'invalid syntax in string'],
+    ['{{ $nope }}', 't:1: undefined variable "$nope"'],
+    ['{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}', 'undefined variable "$x"'],
+    ['{{ $x := 1 }}{{ define "d" }}{{ $x }}{{ end }}', 'undefined variable "$x"'],
   ])('rejects %s', async (text, message) => {
     await expect(render(text, {})).rejects.toThrow(TemplateError);
     await expect(render(text, {})).rejects.toThrow(message);
   });
 
-  it('reports execution errors with the template name and line', async () => {
-    await expect(render('a\n{{ .a.b }}', { a: null })).rejects.toThrow('template: t:2: nil pointer evaluating interface {}.b');
+  it('reports execution errors as Go does: template name, line, column and the node evaluated', async () => {
+    await expect(render('a\n{{ .a.b }}', { a: null })).rejects.toThrow('template: t:2:5: executing "t" at <.a.b>: nil pointer evaluating interface {}.b');
+    await expect(render('{{ $x := 2 }}{{ if $x }}{{ $x.y }}{{ end }}', {})).rejects.toThrow('template: t:1:29: executing "t" at <$x.y>: can\'t evaluate field y in type int');
+    await expect(render('{{ define "d" }}\n {{ .k | humanize }}{{ end }}{{ template "d" . }}', { k: 'x' })).rejects.toThrow(
+      'template: t:2:9: executing "d" at <humanize>: error calling humanize: strconv.ParseFloat: parsing "x": invalid syntax',
+    );
+    await expect(render('{{ "up" | first }}', {})).rejects.toThrow('template: t:1:10: executing "t" at <first>: wrong type for value; expected template.queryResult; got string');
     await expect(render('{{ first (query "none") }}', {})).rejects.toThrow('first() called on vector with no elements');
   });
 });

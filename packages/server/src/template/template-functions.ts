@@ -5,7 +5,7 @@
 import { compileAnchoredRegex } from '../model/matchers.js';
 import { formatGoValue, goSprintf, GoDuration } from './go-format.js';
 import { GoTime } from './go-time.js';
-import { isTrue, type TemplateFunction } from './go-template-exec.js';
+import { isTrue, TemplateArgumentTypeError, type TemplateFunction } from './go-template-exec.js';
 import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, toFloat } from './humanize.js';
 import { KV } from './kv.js';
 
@@ -140,6 +140,12 @@ function isSample(v: unknown): v is TemplateSample {
   return v !== null && typeof v === 'object' && 'Labels' in v && 'Value' in v;
 }
 
+/** Whether a `*sample` argument is a sample rather than nil; any other value is a type error, as in Go. */
+function isSampleArgument(v: unknown): v is TemplateSample {
+  if (v !== null && v !== undefined && !isSample(v)) throw new TemplateArgumentTypeError('*template.sample', v);
+  return isSample(v);
+}
+
 /**
  * What Prometheus puts before every alerting-rule label and annotation template, so `$labels`,
  * `$externalLabels`, `$externalURL` and `$value` exist. The data is
@@ -167,14 +173,16 @@ export function prometheusFunctions(opts: PrometheusFunctionOptions): Record<str
     ...textFunctions,
     query: (expr) => opts.query(String(expr)),
     first: (v) => {
+      if (!Array.isArray(v) && v !== null && v !== undefined) throw new TemplateArgumentTypeError('template.queryResult', v);
       if (!Array.isArray(v) || v.length === 0) throw new Error('first() called on vector with no elements');
       return v[0];
     },
-    label: (name, sample) => (isSample(sample) ? (sample.Labels.get(String(name)) ?? '') : ''),
-    value: (sample) => (isSample(sample) ? sample.Value : NaN),
-    strvalue: (sample) => (isSample(sample) ? (sample.Labels.get('__value__') ?? '') : ''),
+    label: (name, sample) => (isSampleArgument(sample) ? (sample.Labels.get(String(name)) ?? '') : ''),
+    value: (sample) => (isSampleArgument(sample) ? sample.Value : NaN),
+    strvalue: (sample) => (isSampleArgument(sample) ? (sample.Labels.get('__value__') ?? '') : ''),
     args: (...args) => new Map(args.map((a, i) => [`arg${i}`, a])),
     sortByLabel: (name, v) => {
+      if (!Array.isArray(v) && v !== null && v !== undefined) throw new TemplateArgumentTypeError('template.queryResult', v);
       if (!Array.isArray(v)) return v;
       const key = (s: TemplateSample) => s.Labels.get(String(name)) ?? '';
       // Byte order, as Go compares strings; the sort is stable like Prometheus's sort.Stable.
