@@ -1,9 +1,12 @@
 // Log ingest and query, with `grep -c` over the same data as raw JSON lines as the floor of a scan.
 // First generates realistic pino-style JSON lines (several services and levels, JSON fields, a
-// unique request id per line, spread over 24 h) into a file; then ingests that file in-process,
-// read in 1 MiB pieces, through the JSON-lines decoder and the embedded signal store
-// (packages/server/dist: run `npm run build` first), several batches in flight as concurrent
-// requests would be. Prints lines/s and MB/s ingested, CPU per line, the event loop's busy share,
+// unique request id per line, spread over 24 h) into a file; then ingests that file in-process
+// (packages/server/dist: run `npm run build` first) the way `POST /api/v1/logs` does, without the
+// HTTP layer: bodies of whole lines (~5,000 lines, 1.6 MB) go to the route's decoder pool
+// (JSON lines decoded to columns in worker threads), and the event loop appends the decoded
+// columns to the embedded signal store (LogStore.appendColumns: acknowledged once the group
+// commit is durable), several bodies in flight as concurrent requests would be. BENCH_THREADS sets
+// the decoder threads (default as the route's). Prints lines/s and MB/s ingested, CPU per line, the event loop's busy share,
 // bytes stored per line, and the latency of a request-id lookup, a substring search over all
 // lines and a count_over_time by level over 24 h, next to `grep -c` over the raw file. Options
 // (env): BENCH_LINES (default 10,000,000); BENCH_KEEP=1 keeps the generated file and database.
@@ -18,13 +21,14 @@ import { REPO, dirBytes, fmt, machineLine, median, tempDir } from './lib.mjs';
 
 const dist = (p) => join(REPO, 'packages/server/dist', p);
 const { openSignalStore } = await import(dist('storage/signal-store/index.js'));
-const { jsonLineToRecord } = await import(dist('ingest/jsonlines/json-line-record.js'));
+const { JsonLinesDecoderPool } = await import(dist('ingest/jsonlines/json-lines-decoder-pool.js'));
 const { parseLogQL, LogQLEvaluator } = await import(dist('logql/index.js'));
 
 const LINES = Number(process.env.BENCH_LINES ?? 10_000_000);
 const CHUNK = 20_000;
-const BATCH = 5_000;
-// Batches in flight at once, as from several concurrent clients: decoding goes on while a commit runs.
+// Bytes per request body: about 5,000 lines.
+const BODY_BYTES = 5_000 * 326;
+// Bodies in flight at once, as from several concurrent clients: decoding goes on while a commit runs.
 const IN_FLIGHT = 16;
 const DAY_MS = 86_400_000;
 
@@ -81,19 +85,26 @@ function line(i, startMs) {
   });
 }
 
-/** CPU seconds of this process's main thread and of all its other threads (Linux /proc; null elsewhere). */
-function threadCpu() {
+const threadIds = () => new Set(readdirSync('/proc/self/task').map(Number));
+
+/**
+ * CPU seconds of this process's main thread, of the threads in `decoders` and of all its other
+ * threads (Linux /proc; null elsewhere).
+ */
+function threadCpu(decoders) {
   try {
     let main = 0;
+    let decoding = 0;
     let others = 0;
-    for (const tid of readdirSync('/proc/self/task')) {
+    for (const tid of threadIds()) {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const seconds = (Number(f[11]) + Number(f[12])) / 100;
-      if (Number(tid) === process.pid) main += seconds;
+      if (tid === process.pid) main += seconds;
+      else if (decoders.has(tid)) decoding += seconds;
       else others += seconds;
     }
-    return { main, others };
+    return { main, decoding, others };
   } catch {
     return null;
   }
@@ -137,36 +148,47 @@ const store = await openSignalStore({
   retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 },
 });
 const defaults = { service: '', environment: 'bench', version: '' };
+const threadsBeforePool = threadIds();
+const decoder = new JsonLinesDecoderPool(process.env.BENCH_THREADS ? { threads: Number(process.env.BENCH_THREADS) } : {});
+// Threads started since (the pool's workers, up and running after one decode) are counted as the decoders'.
+await decoder.decode(Buffer.from('{}\n'), defaults, 0n);
+const decoderThreads = new Set([...threadIds()].filter((t) => !threadsBeforePool.has(t)));
 const inFlight = new Set();
 const ingestStarted = performance.now();
 const cpu = process.cpuUsage();
-const threadsBefore = threadCpu();
+const threadsBefore = threadCpu(decoderThreads);
 const elu = performance.eventLoopUtilization();
-let rest = '';
-let batch = [];
-const observedNs = BigInt(Date.now()) * 1_000_000n;
-const submit = async () => {
-  const records = batch.map((l) => jsonLineToRecord(l, defaults, observedNs));
-  batch = [];
-  const p = store.logs.append(records).finally(() => inFlight.delete(p));
+let stored = 0;
+const submit = async (body) => {
+  const observedNs = BigInt(Date.now()) * 1_000_000n;
+  const p = decoder
+    .decode(body, defaults, observedNs)
+    .then(async (decoded) => {
+      if (decoded.rejected > 0) throw new Error(decoded.rejectionSummary);
+      await store.logs.appendColumns(decoded.columns);
+      stored += decoded.columns.rowCount;
+    })
+    .finally(() => inFlight.delete(p));
   inFlight.add(p);
   if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
 };
-for await (const piece of createReadStream(rawPath, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-  const lines = (rest + piece).split('\n');
-  rest = lines.pop();
-  for (const l of lines) {
-    batch.push(l);
-    if (batch.length === BATCH) await submit();
+let rest = Buffer.alloc(0);
+for await (const piece of createReadStream(rawPath, { highWaterMark: BODY_BYTES })) {
+  const end = piece.lastIndexOf(10) + 1;
+  if (end === 0) {
+    rest = Buffer.concat([rest, piece]);
+    continue;
   }
+  await submit(Buffer.concat([rest, piece.subarray(0, end)]));
+  rest = piece.subarray(end);
 }
-if (rest !== '') batch.push(rest);
-if (batch.length > 0) await submit();
+if (rest.length > 0) await submit(rest);
 await Promise.all(inFlight);
+if (stored !== LINES) throw new Error(`stored ${stored} of ${LINES} lines`);
 const ingestMs = performance.now() - ingestStarted;
 const used = process.cpuUsage(cpu);
 const busy = performance.eventLoopUtilization(elu).utilization;
-const threadsAfter = threadCpu();
+const threadsAfter = threadCpu(decoderThreads);
 const cpuMicros = used.user + used.system;
 await store.writes.exclusive((conn) => conn.run('CHECKPOINT'));
 const storedBytes = dirBytes(join(dir, 'signals'));
@@ -181,7 +203,11 @@ console.log(`ingest: ${fmt(LINES / (ingestMs / 1000), 0)} lines/s, ${fmt(rawByte
 console.log(`ingest CPU: ${fmt(cpuMicros / LINES, 1)} µs per line (user+system of all threads: ${fmt(LINES / (cpuMicros / 1e6), 0)} lines per CPU-second); event loop busy ${fmt(busy * 100, 0)} % of the ingest`);
 if (threadsBefore && threadsAfter) {
   const perLine = (s) => fmt((s * 1e6) / LINES, 1);
-  console.log(`ingest CPU by thread: main (event loop) ${perLine(threadsAfter.main - threadsBefore.main)} µs per line, other threads (DuckDB commits and checkpoints, file reads, GC helpers) ${perLine(threadsAfter.others - threadsBefore.others)} µs per line`);
+  console.log(
+    `ingest CPU by thread: main (event loop: appends) ${perLine(threadsAfter.main - threadsBefore.main)} µs per line, ` +
+      `decoder workers (${decoderThreads.size} threads) ${perLine(threadsAfter.decoding - threadsBefore.decoding)} µs, ` +
+      `other threads (DuckDB commits and checkpoints, file reads, GC helpers) ${perLine(threadsAfter.others - threadsBefore.others)} µs`,
+  );
 }
 console.log(`stored: ${fmt(storedBytes / LINES, 1)} bytes/line on disk, ${fmt(usedBytes / LINES, 1)} in used blocks (raw JSON ${fmt(rawBytes / LINES, 1)} bytes/line: ${fmt(rawBytes / storedBytes, 2)}x, ${fmt(rawBytes / usedBytes, 2)}x smaller)`);
 
@@ -231,6 +257,7 @@ const counts = [];
 for (let i = 0; i < 3; i++) counts.push((await time(() => evaluator.evalMetric(q, { startNs: endNs - 86_400_000_000_000n, endNs, stepNs: 3_600_000_000_000n }))).ms);
 console.log(`count_over_time by level over 24h (1h steps): median ${fmt(median(counts), 1)} ms`);
 
+await decoder.close();
 await store.close();
 if (process.env.BENCH_KEEP) console.log(`kept the data in ${dir}`);
 else rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@
 import type { Labels } from '../model/labels.js';
 import type { LogRecord, StoredLogRecord } from '../model/log-record.js';
 import type { Matcher } from '../model/matchers.js';
+import type { LogColumns } from './log-columns.js';
 
 /** A line filter the backend evaluates on the body: substring (case-sensitive) or RE2 regex. */
 export interface LineFilter {
@@ -85,6 +86,8 @@ export interface LogStore {
    * later) when the write queue is full and with StoreClosedError after close.
    */
   append(records: readonly LogRecord[]): Promise<void>;
+  /** Appends a batch already in columns (decoded off the event loop); same contract as append. */
+  appendColumns(batch: LogColumns): Promise<void>;
   /** Lines matching the filter, ordered by (time, seq) in the given direction, at most `limit`. */
   select(query: LogSelectQuery): Promise<StoredLogRecord[]>;
   /** Counts and bytes per stream, level and time bucket (metric queries, volume histograms). */

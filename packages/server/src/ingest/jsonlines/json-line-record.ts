@@ -5,7 +5,8 @@
  * attribute, nested values kept as they are.
  */
 import { labelsFromPairs, type Labels } from '../../model/labels.js';
-import { canonicalLevel, severityOfLevelNumber, severityOfLevelText, UNKNOWN_SERVICE, type LogRecord } from '../../model/log-record.js';
+import { canonicalLevel, severityOfLevelNumber, severityOfLevelText, UNKNOWN_SERVICE } from '../../model/log-record.js';
+import type { LogColumnsBuilder } from '../../storage/log-columns.js';
 
 /** Field roles, each with the keys that carry it, most preferred first. */
 const ROLE_KEYS = [
@@ -51,12 +52,12 @@ const chosenRank = new Int32Array(ROLE_COUNT);
 const chosenValue: unknown[] = new Array<unknown>(ROLE_COUNT).fill(undefined);
 
 /**
- * A record, or the reason the line was rejected. `line` is one line of text (no newline). Each
- * role takes the most preferred of its keys holding a non-empty value; every other field, nested
- * values kept as they are, becomes an attribute. One pass picks the roles, a second copies the
- * attributes.
+ * Adds the line's record to `out`, or returns the reason the line was rejected (adding nothing).
+ * `line` is one line of text (no newline). Each role takes the most preferred of its keys holding
+ * a non-empty value; every other field, nested values kept as they are, becomes an attribute. One
+ * pass picks the roles, a second copies the attributes.
  */
-export function jsonLineToRecord(line: string, defaults: JsonLineDefaults, observedNs: bigint): LogRecord | string {
+export function addJsonLine(line: string, defaults: JsonLineDefaults, observedNs: bigint, out: LogColumnsBuilder): string | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
@@ -111,31 +112,20 @@ export function jsonLineToRecord(line: string, defaults: JsonLineDefaults, obser
   const environment = asId(chosenValue[ENV]) || defaults.environment;
   const version = asId(chosenValue[VERSION]) || defaults.version;
 
-  const attributes: Record<string, unknown> = {};
+  let attributes: Record<string, unknown> | null = null;
   for (const key in fields) {
     if (roleKeys > 0) {
       const r = ROLE_OF_KEY.get(key);
       if (r !== undefined && chosenKey[r.role] === key) continue;
     }
+    attributes ??= {};
     attributes[key] = fields[key];
   }
   const producer = producerOf(service, environment, version);
-
-  return {
-    timeNs,
-    observedNs,
-    service,
-    level: canonicalLevel(severity, severityText),
-    severityText,
-    severity,
-    body,
-    traceId,
-    spanId,
-    requestId,
-    stream: producer.stream,
-    attributes,
-    resource: producer.resource,
-  };
+  const level = canonicalLevel(severity, severityText);
+  const attributesJson = attributes === null ? null : JSON.stringify(attributes);
+  out.add(timeNs, observedNs, producer.stream, producer.resource, severity, level, severityText, body, traceId, spanId, requestId, attributesJson);
+  return null;
 }
 
 interface Producer {

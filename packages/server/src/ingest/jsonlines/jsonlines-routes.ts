@@ -6,13 +6,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import { ApiError, badData, tooManyRequests } from '../../api/errors.js';
-import type { LogRecord } from '../../model/log-record.js';
+import { ApiError, badData, tooManyRequests, unavailable } from '../../api/errors.js';
 import type { LogStore } from '../../storage/log-store.js';
 import { decodeRequestBody } from '../decode-body.js';
 import { InFlightBudget } from '../in-flight-budget.js';
-import { logIngestMetricsFor, RecordRejections, storeLogRecords } from '../log-ingest.js';
-import { jsonLineToRecord, type JsonLineDefaults } from './json-line-record.js';
+import { logIngestMetricsFor, toApiError } from '../log-ingest.js';
+import type { JsonLineDefaults } from './json-line-record.js';
+import { DecoderUnavailableError, JsonLinesDecoderPool } from './json-lines-decoder-pool.js';
 
 export interface JsonLinesRouteOptions {
   readonly logs: LogStore;
@@ -23,14 +23,21 @@ export interface JsonLinesRouteOptions {
   readonly maxInFlightBytes?: number;
   /** Clock for observed timestamps (and lines without a time), Unix ms. */
   readonly now?: () => number;
+  /** Worker threads decoding bodies; default: the machine's cores less one, between 1 and 4. */
+  readonly decoderThreads?: number;
 }
 
 const PROTOCOL = 'jsonlines';
 const PARAM_RE = /^[\w.\-/:@ ]{1,256}$/;
 
-/** Registers `POST /api/v1/logs` (scope `ingest`); every body type is read raw and judged here. */
+/**
+ * Registers `POST /api/v1/logs` (scope `ingest`); every body type is read raw and judged here.
+ * Bodies are decoded in a pool of worker threads, stopped when the app closes.
+ */
 export function registerJsonLinesRoutes(app: FastifyInstance, opts: JsonLinesRouteOptions): void {
   const metrics = logIngestMetricsFor(opts.registry);
+  const decoder = new JsonLinesDecoderPool(opts.decoderThreads === undefined ? {} : { threads: opts.decoderThreads });
+  app.addHook('onClose', () => decoder.close());
   const maxDecompressed = opts.maxDecompressedBytes ?? 64 * 1024 * 1024;
   const budget = new InFlightBudget(opts.maxInFlightBytes ?? 256 * 1024 * 1024);
   const now = opts.now ?? Date.now;
@@ -49,27 +56,17 @@ export function registerJsonLinesRoutes(app: FastifyInstance, opts: JsonLinesRou
         if (!budget.tryAcquire(body.length)) throw tooManyRequests('json lines: too many bytes in flight; retry later', 1);
         reserved = body.length;
         const raw = await decodeRequestBody(body, req.headers['content-encoding'], maxDecompressed, 'json lines');
-        const text = raw.toString('utf8');
-        const rejections = new RecordRejections();
         const observedNs = BigInt(now()) * 1_000_000n;
-        const records: LogRecord[] = [];
-        let lineNo = 0;
-        let total = 0;
-        for (const line of text.split('\n')) {
-          lineNo++;
-          const trimmed = line.trim();
-          if (trimmed === '') continue;
-          total++;
-          const result = jsonLineToRecord(trimmed, defaults, observedNs);
-          if (typeof result === 'string') rejections.add(`line ${lineNo}`, result);
-          else records.push(result);
-        }
-        if (total === 0) throw badData('json lines: the body has no log lines (expected one JSON object per line)');
-        await storeLogRecords(opts.logs, records);
-        metrics.lines.inc({ protocol: PROTOCOL }, records.length);
-        if (rejections.count > 0) {
-          metrics.rejected.inc({ protocol: PROTOCOL }, rejections.count);
-          throw badData(`json lines: ${records.length} lines stored, ${rejections.summary(total, 'lines')}`);
+        const decoded = await decoder.decode(raw, defaults, observedNs).catch((err: unknown) => {
+          throw err instanceof DecoderUnavailableError ? unavailable(`json lines: ${err.message}; retry later`, 1) : err;
+        });
+        if (decoded.total === 0) throw badData('json lines: the body has no log lines (expected one JSON object per line)');
+        const stored = decoded.columns.rowCount;
+        if (stored > 0) await opts.logs.appendColumns(decoded.columns).catch((err: unknown) => Promise.reject(toApiError(err)));
+        metrics.lines.inc({ protocol: PROTOCOL }, stored);
+        if (decoded.rejected > 0) {
+          metrics.rejected.inc({ protocol: PROTOCOL }, decoded.rejected);
+          throw badData(`json lines: ${stored} lines stored, ${decoded.rejectionSummary}`);
         }
         code = 204;
         return reply.code(204).send();

@@ -7,6 +7,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Labels } from '../../model/labels.js';
 import { levelOfSeverity, UNKNOWN_SERVICE, type LogRecord, type StoredLogRecord } from '../../model/log-record.js';
+import { LogColumnsBuilder, recordsOfColumns, setUint53, type LogColumns } from '../log-columns.js';
 import { compileMatcher, matchesAll, type CompiledMatcher, type Matcher } from '../../model/matchers.js';
 import type {
   LogBucketCounts,
@@ -17,7 +18,7 @@ import type {
   LogStoreStats,
   LogTailListener,
 } from '../log-store.js';
-import { hex64, int64Literal, isBinarySpanId, traceIdOf, writeHexId } from './hex-id-columns.js';
+import { hex64, int64Literal, isBinarySpanId, traceIdOf } from './hex-id-columns.js';
 import { IdBlockFilters, LOG_ID_FILTERS_TABLE } from './id-block-filter.js';
 import { InternedTable } from './interned-table.js';
 import { LOG_RESOURCES_TABLE, LOG_SELECT_COLUMNS, LOG_STREAMS_TABLE, LOGS_TABLE } from './log-tables.js';
@@ -83,78 +84,66 @@ export class DuckDBLogStore implements LogStore {
   }
 
   async append(records: readonly LogRecord[]): Promise<void> {
-    const n = records.length;
-    if (n === 0) return;
-    // Numeric columns are typed arrays (copied into DuckDB in bulk); 64-bit values that start as
-    // numbers are written as two 32-bit halves, so no row allocates a BigInt.
+    if (records.length === 0) return;
+    const builder = new LogColumnsBuilder(records.length);
+    for (const r of records) builder.addRecord(r);
+    await this.write(builder.finish(), () => records);
+  }
+
+  async appendColumns(batch: LogColumns): Promise<void> {
+    if (batch.rowCount === 0) return;
+    await this.write(batch, () => recordsOfColumns(batch));
+  }
+
+  /**
+   * Numbers the lines, resolves their streams and resources to ids and queues the batch; the
+   * typed-array columns go to DuckDB as they are. `records` is only called for live tail.
+   */
+  private async write(c: LogColumns, records: () => readonly LogRecord[]): Promise<void> {
+    const n = c.rowCount;
     const seqC = new BigInt64Array(n);
-    const timeC = new BigInt64Array(n);
-    const obsC = new BigInt64Array(n);
-    const streamC = new Int32Array(n);
-    const resC = new Int32Array(n);
-    const sevC = new Uint8Array(n);
-    const traceHashC = new BigInt64Array(n);
-    const reqHashC = new BigInt64Array(n);
-    const traceHiC = new BigInt64Array(n);
-    const traceLoC = new BigInt64Array(n);
-    const spanBitsC = new BigInt64Array(n);
-    const levelC = new Array<string | null>(n);
-    const sevTextC = new Array<string | null>(n);
-    const bodyC = new Array<string>(n);
-    const traceC = new Array<string | null>(n);
-    const spanC = new Array<string | null>(n);
-    const reqC = new Array<string | null>(n);
-    const attrC = new Array<string | null>(n);
     const seqHalves = new Uint32Array(seqC.buffer);
-    const traceHashHalves = new Uint32Array(traceHashC.buffer);
-    const reqHashHalves = new Uint32Array(reqHashC.buffer);
-    const traceHiHalves = new Uint32Array(traceHiC.buffer);
-    const traceLoHalves = new Uint32Array(traceLoC.buffer);
-    const spanBitsHalves = new Uint32Array(spanBitsC.buffer);
     const streamBatch = this.streams.batch();
     const resourceBatch = this.resources.batch();
-    const streamIds = new Map<Labels, number>();
-    const resourceIds = new Map<object, number>();
+    const streamIds = c.streams.map((labels) => streamBatch.idOf(labelsJson(labels)));
+    const resourceIds = c.resources.map((resource) => resourceBatch.idOf(JSON.stringify(resource)));
+    const streamC = new Int32Array(n);
+    const resC = new Int32Array(n);
     const firstSeq = this.nextSeq;
     this.nextSeq += BigInt(n);
     const firstSeqNumber = Number(firstSeq);
+    const traceHashHalves = new Uint32Array(c.traceHash.buffer, c.traceHash.byteOffset, 2 * n);
+    const requestHashHalves = new Uint32Array(c.requestHash.buffer, c.requestHash.byteOffset, 2 * n);
     for (let i = 0; i < n; i++) {
-      const r = records[i]!;
-      let streamId = streamIds.get(r.stream);
-      if (streamId === undefined) {
-        streamId = streamBatch.idOf(labelsJson(r.stream));
-        streamIds.set(r.stream, streamId);
-      }
-      let resourceId = resourceIds.get(r.resource);
-      if (resourceId === undefined) {
-        resourceId = resourceBatch.idOf(JSON.stringify(r.resource));
-        resourceIds.set(r.resource, resourceId);
-      }
       const seq = firstSeqNumber + i;
       setUint53(seqHalves, i, seq);
-      timeC[i] = r.timeNs;
-      obsC[i] = r.observedNs;
-      streamC[i] = streamId;
-      resC[i] = resourceId;
-      const severity = r.severity >= 0 && r.severity <= 24 ? r.severity : 0;
-      // The level column holds only levels the severity number does not imply (log-tables.ts).
-      levelC[i] = r.level === levelOfSeverity(severity) ? null : r.level;
-      sevTextC[i] = r.severityText || null;
-      sevC[i] = severity;
-      bodyC[i] = r.body;
-      traceC[i] = writeHexId(r.traceId, 4, i, traceHiHalves, traceLoHalves) ? null : r.traceId || null;
-      spanC[i] = writeHexId(r.spanId, 2, i, spanBitsHalves, null) ? null : r.spanId || null;
-      reqC[i] = r.requestId || null;
-      // 0 marks an absent id: lookups always ask for the hash of a non-empty id, never 0.
-      const traceHash = r.traceId ? hash53(r.traceId) : 0;
-      const requestHash = r.requestId ? hash53(r.requestId) : 0;
-      setUint53(traceHashHalves, i, traceHash);
-      setUint53(reqHashHalves, i, requestHash);
+      streamC[i] = streamIds[c.streamIndex[i]!]!;
+      resC[i] = resourceIds[c.resourceIndex[i]!]!;
+      const traceHash = traceHashHalves[2 * i + 1]! * 4294967296 + traceHashHalves[2 * i]!;
+      const requestHash = requestHashHalves[2 * i + 1]! * 4294967296 + requestHashHalves[2 * i]!;
       if (traceHash !== 0) this.idFilters.add(seq, traceHash);
       if (requestHash !== 0) this.idFilters.add(seq, requestHash);
-      attrC[i] = hasKeys(r.attributes) ? JSON.stringify(r.attributes) : null;
     }
-    const columns = [seqC, timeC, obsC, streamC, resC, levelC, sevTextC, sevC, bodyC, traceC, spanC, reqC, traceHashC, reqHashC, attrC, traceHiC, traceLoC, spanBitsC];
+    const columns = [
+      seqC,
+      c.timeNs,
+      c.observedNs,
+      streamC,
+      resC,
+      c.level,
+      c.severityText,
+      c.severity,
+      c.body,
+      c.traceText,
+      c.spanText,
+      c.requestId,
+      c.traceHash,
+      c.requestHash,
+      c.attributes,
+      c.traceHi,
+      c.traceLo,
+      c.spanBits,
+    ];
     const filterBatch = this.idFilters.batch(Number(this.nextSeq));
     try {
       await this.opts.writes.submit({
@@ -163,7 +152,7 @@ export class DuckDBLogStore implements LogStore {
           streamBatch.committed();
           resourceBatch.committed();
           filterBatch.committed();
-          if (this.subscribers.size > 0) this.publish(records, firstSeq, streamC);
+          if (this.subscribers.size > 0) this.publish(records(), firstSeq, streamC);
         },
       });
     } finally {
@@ -479,17 +468,6 @@ function levelColumnCondition(level: string, p: (v: DuckDBValue) => string): str
 const SEVERITY_RANGE_OF_LEVEL = new Map<string, readonly [number, number]>(
   ['trace', 'debug', 'info', 'warn', 'error', 'fatal'].map((name, i) => [name, [4 * i + 1, 4 * i + 4]] as const),
 );
-
-/** Stores a non-negative integer below 2^53 as row `i` of a BigInt64Array viewed as 32-bit halves (little-endian). */
-function setUint53(halves: Uint32Array, i: number, value: number): void {
-  halves[2 * i] = value >>> 0;
-  halves[2 * i + 1] = Math.floor(value / 4294967296);
-}
-
-function hasKeys(o: Readonly<Record<string, unknown>>): boolean {
-  for (const _ in o) return true;
-  return false;
-}
 
 function emptyBuckets(streams: Labels[]): LogBucketCounts {
   return { streams, streamIndex: new Int32Array(0), level: [], bucket: new Int32Array(0), count: new Float64Array(0), bytes: new Float64Array(0) };

@@ -1,0 +1,216 @@
+/**
+ * A batch of log lines in columns: typed arrays for numbers, one array per text field, and the
+ * batch's distinct stream label sets and resources referred to by index. It is the write format
+ * of the log store, so a decoding thread can do the per-line work (ids to integers and hashes,
+ * attributes to JSON text) and hand the batch over as transferable buffers instead of objects.
+ * W3C trace and span ids (lowercase hex, 32 and 16 digits, not all zero) go into 64-bit integer
+ * columns, other id forms stay text; request and trace ids also get their 53-bit hash (0 when
+ * absent), as the embedded store's lookup columns hold them.
+ */
+import type { Labels } from '../model/labels.js';
+import { levelOfSeverity, UNKNOWN_SERVICE, type LogRecord } from '../model/log-record.js';
+import { hex64, traceIdOf, writeHexId } from './signal-store/hex-id-columns.js';
+import { hash53 } from './signal-store/string-hash.js';
+
+/** Log lines in columns; row i of every column is line i. */
+export interface LogColumns {
+  readonly rowCount: number;
+  readonly timeNs: BigInt64Array;
+  readonly observedNs: BigInt64Array;
+  /** OpenTelemetry severity number, 0 (unknown) outside 1–24. */
+  readonly severity: Uint8Array;
+  /** The canonical level only when `severity` does not imply it (levelOfSeverity), else null. */
+  readonly level: (string | null)[];
+  readonly severityText: (string | null)[];
+  readonly body: string[];
+  /** Trace id text when it is not a W3C id (those are in traceHi/traceLo); null when absent. */
+  readonly traceText: (string | null)[];
+  /** Span id text when it is not a W3C id (those are in spanBits); null when absent. */
+  readonly spanText: (string | null)[];
+  readonly requestId: (string | null)[];
+  /** hash53 of the trace id and request id, 0 when absent. */
+  readonly traceHash: BigInt64Array;
+  readonly requestHash: BigInt64Array;
+  /** A W3C trace id's high and low 64 bits, and a W3C span id's 64 bits; 0 when absent or text. */
+  readonly traceHi: BigInt64Array;
+  readonly traceLo: BigInt64Array;
+  readonly spanBits: BigInt64Array;
+  /** The attributes as JSON text, null when there are none. */
+  readonly attributes: (string | null)[];
+  /** Index into `streams` and into `resources` per line. */
+  readonly streamIndex: Int32Array;
+  readonly resourceIndex: Int32Array;
+  readonly streams: Labels[];
+  readonly resources: Readonly<Record<string, unknown>>[];
+}
+
+/** The typed-array buffers of a batch, to transfer it to another thread without copying. */
+export function logColumnBuffers(c: LogColumns): ArrayBuffer[] {
+  const arrays = [c.timeNs, c.observedNs, c.severity, c.traceHash, c.requestHash, c.traceHi, c.traceLo, c.spanBits, c.streamIndex, c.resourceIndex];
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+}
+
+/**
+ * Fills a LogColumns of at most `capacity` lines, row by row. Stream label sets and resources are
+ * numbered by object identity: producers that share one object per (service, environment, ...)
+ * are listed once per batch.
+ */
+export class LogColumnsBuilder {
+  private readonly c: LogColumns;
+  private readonly traceHiHalves: Uint32Array;
+  private readonly traceLoHalves: Uint32Array;
+  private readonly spanBitsHalves: Uint32Array;
+  private readonly traceHashHalves: Uint32Array;
+  private readonly requestHashHalves: Uint32Array;
+  private readonly streamIndexOf = new Map<Labels, number>();
+  private readonly resourceIndexOf = new Map<object, number>();
+  private rows = 0;
+
+  constructor(readonly capacity: number) {
+    const n = capacity;
+    this.c = {
+      rowCount: 0,
+      timeNs: new BigInt64Array(n),
+      observedNs: new BigInt64Array(n),
+      severity: new Uint8Array(n),
+      level: new Array<string | null>(n),
+      severityText: new Array<string | null>(n),
+      body: new Array<string>(n),
+      traceText: new Array<string | null>(n),
+      spanText: new Array<string | null>(n),
+      requestId: new Array<string | null>(n),
+      traceHash: new BigInt64Array(n),
+      requestHash: new BigInt64Array(n),
+      traceHi: new BigInt64Array(n),
+      traceLo: new BigInt64Array(n),
+      spanBits: new BigInt64Array(n),
+      attributes: new Array<string | null>(n),
+      streamIndex: new Int32Array(n),
+      resourceIndex: new Int32Array(n),
+      streams: [],
+      resources: [],
+    };
+    this.traceHiHalves = new Uint32Array(this.c.traceHi.buffer);
+    this.traceLoHalves = new Uint32Array(this.c.traceLo.buffer);
+    this.spanBitsHalves = new Uint32Array(this.c.spanBits.buffer);
+    this.traceHashHalves = new Uint32Array(this.c.traceHash.buffer);
+    this.requestHashHalves = new Uint32Array(this.c.requestHash.buffer);
+  }
+
+  /** Lines added so far. */
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  /**
+   * Adds one line: `severity` is the OpenTelemetry number (0 unknown), `level` the canonical level,
+   * ids '' when absent, `attributesJson` null when there are none.
+   */
+  add(
+    timeNs: bigint,
+    observedNs: bigint,
+    stream: Labels,
+    resource: Readonly<Record<string, unknown>>,
+    severity: number,
+    level: string,
+    severityText: string,
+    body: string,
+    traceId: string,
+    spanId: string,
+    requestId: string,
+    attributesJson: string | null,
+  ): void {
+    const c = this.c;
+    const i = this.rows++;
+    c.timeNs[i] = timeNs;
+    c.observedNs[i] = observedNs;
+    c.streamIndex[i] = this.indexOf(this.streamIndexOf, c.streams, stream);
+    c.resourceIndex[i] = this.indexOf(this.resourceIndexOf, c.resources, resource);
+    const sev = severity >= 0 && severity <= 24 ? severity : 0;
+    c.severity[i] = sev;
+    c.level[i] = level === levelOfSeverity(sev) ? null : level;
+    c.severityText[i] = severityText || null;
+    c.body[i] = body;
+    c.traceText[i] = writeHexId(traceId, 4, i, this.traceHiHalves, this.traceLoHalves) ? null : traceId || null;
+    c.spanText[i] = writeHexId(spanId, 2, i, this.spanBitsHalves, null) ? null : spanId || null;
+    c.requestId[i] = requestId || null;
+    setUint53(this.traceHashHalves, i, traceId ? hash53(traceId) : 0);
+    setUint53(this.requestHashHalves, i, requestId ? hash53(requestId) : 0);
+    c.attributes[i] = attributesJson;
+  }
+
+  /** Adds a record as it is (attributes serialised unless empty). */
+  addRecord(r: LogRecord): void {
+    const attributes = hasKeys(r.attributes) ? JSON.stringify(r.attributes) : null;
+    this.add(r.timeNs, r.observedNs, r.stream, r.resource, r.severity, r.level, r.severityText, r.body, r.traceId, r.spanId, r.requestId, attributes);
+  }
+
+  /** The batch of the lines added; the builder must not be used afterwards. */
+  finish(): LogColumns {
+    const c = this.c;
+    const n = this.rows;
+    if (n === this.capacity) return { ...c, rowCount: n };
+    const texts = [c.level, c.severityText, c.body, c.traceText, c.spanText, c.requestId, c.attributes];
+    for (const t of texts) t.length = n;
+    return {
+      ...c,
+      rowCount: n,
+      timeNs: c.timeNs.subarray(0, n),
+      observedNs: c.observedNs.subarray(0, n),
+      severity: c.severity.subarray(0, n),
+      traceHash: c.traceHash.subarray(0, n),
+      requestHash: c.requestHash.subarray(0, n),
+      traceHi: c.traceHi.subarray(0, n),
+      traceLo: c.traceLo.subarray(0, n),
+      spanBits: c.spanBits.subarray(0, n),
+      streamIndex: c.streamIndex.subarray(0, n),
+      resourceIndex: c.resourceIndex.subarray(0, n),
+    };
+  }
+
+  private indexOf<T extends object>(indexOf: Map<T, number>, list: T[], value: T): number {
+    let index = indexOf.get(value);
+    if (index === undefined) {
+      index = list.length;
+      list.push(value);
+      indexOf.set(value, index);
+    }
+    return index;
+  }
+}
+
+/** The records of a batch, as the store reads them back (service from the stream's service_name). */
+export function recordsOfColumns(c: LogColumns): LogRecord[] {
+  const out: LogRecord[] = [];
+  for (let i = 0; i < c.rowCount; i++) {
+    const stream = c.streams[c.streamIndex[i]!]!;
+    const attributes = c.attributes[i];
+    out.push({
+      timeNs: c.timeNs[i]!,
+      observedNs: c.observedNs[i]!,
+      service: stream.find((l) => l.name === 'service_name')?.value ?? UNKNOWN_SERVICE,
+      level: c.level[i] ?? levelOfSeverity(c.severity[i]!),
+      severityText: c.severityText[i] ?? '',
+      severity: c.severity[i]!,
+      body: c.body[i]!,
+      traceId: traceIdOf(c.traceText[i], c.traceHi[i], c.traceLo[i]),
+      spanId: c.spanText[i] ?? hex64(c.spanBits[i]),
+      requestId: c.requestId[i] ?? '',
+      stream,
+      attributes: attributes == null ? {} : (JSON.parse(attributes) as Record<string, unknown>),
+      resource: c.resources[c.resourceIndex[i]!]!,
+    });
+  }
+  return out;
+}
+
+/** Stores a non-negative integer below 2^53 as row `i` of a BigInt64Array viewed as 32-bit halves (little-endian). */
+export function setUint53(halves: Uint32Array, i: number, value: number): void {
+  halves[2 * i] = value >>> 0;
+  halves[2 * i + 1] = Math.floor(value / 4294967296);
+}
+
+function hasKeys(o: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in o) return true;
+  return false;
+}
