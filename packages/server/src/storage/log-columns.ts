@@ -1,8 +1,9 @@
 /**
- * A batch of log lines in columns: typed arrays for numbers, one array per text field, and the
+ * A batch of log lines in columns: typed arrays for numbers, texts packed as UTF-8 bytes, and the
  * batch's distinct stream label sets and resources referred to by index. It is the write format
  * of the log store, so a decoding thread can do the per-line work (ids to integers and hashes,
- * attributes to JSON text) and hand the batch over as transferable buffers instead of objects.
+ * attributes to JSON text, texts to UTF-8) and hand the batch over as transferable buffers
+ * instead of objects.
  * W3C trace and span ids (lowercase hex, 32 and 16 digits, not all zero) go into 64-bit integer
  * columns, other id forms stay text; request and trace ids also get their 53-bit hash (0 when
  * absent), as the embedded store's lookup columns hold them.
@@ -10,6 +11,7 @@
 import type { Labels } from '../model/labels.js';
 import { levelOfSeverity, UNKNOWN_SERVICE, type LogRecord } from '../model/log-record.js';
 import { hex64, traceIdOf, writeHexId } from './signal-store/hex-id-columns.js';
+import { packedTextAt, packedTextBuffers, PackedTextsWriter, type PackedTexts } from './signal-store/packed-texts.js';
 import { hash53 } from './signal-store/string-hash.js';
 
 /** Log lines in columns; row i of every column is line i. */
@@ -20,14 +22,14 @@ export interface LogColumns {
   /** OpenTelemetry severity number, 0 (unknown) outside 1–24. */
   readonly severity: Uint8Array;
   /** The canonical level only when `severity` does not imply it (levelOfSeverity), else null. */
-  readonly level: (string | null)[];
-  readonly severityText: (string | null)[];
-  readonly body: string[];
+  readonly level: PackedTexts;
+  readonly severityText: PackedTexts;
+  readonly body: PackedTexts;
   /** Trace id text when it is not a W3C id (those are in traceHi/traceLo); null when absent. */
-  readonly traceText: (string | null)[];
+  readonly traceText: PackedTexts;
   /** Span id text when it is not a W3C id (those are in spanBits); null when absent. */
-  readonly spanText: (string | null)[];
-  readonly requestId: (string | null)[];
+  readonly spanText: PackedTexts;
+  readonly requestId: PackedTexts;
   /** hash53 of the trace id and request id, 0 when absent. */
   readonly traceHash: BigInt64Array;
   readonly requestHash: BigInt64Array;
@@ -36,7 +38,7 @@ export interface LogColumns {
   readonly traceLo: BigInt64Array;
   readonly spanBits: BigInt64Array;
   /** The attributes as JSON text, null when there are none. */
-  readonly attributes: (string | null)[];
+  readonly attributes: PackedTexts;
   /** Index into `streams` and into `resources` per line. */
   readonly streamIndex: Int32Array;
   readonly resourceIndex: Int32Array;
@@ -47,7 +49,8 @@ export interface LogColumns {
 /** The typed-array buffers of a batch, to transfer it to another thread without copying. */
 export function logColumnBuffers(c: LogColumns): ArrayBuffer[] {
   const arrays = [c.timeNs, c.observedNs, c.severity, c.traceHash, c.requestHash, c.traceHi, c.traceLo, c.spanBits, c.streamIndex, c.resourceIndex];
-  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+  const texts = [c.level, c.severityText, c.body, c.traceText, c.spanText, c.requestId, c.attributes];
+  return [...new Set([...arrays.map((a) => a.buffer as ArrayBuffer), ...texts.flatMap(packedTextBuffers)])];
 }
 
 /**
@@ -56,45 +59,62 @@ export function logColumnBuffers(c: LogColumns): ArrayBuffer[] {
  * are listed once per batch.
  */
 export class LogColumnsBuilder {
-  private readonly c: LogColumns;
+  private readonly timeNs: BigInt64Array;
+  private readonly observedNs: BigInt64Array;
+  private readonly severity: Uint8Array;
+  private readonly traceHash: BigInt64Array;
+  private readonly requestHash: BigInt64Array;
+  private readonly traceHi: BigInt64Array;
+  private readonly traceLo: BigInt64Array;
+  private readonly spanBits: BigInt64Array;
+  private readonly streamIndex: Int32Array;
+  private readonly resourceIndex: Int32Array;
+  private readonly level: PackedTextsWriter;
+  private readonly severityText: PackedTextsWriter;
+  private readonly body: PackedTextsWriter;
+  private readonly traceText: PackedTextsWriter;
+  private readonly spanText: PackedTextsWriter;
+  private readonly requestId: PackedTextsWriter;
+  private readonly attributes: PackedTextsWriter;
   private readonly traceHiHalves: Uint32Array;
   private readonly traceLoHalves: Uint32Array;
   private readonly spanBitsHalves: Uint32Array;
   private readonly traceHashHalves: Uint32Array;
   private readonly requestHashHalves: Uint32Array;
+  private readonly streams: Labels[] = [];
+  private readonly resources: Readonly<Record<string, unknown>>[] = [];
   private readonly streamIndexOf = new Map<Labels, number>();
   private readonly resourceIndexOf = new Map<object, number>();
   private rows = 0;
 
-  constructor(readonly capacity: number) {
+  /** `textBytes`: a guess of the UTF-8 bytes of all bodies and attributes (the buffers grow past it). */
+  constructor(
+    readonly capacity: number,
+    textBytes = 64 * capacity,
+  ) {
     const n = capacity;
-    this.c = {
-      rowCount: 0,
-      timeNs: new BigInt64Array(n),
-      observedNs: new BigInt64Array(n),
-      severity: new Uint8Array(n),
-      level: new Array<string | null>(n),
-      severityText: new Array<string | null>(n),
-      body: new Array<string>(n),
-      traceText: new Array<string | null>(n),
-      spanText: new Array<string | null>(n),
-      requestId: new Array<string | null>(n),
-      traceHash: new BigInt64Array(n),
-      requestHash: new BigInt64Array(n),
-      traceHi: new BigInt64Array(n),
-      traceLo: new BigInt64Array(n),
-      spanBits: new BigInt64Array(n),
-      attributes: new Array<string | null>(n),
-      streamIndex: new Int32Array(n),
-      resourceIndex: new Int32Array(n),
-      streams: [],
-      resources: [],
-    };
-    this.traceHiHalves = new Uint32Array(this.c.traceHi.buffer);
-    this.traceLoHalves = new Uint32Array(this.c.traceLo.buffer);
-    this.spanBitsHalves = new Uint32Array(this.c.spanBits.buffer);
-    this.traceHashHalves = new Uint32Array(this.c.traceHash.buffer);
-    this.requestHashHalves = new Uint32Array(this.c.requestHash.buffer);
+    this.timeNs = new BigInt64Array(n);
+    this.observedNs = new BigInt64Array(n);
+    this.severity = new Uint8Array(n);
+    this.traceHash = new BigInt64Array(n);
+    this.requestHash = new BigInt64Array(n);
+    this.traceHi = new BigInt64Array(n);
+    this.traceLo = new BigInt64Array(n);
+    this.spanBits = new BigInt64Array(n);
+    this.streamIndex = new Int32Array(n);
+    this.resourceIndex = new Int32Array(n);
+    this.level = new PackedTextsWriter(n, 8 * n);
+    this.severityText = new PackedTextsWriter(n, 8 * n);
+    this.body = new PackedTextsWriter(n, textBytes >>> 2);
+    this.traceText = new PackedTextsWriter(n, 8 * n);
+    this.spanText = new PackedTextsWriter(n, 8 * n);
+    this.requestId = new PackedTextsWriter(n, 32 * n);
+    this.attributes = new PackedTextsWriter(n, textBytes);
+    this.traceHiHalves = new Uint32Array(this.traceHi.buffer);
+    this.traceLoHalves = new Uint32Array(this.traceLo.buffer);
+    this.spanBitsHalves = new Uint32Array(this.spanBits.buffer);
+    this.traceHashHalves = new Uint32Array(this.traceHash.buffer);
+    this.requestHashHalves = new Uint32Array(this.requestHash.buffer);
   }
 
   /** Lines added so far. */
@@ -120,23 +140,22 @@ export class LogColumnsBuilder {
     requestId: string,
     attributesJson: string | null,
   ): void {
-    const c = this.c;
     const i = this.rows++;
-    c.timeNs[i] = timeNs;
-    c.observedNs[i] = observedNs;
-    c.streamIndex[i] = this.indexOf(this.streamIndexOf, c.streams, stream);
-    c.resourceIndex[i] = this.indexOf(this.resourceIndexOf, c.resources, resource);
+    this.timeNs[i] = timeNs;
+    this.observedNs[i] = observedNs;
+    this.streamIndex[i] = indexOf(this.streamIndexOf, this.streams, stream);
+    this.resourceIndex[i] = indexOf(this.resourceIndexOf, this.resources, resource);
     const sev = severity >= 0 && severity <= 24 ? severity : 0;
-    c.severity[i] = sev;
-    c.level[i] = level === levelOfSeverity(sev) ? null : level;
-    c.severityText[i] = severityText || null;
-    c.body[i] = body;
-    c.traceText[i] = writeHexId(traceId, 4, i, this.traceHiHalves, this.traceLoHalves) ? null : traceId || null;
-    c.spanText[i] = writeHexId(spanId, 2, i, this.spanBitsHalves, null) ? null : spanId || null;
-    c.requestId[i] = requestId || null;
+    this.severity[i] = sev;
+    this.level.push(level === levelOfSeverity(sev) ? null : level);
+    this.severityText.push(severityText || null);
+    this.body.push(body);
+    this.traceText.push(writeHexId(traceId, 4, i, this.traceHiHalves, this.traceLoHalves) ? null : traceId || null);
+    this.spanText.push(writeHexId(spanId, 2, i, this.spanBitsHalves, null) ? null : spanId || null);
+    this.requestId.push(requestId || null);
     setUint53(this.traceHashHalves, i, traceId ? hash53(traceId) : 0);
     setUint53(this.requestHashHalves, i, requestId ? hash53(requestId) : 0);
-    c.attributes[i] = attributesJson;
+    this.attributes.push(attributesJson);
   }
 
   /** Adds a record as it is (attributes serialised unless empty). */
@@ -147,36 +166,40 @@ export class LogColumnsBuilder {
 
   /** The batch of the lines added; the builder must not be used afterwards. */
   finish(): LogColumns {
-    const c = this.c;
     const n = this.rows;
-    if (n === this.capacity) return { ...c, rowCount: n };
-    const texts = [c.level, c.severityText, c.body, c.traceText, c.spanText, c.requestId, c.attributes];
-    for (const t of texts) t.length = n;
     return {
-      ...c,
       rowCount: n,
-      timeNs: c.timeNs.subarray(0, n),
-      observedNs: c.observedNs.subarray(0, n),
-      severity: c.severity.subarray(0, n),
-      traceHash: c.traceHash.subarray(0, n),
-      requestHash: c.requestHash.subarray(0, n),
-      traceHi: c.traceHi.subarray(0, n),
-      traceLo: c.traceLo.subarray(0, n),
-      spanBits: c.spanBits.subarray(0, n),
-      streamIndex: c.streamIndex.subarray(0, n),
-      resourceIndex: c.resourceIndex.subarray(0, n),
+      timeNs: this.timeNs.subarray(0, n),
+      observedNs: this.observedNs.subarray(0, n),
+      severity: this.severity.subarray(0, n),
+      level: this.level.finish(),
+      severityText: this.severityText.finish(),
+      body: this.body.finish(),
+      traceText: this.traceText.finish(),
+      spanText: this.spanText.finish(),
+      requestId: this.requestId.finish(),
+      traceHash: this.traceHash.subarray(0, n),
+      requestHash: this.requestHash.subarray(0, n),
+      traceHi: this.traceHi.subarray(0, n),
+      traceLo: this.traceLo.subarray(0, n),
+      spanBits: this.spanBits.subarray(0, n),
+      attributes: this.attributes.finish(),
+      streamIndex: this.streamIndex.subarray(0, n),
+      resourceIndex: this.resourceIndex.subarray(0, n),
+      streams: this.streams,
+      resources: this.resources,
     };
   }
+}
 
-  private indexOf<T extends object>(indexOf: Map<T, number>, list: T[], value: T): number {
-    let index = indexOf.get(value);
-    if (index === undefined) {
-      index = list.length;
-      list.push(value);
-      indexOf.set(value, index);
-    }
-    return index;
+function indexOf<T extends object>(indexOf: Map<T, number>, list: T[], value: T): number {
+  let index = indexOf.get(value);
+  if (index === undefined) {
+    index = list.length;
+    list.push(value);
+    indexOf.set(value, index);
   }
+  return index;
 }
 
 /** The records of a batch, as the store reads them back (service from the stream's service_name). */
@@ -184,20 +207,20 @@ export function recordsOfColumns(c: LogColumns): LogRecord[] {
   const out: LogRecord[] = [];
   for (let i = 0; i < c.rowCount; i++) {
     const stream = c.streams[c.streamIndex[i]!]!;
-    const attributes = c.attributes[i];
+    const attributes = packedTextAt(c.attributes, i);
     out.push({
       timeNs: c.timeNs[i]!,
       observedNs: c.observedNs[i]!,
       service: stream.find((l) => l.name === 'service_name')?.value ?? UNKNOWN_SERVICE,
-      level: c.level[i] ?? levelOfSeverity(c.severity[i]!),
-      severityText: c.severityText[i] ?? '',
+      level: packedTextAt(c.level, i) ?? levelOfSeverity(c.severity[i]!),
+      severityText: packedTextAt(c.severityText, i) ?? '',
       severity: c.severity[i]!,
-      body: c.body[i]!,
-      traceId: traceIdOf(c.traceText[i], c.traceHi[i], c.traceLo[i]),
-      spanId: c.spanText[i] ?? hex64(c.spanBits[i]),
-      requestId: c.requestId[i] ?? '',
+      body: packedTextAt(c.body, i) ?? '',
+      traceId: traceIdOf(packedTextAt(c.traceText, i), c.traceHi[i], c.traceLo[i]),
+      spanId: packedTextAt(c.spanText, i) ?? hex64(c.spanBits[i]),
+      requestId: packedTextAt(c.requestId, i) ?? '',
       stream,
-      attributes: attributes == null ? {} : (JSON.parse(attributes) as Record<string, unknown>),
+      attributes: attributes === null ? {} : (JSON.parse(attributes) as Record<string, unknown>),
       resource: c.resources[c.resourceIndex[i]!]!,
     });
   }

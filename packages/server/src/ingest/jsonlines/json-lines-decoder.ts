@@ -21,7 +21,7 @@ export interface DecodedJsonLines {
 export function decodeJsonLines(text: string, defaults: JsonLineDefaults, observedNs: bigint): DecodedJsonLines {
   let capacity = 1;
   for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) capacity++;
-  const out = new LogColumnsBuilder(capacity);
+  const out = new LogColumnsBuilder(capacity, text.length);
   const rejections = new RecordRejections();
   let lineNo = 0;
   let total = 0;

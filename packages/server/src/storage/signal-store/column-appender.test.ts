@@ -1,6 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendColumnBatches } from './column-appender.js';
+import { packedTextAt, PackedTextsWriter } from './packed-texts.js';
 import { checkBatchShape, type ColumnBatch, type TableSchema } from './table-schema.js';
 
 const TABLE: TableSchema = {
@@ -88,6 +89,32 @@ describe('appendColumnBatches', () => {
     expect(rows).toHaveLength(3010);
     expect(rows[2999]).toEqual([2999n << 40n, 2999, 2999 % 200, 1499.5, true, '2999']);
     expect(rows[3009]).toEqual([3009n << 40n, 3009, 3009 % 200, 1504.5, true, '3009']);
+  });
+
+  it('writes packed texts: inline (up to 12 bytes), long, empty, non-ASCII and NULL, across data chunks', async () => {
+    const n = 4500;
+    const text = (i: number): string | null => {
+      if (i % 9 === 0) return null;
+      if (i % 9 === 1) return '';
+      if (i % 9 === 2) return 'x'.repeat(i % 14);
+      if (i % 9 === 3) return `é✓${i % 1000}`;
+      if (i % 9 === 4) return `${'y'.repeat(11)}${i % 10}`;
+      if (i % 9 === 5) return `${'z'.repeat(12)}${i % 10}`;
+      return `a longer text than twelve bytes ✓ ${i}`;
+    };
+    // A small initial buffer, so that the writer grows it several times.
+    const writer = new PackedTextsWriter(n, 16);
+    for (let i = 0; i < n; i++) writer.push(text(i));
+    const packed = writer.finish();
+    const zeros = { b: new BigInt64Array(n), i: new Int32Array(n), u: new Uint8Array(n), d: new Float64Array(n), f: new Uint8Array(n) };
+    const rows = await write([{ table: TABLE, rowCount: n, columns: [zeros.b, zeros.i, zeros.u, zeros.d, zeros.f, packed] }]);
+    expect(rows).toHaveLength(n);
+    for (let i = 0; i < n; i++) {
+      expect(rows[i]![5], `row ${i}`).toBe(text(i));
+      expect(packedTextAt(packed, i)).toBe(text(i));
+    }
+    const counted = await conn.runAndReadAll("SELECT count(*) FROM t WHERE s = 'yyyyyyyyyyy3' OR s LIKE 'é✓%'");
+    expect(Number(counted.getRows()[0]![0])).toBe(Array.from({ length: n }, (_, i) => text(i)).filter((t) => t === 'yyyyyyyyyyy3' || t?.startsWith('é✓')).length);
   });
 
   it('refuses a typed array of the wrong kind', () => {

@@ -4,6 +4,7 @@
  * queue, migrations and retention treat them alike.
  */
 import { BIGINT, BLOB, DOUBLE, INTEGER, VARCHAR, UTINYINT, BOOLEAN, type DuckDBType } from '@duckdb/node-api';
+import { isPackedTexts, type PackedTexts } from './packed-texts.js';
 
 /** Column kinds and the JS values a batch holds for them (null allowed in every kind; blob values are Uint8Arrays). */
 export type ColumnKind = 'bigint' | 'varchar' | 'integer' | 'utinyint' | 'double' | 'boolean' | 'blob';
@@ -29,9 +30,10 @@ export interface TableSchema {
 /**
  * One column's values: a plain array (null for NULL), or, for a column without NULLs, the kind's
  * typed array (bigint: BigInt64Array, integer: Int32Array, utinyint and boolean: Uint8Array,
- * double: Float64Array), which the writer copies into DuckDB in bulk.
+ * double: Float64Array), which the writer copies into DuckDB in bulk; a varchar column may also
+ * be packed texts (UTF-8 bytes with offsets).
  */
-export type ColumnValues = readonly unknown[] | BigInt64Array | Int32Array | Uint8Array | Float64Array;
+export type ColumnValues = readonly unknown[] | BigInt64Array | Int32Array | Uint8Array | Float64Array | PackedTexts;
 
 /** Column-major rows for one table: `columns[i]` holds column i's values, all of length `rowCount`. */
 export interface ColumnBatch {
@@ -75,6 +77,9 @@ export function checkBatchShape(batch: ColumnBatch): void {
     const column = batch.table.columns[i]!;
     if (values.length !== batch.rowCount) {
       throw new Error(`batch for ${batch.table.name}: column ${column.name} has ${values.length} values, expected ${batch.rowCount}`);
+    }
+    if (isPackedTexts(values) && column.kind !== 'varchar') {
+      throw new Error(`batch for ${batch.table.name}: column ${column.name} (${column.kind}) cannot take packed texts`);
     }
     const typed = TYPED_ARRAY_OF_KIND[column.kind];
     if (ArrayBuffer.isView(values) && (typed === null || !(values instanceof typed))) {
