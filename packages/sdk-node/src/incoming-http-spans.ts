@@ -3,7 +3,7 @@
  * library spans nest under it, with or without the SDK's middleware) and named after the route
  * template the framework matched. It replaces the incoming half of the OpenTelemetry http
  * instrumentation, which cost several times more per request (docs/benchmarks.md): it records
- * the stable HTTP semantic-convention attributes only, and runs only the request's events in the
+ * the stable HTTP semantic-convention attributes and the request id only, and runs only the request's events in the
  * request context (the response's events already run in it). The route and the request id
  * reach the span through the context's RPC metadata, as with the official instrumentation.
  */
@@ -11,6 +11,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import { RPCType, setRPCMetadata, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import { requestContextOf, withRequest } from './request-context.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 
@@ -58,6 +59,8 @@ function startServerSpan(tracer: Tracer, req: IncomingMessage, res: ServerRespon
   const agent = req.headers['user-agent'];
   if (agent) attributes['user_agent.original'] = agent;
   const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const request = requestContextOf(req);
+  attributes.request_id = request.requestId;
   const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
   const rpc: RPCMetadata = { type: RPCType.HTTP, span };
   // 'close' comes after 'finish', and also when the client went away before the response ended.
@@ -74,7 +77,8 @@ function startServerSpan(tracer: Tracer, req: IncomingMessage, res: ServerRespon
     }
     span.end();
   });
-  return setRPCMetadata(trace.setSpan(parent, span), rpc);
+  // The request context rides in the same context: the middleware finds it there instead of adding its own.
+  return withRequest(setRPCMetadata(trace.setSpan(parent, span), rpc), request);
 }
 
 /** Replaces `proto.emit` with `wrap(previous)`; returns the function restoring the previous state. */

@@ -7,4 +7,4 @@ export { parseDsn } from './errors/envelope-sender.js';
 export type { HealthOptions, HealthCheck, HealthService, ComponentStatus } from './health.js';
 export type { ServiceMetrics, MetricOptions } from './metrics.js';
 export type { RouteOf } from './middleware/node-http.js';
-export { requestStore, type RequestContext } from './request-context.js';
+export { requestStore, type RequestContext, type RequestStore } from './request-context.js';

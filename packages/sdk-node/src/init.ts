@@ -47,7 +47,6 @@ export interface Watchkeeper {
 
 let active: Watchkeeper | null = null;
 const DIAG_THROTTLE_MS = 60_000;
-const SPANS_DROPPED = /^Dropped (\d+) spans because maxQueueSize reached/;
 
 /** Instruments the service in one call. Throws when called twice without shutdown() in between. */
 export function init(options: InitOptions): Watchkeeper {
@@ -90,12 +89,9 @@ export function init(options: InitOptions): Watchkeeper {
   }
   const logger = logging?.logger ?? pino({ level: 'silent' });
 
-  // OTel's own diagnostics are chatty when the endpoint is down: warn at most once a minute. The
-  // batch span processor reports its queue-full drops only this way, so they are counted here.
+  // OTel's own diagnostics are chatty when the endpoint is down: warn at most once a minute.
   let lastDiag = 0;
   const diagLog = (message: string, ...args: unknown[]) => {
-    const dropped = SPANS_DROPPED.exec(message);
-    if (dropped) drop('traces')('queue_full', Number(dropped[1]));
     const now = Date.now();
     if (now - lastDiag < DIAG_THROTTLE_MS) return;
     lastDiag = now;
@@ -108,7 +104,7 @@ export function init(options: InitOptions): Watchkeeper {
   const unsubscribeBreadcrumbs = errors ? subscribeHttpBreadcrumbs((c) => errors.addBreadcrumb(c), isOwnUrl) : () => {};
 
   const tracing: ServiceTracing | null = o.tracing
-    ? startTracing({ resource, url: o.tracesUrl, protocol: o.otlpProtocol, sampleRate: o.tracing.sampleRate, maxQueueSize: o.tracing.maxQueueSize, fastifyHookSpans: o.tracing.fastifyHookSpans, ignoreIncoming: (p) => isExcluded(p, o.excludePaths), onDrop: (n) => drop('traces')('export_failed', n) })
+    ? startTracing({ resource, url: o.tracesUrl, protocol: o.otlpProtocol, sampleRate: o.tracing.sampleRate, maxQueueSize: o.tracing.maxQueueSize, fastifyHookSpans: o.tracing.fastifyHookSpans, ignoreIncoming: (p) => isExcluded(p, o.excludePaths), onDrop: drop('traces') })
     : null;
 
   let health: HealthService | null = null;

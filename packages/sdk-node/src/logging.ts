@@ -9,7 +9,8 @@ import type { Resource } from '@opentelemetry/resources';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { redactSecrets } from './log-redaction.js';
 import { requestStore } from './request-context.js';
-import { LogShipper } from './otlp/log-shipper.js';
+import { ExportQueue } from './otlp/export-queue.js';
+import type { QueuedLine } from './otlp/log-shipper.js';
 import { otlpLogLineExporter } from './otlp/otlp-http-exporters.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -71,7 +72,7 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
   const outputs: DestinationStream[] = file ? [stdout, file as DestinationStream] : [stdout];
   const shipper =
     cfg.ship && deps.logsUrl !== null
-      ? new LogShipper({ exporter: otlpLogLineExporter(deps.logsUrl, 5000, deps.resource), maxQueueSize: cfg.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop })
+      ? new ExportQueue<QueuedLine>({ exporter: otlpLogLineExporter(deps.logsUrl, 5000, deps.resource), maxQueueSize: cfg.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop })
       : null;
   let accessLogger: Logger | null = null;
 

@@ -1,5 +1,6 @@
 /** The request in progress, carried through async calls so logs and errors can name it. */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { createContextKey, type Context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -13,8 +14,39 @@ export interface RequestContext {
   route: string | null;
 }
 
-/** Storage of the current request; one per process, shared by logging, errors and middleware. */
-export const requestStore = new AsyncLocalStorage<RequestContext>();
+/**
+ * The process's one context storage: the OpenTelemetry context (registered as the global context
+ * manager while tracing is on), which also carries the request. One AsyncLocalStorage instead of
+ * two halves the work Node does for every async resource a request creates.
+ */
+export const contextManager = new AsyncLocalStorageContextManager();
+const REQUEST_KEY = createContextKey('@watchkeeper/node request');
+
+/** The current request, as an AsyncLocalStorage-like store. */
+export interface RequestStore {
+  getStore(): RequestContext | undefined;
+  /** Runs `fn` with `request` as the current request. */
+  run<R>(request: RequestContext, fn: () => R): R;
+  /** Runs `fn` outside any request (background work started from a request). */
+  exit<R>(fn: () => R): R;
+}
+
+/** The current request; one per process, shared by logging, errors and middleware. */
+export const requestStore: RequestStore = {
+  getStore: () => contextManager.active().getValue(REQUEST_KEY) as RequestContext | undefined,
+  run: (request, fn) => contextManager.with(contextManager.active().setValue(REQUEST_KEY, request), fn),
+  exit: (fn) => contextManager.with(contextManager.active().deleteValue(REQUEST_KEY), fn),
+};
+
+/** `ctx` with `request` as its request: the SERVER span's context carries it from where Node emits the request. */
+export function withRequest(ctx: Context, request: RequestContext): Context {
+  return ctx.setValue(REQUEST_KEY, request);
+}
+
+/** The request context of the request `req` (headers as Node parsed them), made from its headers. */
+export function requestContextOf(req: { method?: string; url?: string; headers: IncomingHttpHeaders }): RequestContext {
+  return { requestId: requestIdFrom(req.headers), method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, route: null };
+}
 
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
 

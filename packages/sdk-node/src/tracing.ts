@@ -1,11 +1,12 @@
 /**
- * Tracing on the OpenTelemetry JS SDK: a NodeTracerProvider registered globally (so the service's
- * and its libraries' own @opentelemetry/api usage lands in it), a SERVER span per incoming request
- * (incoming-http-spans.ts), auto-instrumentation of outgoing http, undici/fetch, Express, Fastify
- * (opt-in), pg, mysql2, redis and ioredis, and a bounded batch exporter over OTLP (HTTP protobuf by
- * default, encoded by the SDK; gRPC optional).
+ * Tracing: the SDK's lean TracerProvider registered globally (so the service's and its libraries'
+ * own @opentelemetry/api usage lands in it) with the W3C propagators and the SDK's one context
+ * manager, a SERVER span per incoming request (incoming-http-spans.ts), auto-instrumentation of
+ * outgoing http, undici/fetch, Express, Fastify (opt-in), pg, mysql2, redis and ioredis, and a
+ * bounded batch export over OTLP (HTTP protobuf by default, gRPC optional; encoded by the SDK).
  */
 import { context, propagation, trace } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
@@ -17,12 +18,13 @@ import { RedisInstrumentation } from '@opentelemetry/instrumentation-redis';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { Resource } from '@opentelemetry/resources';
-import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { createRequire } from 'node:module';
-import { CountingExporter } from './counting-exporter.js';
 import { traceIncomingHttp } from './incoming-http-spans.js';
+import { ExportQueue, type BatchExporter } from './otlp/export-queue.js';
 import { otlpTraceExporter } from './otlp/otlp-http-exporters.js';
+import { contextManager } from './request-context.js';
+import type { LeanSpan } from './tracing/lean-span.js';
+import { LeanTracerProvider } from './tracing/lean-tracer.js';
 
 export interface TracingDeps {
   resource: Resource;
@@ -34,7 +36,7 @@ export interface TracingDeps {
   fastifyHookSpans: boolean;
   /** Paths whose incoming requests get no span (health, metrics). */
   ignoreIncoming: (path: string) => boolean;
-  onDrop: (count: number) => void;
+  onDrop: (reason: 'queue_full' | 'export_failed', count: number) => void;
 }
 
 export interface ServiceTracing {
@@ -44,19 +46,16 @@ export interface ServiceTracing {
 
 /** Starts the tracer provider and the instrumentations. */
 export function startTracing(deps: TracingDeps): ServiceTracing {
-  const spanProcessors = [];
+  let queue: ExportQueue<LeanSpan> | null = null;
   if (deps.url !== null) {
-    const inner: SpanExporter = deps.protocol === 'grpc' ? new OtlpGrpcTraceExporter({ url: deps.url, timeoutMillis: 5000 }) : otlpTraceExporter(deps.url, 5000);
-    const exporter = new CountingExporter(inner, deps.onDrop);
-    spanProcessors.push(new BatchSpanProcessor(exporter, { maxQueueSize: deps.maxQueueSize, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: 10_000 }));
+    const exporter: BatchExporter<LeanSpan> = deps.protocol === 'grpc' ? new OtlpGrpcTraceExporter({ url: deps.url, timeoutMillis: 5000 }) : otlpTraceExporter(deps.url, 5000);
+    queue = new ExportQueue({ exporter, maxQueueSize: deps.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop });
   }
-  const provider = new NodeTracerProvider({
-    resource: deps.resource,
-    // A ratio of 1 samples everything: AlwaysOn says so without hashing each trace id.
-    sampler: new ParentBasedSampler({ root: deps.sampleRate >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(deps.sampleRate) }),
-    spanProcessors,
-  });
-  provider.register();
+  const spans = queue;
+  const provider = new LeanTracerProvider({ resource: deps.resource, sampleRate: deps.sampleRate, onEnd: spans ? (span) => spans.push(span) : () => {} });
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+  trace.setGlobalTracerProvider(provider);
   const unregister = registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
@@ -78,11 +77,11 @@ export function startTracing(deps: TracingDeps): ServiceTracing {
   require('node:https');
   const untraceIncoming = traceIncomingHttp(provider.getTracer('@watchkeeper/node'), deps.ignoreIncoming);
   return {
-    flush: () => provider.forceFlush(),
+    flush: async () => spans?.flush(),
     async shutdown() {
       untraceIncoming();
       unregister();
-      await provider.shutdown();
+      await spans?.shutdown();
       trace.disable();
       context.disable();
       propagation.disable();

@@ -47,7 +47,8 @@ export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage
       routeOf(observer, req, observed);
       observer.end(observed, res.statusCode);
     });
-    requestStore.run(observed.ctx, next);
+    if (observed.ownContext) requestStore.run(observed.ctx, next);
+    else next();
   };
 }
 

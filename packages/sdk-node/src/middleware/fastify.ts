@@ -26,7 +26,8 @@ export function fastifyPlugin(observer: HttpObserver, paths: { metricsPath: stri
       req[OBSERVED] = observed;
       if (req.routeOptions.url !== undefined) observer.setRoute(observed, req.routeOptions.url);
       void reply.header('X-Request-ID', observed.ctx.requestId);
-      requestStore.run(observed.ctx, () => next());
+      if (observed.ownContext) requestStore.run(observed.ctx, () => next());
+      else next();
     });
     app.addHook('onSend', (req, reply, payload, next) => {
       const observed = (req as Tagged)[OBSERVED];

@@ -10,7 +10,7 @@ import type { ErrorReporter } from '../errors/error-reporter.js';
 import type { HealthService } from '../health.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { isExcluded } from '../options.js';
-import { requestIdFrom, type RequestContext } from '../request-context.js';
+import { requestContextOf, requestStore, type RequestContext } from '../request-context.js';
 
 /** Route label of requests no route matched (keeps unknown paths out of the label values). */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -34,6 +34,8 @@ export interface ObservedRequest {
   readonly ctx: RequestContext;
   readonly startNs: bigint;
   readonly excluded: boolean;
+  /** The request context was made here: the adapter runs the handler in it (requestStore.run). */
+  readonly ownContext: boolean;
 }
 
 /** An internal response (metrics or health). */
@@ -68,11 +70,15 @@ export class HttpObserver {
     };
   }
 
-  /** Starts observing; the caller sets X-Request-ID on the response and runs the handler in `ctx`. */
+  /**
+   * Starts observing; the caller sets X-Request-ID on the response and, when `ownContext`, runs the
+   * handler in `ctx` (with tracing on, the request's span context already carries it).
+   */
   begin(req: IncomingMessage, path: string): ObservedRequest {
-    const ctx: RequestContext = { requestId: requestIdFrom(req.headers), method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, route: null };
-    getRPCMetadata(context.active())?.span.setAttribute('request_id', ctx.requestId);
-    return { ctx, startNs: process.hrtime.bigint(), excluded: isExcluded(path, this.deps.excludePaths) };
+    const current = requestStore.getStore();
+    const ownContext = current?.headers !== req.headers;
+    const ctx = ownContext ? requestContextOf(req) : current!;
+    return { ctx, startNs: process.hrtime.bigint(), excluded: isExcluded(path, this.deps.excludePaths), ownContext };
   }
 
   /** Records the matched route template; the HTTP server span is named after it too. */

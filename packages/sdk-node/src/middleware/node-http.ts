@@ -37,14 +37,16 @@ export function wrapRequestListener(observer: HttpObserver, handler: RequestList
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as typeof res.writeHead;
     res.once('finish', () => observer.end(observed, res.statusCode));
-    requestStore.run(observed.ctx, () => {
+    const run = () => {
       try {
         const r: unknown = handler(req, res);
         if (r instanceof Promise) r.catch((err: unknown) => fail(err));
       } catch (err) {
         fail(err);
       }
-    });
+    };
+    if (observed.ownContext) requestStore.run(observed.ctx, run);
+    else run();
     function fail(err: unknown): void {
       observer.captureServerError(err, observed);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });

@@ -1,5 +1,5 @@
 /**
- * Log lines as OTLP records (decoded with the official generated codec) and the shipper's bounded
+ * Log lines as OTLP records (decoded with the official generated codec) and the bounded export
  * queue: batches, drops counted by reason, flush.
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -8,7 +8,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeLogLines, LogShipper, type QueuedLine } from './log-shipper.js';
+import { ExportQueue } from './export-queue.js';
+import { encodeLogLines, type QueuedLine } from './log-shipper.js';
 import { ProtoWriter } from './proto-writer.js';
 
 const require = createRequire(import.meta.url);
@@ -78,11 +79,11 @@ function fakeExporter() {
   return { exporter, batches, answer };
 }
 
-describe('LogShipper', () => {
+describe('ExportQueue', () => {
   it('exports in batches, drops beyond the queue bound until exports finish, and counts failures', async () => {
     const { exporter, batches, answer } = fakeExporter();
     const drops: [string, number][] = [];
-    const shipper = new LogShipper({ exporter, maxQueueSize: 5, maxBatchSize: 2, delayMs: 60_000, onDrop: (reason, n) => drops.push([reason, n]) });
+    const shipper = new ExportQueue<QueuedLine>({ exporter, maxQueueSize: 5, maxBatchSize: 2, delayMs: 60_000, onDrop: (reason, n) => drops.push([reason, n]) });
     for (let i = 0; i < 7; i++) shipper.push(queued(`{"message":"line ${i}"}`));
     // Two full batches went out at once; the fifth line waits for the timer; lines six and seven found the queue full.
     expect(batches.map((b) => b.length)).toEqual([2, 2]);

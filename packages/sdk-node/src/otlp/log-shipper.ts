@@ -1,12 +1,9 @@
 /**
- * Ships the service's JSON log lines as OTLP log records. A line is queued as written (its text,
- * level, time and span context: no parsing, no record object on the logging path) and turned into
- * a record when its batch is exported: the message becomes the body, the other fields attributes.
- * The queue is bounded; lines beyond it, and batches the endpoint refused, are dropped and counted.
+ * The service's JSON log lines as OTLP log records. A line is queued as written (its text, level,
+ * time and span context: no parsing, no record object on the logging path) and turned into a record
+ * when its batch is exported: the message becomes the body, the other fields attributes.
  */
-import type { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import type { Resource } from '@opentelemetry/resources';
-import { ExportResultCode } from '@opentelemetry/core';
 import { ProtoWriter, type AnyValueInput } from './proto-writer.js';
 
 /** A log line waiting to be shipped. */
@@ -77,64 +74,4 @@ function writeLine(w: ProtoWriter, q: QueuedLine): void {
   w.hexBytes(10, q.spanId);
   w.fixed64(11, time);
   w.end();
-}
-
-export interface LogShipperOptions {
-  exporter: OTLPExporterBase<QueuedLine[]>;
-  maxQueueSize: number;
-  maxBatchSize: number;
-  /** Longest wait of a queued line before its batch is exported. */
-  delayMs: number;
-  onDrop: (reason: 'queue_full' | 'export_failed', count: number) => void;
-}
-
-/** The bounded queue of lines and the batches in flight. */
-export class LogShipper {
-  private queue: QueuedLine[] = [];
-  /** Lines queued or in flight: what the bound applies to. */
-  private pending = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
-
-  constructor(private readonly opts: LogShipperOptions) {}
-
-  /** Queues a line; counts it as dropped when the queue is full. */
-  push(q: QueuedLine): void {
-    if (this.pending >= this.opts.maxQueueSize) return this.opts.onDrop('queue_full', 1);
-    this.pending++;
-    this.queue.push(q);
-    if (this.queue.length >= this.opts.maxBatchSize) this.exportBatch();
-    else this.timer ??= setTimeout(() => this.exportBatch(), this.opts.delayMs).unref();
-  }
-
-  /** Exports everything queued and waits for every batch in flight. */
-  async flush(): Promise<void> {
-    while (this.queue.length > 0) this.exportBatch();
-    await Promise.all(this.inFlight);
-  }
-
-  async shutdown(): Promise<void> {
-    await this.flush();
-    await this.opts.exporter.shutdown();
-  }
-
-  private exportBatch(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    const batch = this.queue.length <= this.opts.maxBatchSize ? this.queue : this.queue.slice(0, this.opts.maxBatchSize);
-    this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
-    if (this.queue.length > 0) this.timer = setTimeout(() => this.exportBatch(), this.opts.delayMs).unref();
-    if (batch.length === 0) return;
-    const done = new Promise<void>((resolve) => {
-      this.opts.exporter.export(batch, (result) => {
-        this.pending -= batch.length;
-        if (result.code !== ExportResultCode.SUCCESS) this.opts.onDrop('export_failed', batch.length);
-        resolve();
-      });
-    });
-    this.inFlight.add(done);
-    void done.then(() => this.inFlight.delete(done));
-  }
 }

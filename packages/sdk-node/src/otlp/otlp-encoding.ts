@@ -1,12 +1,12 @@
 /**
- * OTLP protobuf encoding of spans, written straight from the SDK's span records. The official
+ * OTLP protobuf encoding of spans, written straight from the SDK's spans. The official
  * serializer builds an object tree per span and encodes it with protobufjs, which cost most of a
  * request's tracing time in the benchmark (docs/benchmarks.md); this writes the same messages
  * field by field, about four times cheaper (checked against the official decoder in the tests).
  */
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Resource } from '@opentelemetry/resources';
 import type { InstrumentationScope } from '@opentelemetry/core';
+import type { LeanSpan } from '../tracing/lean-span.js';
 import type { AnyValueInput, ProtoWriter } from './proto-writer.js';
 
 const SPAN_FLAGS_HAS_IS_REMOTE = 0x100;
@@ -78,7 +78,7 @@ function writeResourceGroups<T extends { resource: Resource; instrumentationScop
 }
 
 /** ExportTraceServiceRequest bytes for `spans`, written with `w` (reused between exports). */
-export function encodeSpans(spans: readonly ReadableSpan[], w: ProtoWriter): Uint8Array {
+export function encodeSpans(spans: readonly LeanSpan[], w: ProtoWriter): Uint8Array {
   w.reset();
   writeResourceGroups(w, spans, (items) => {
     for (const span of items) writeSpan(w, span);
@@ -86,7 +86,7 @@ export function encodeSpans(spans: readonly ReadableSpan[], w: ProtoWriter): Uin
   return w.finish();
 }
 
-function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
+function writeSpan(w: ProtoWriter, span: LeanSpan): void {
   const ctx = span.spanContext();
   const parent = span.parentSpanContext;
   w.begin(2);
@@ -96,8 +96,8 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.hexBytes(4, parent?.spanId);
   w.string(5, span.name);
   w.uint(6, span.kind + 1); // the API's kinds start at INTERNAL = 0, the protocol's at UNSPECIFIED = 0
-  w.hrTime(7, span.startTime);
-  w.hrTime(8, span.endTime);
+  w.epochMs(7, span.startMs);
+  w.epochMs(8, span.endMs);
   w.attributes(9, span.attributes as Record<string, AnyValueInput>);
   w.uint(10, span.droppedAttributesCount);
   for (const event of span.events) {

@@ -6,17 +6,17 @@ import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { encodeLogLines, type QueuedLine } from './log-shipper.js';
+import type { LeanSpan } from '../tracing/lean-span.js';
 import { encodeSpans } from './otlp-encoding.js';
 import { ProtoWriter } from './proto-writer.js';
 
 const PROTOBUF = { 'Content-Type': 'application/x-protobuf' };
 
 /** A span exporter posting to `url` (the full /v1/traces URL). */
-export function otlpTraceExporter(url: string, timeoutMillis: number): OTLPExporterBase<ReadableSpan[]> {
+export function otlpTraceExporter(url: string, timeoutMillis: number): OTLPExporterBase<LeanSpan[]> {
   const writer = new ProtoWriter();
-  const serializer = { serializeRequest: (spans: ReadableSpan[]) => encodeSpans(spans, writer), deserializeResponse: ProtobufTraceSerializer.deserializeResponse };
+  const serializer = { serializeRequest: (spans: LeanSpan[]) => encodeSpans(spans, writer), deserializeResponse: ProtobufTraceSerializer.deserializeResponse };
   return new OTLPExporterBase(createOtlpHttpExportDelegate(convertLegacyHttpOptions({ url, timeoutMillis }, 'TRACES', 'v1/traces', PROTOBUF), serializer));
 }
 

@@ -131,6 +131,12 @@ export class ProtoWriter {
     this.fixed64(field, BigInt(Math.trunc(t[0])) * NANOS_PER_SECOND + BigInt(Math.trunc(t[1])));
   }
 
+  /** A fixed64 nanosecond timestamp from epoch milliseconds (split first: nanoseconds exceed 2^53). */
+  epochMs(field: number, ms: number): void {
+    const seconds = Math.floor(ms / 1000);
+    this.fixed64(field, BigInt(seconds) * NANOS_PER_SECOND + BigInt(Math.round((ms - seconds * 1000) * 1e6)));
+  }
+
   string(field: number, s: string | undefined): void {
     if (s === undefined || s === '') return;
     this.tag(field, WIRE_LD);
