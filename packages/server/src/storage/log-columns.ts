@@ -10,9 +10,19 @@
  */
 import type { Labels } from '../model/labels.js';
 import { levelOfSeverity, UNKNOWN_SERVICE, type LogRecord } from '../model/log-record.js';
-import { hex64, traceIdOf, writeHexId } from './signal-store/hex-id-columns.js';
+import { hex64, traceIdOf, writeHexId, writeHexIdBytes } from './signal-store/hex-id-columns.js';
 import { packedTextAt, packedTextBuffers, PackedTextsWriter, type PackedTexts } from './signal-store/packed-texts.js';
-import { hash53 } from './signal-store/string-hash.js';
+import { hash53, hash53Bytes } from './signal-store/string-hash.js';
+
+/**
+ * Where addBytes finds a line's texts in its source bytes: [start, end) pairs, start -1 for an
+ * absent text: the body, the trace id, the span id and the request id, in that order.
+ */
+export const BYTE_RANGE_BODY = 0;
+export const BYTE_RANGE_TRACE_ID = 2;
+export const BYTE_RANGE_SPAN_ID = 4;
+export const BYTE_RANGE_REQUEST_ID = 6;
+export const BYTE_RANGE_SLOTS = 8;
 
 /** Log lines in columns; row i of every column is line i. */
 export interface LogColumns {
@@ -156,6 +166,53 @@ export class LogColumnsBuilder {
     setUint53(this.traceHashHalves, i, traceId ? hash53(traceId) : 0);
     setUint53(this.requestHashHalves, i, requestId ? hash53(requestId) : 0);
     this.attributes.push(attributesJson);
+  }
+
+  /**
+   * Adds one line whose texts are ASCII in `src`, at the byte ranges `ranges` gives (see
+   * BYTE_RANGE_BODY; ids as add() takes them: lowercase when hex), and whose attributes are the
+   * object made of `runCount` runs of members' text (PackedTextsWriter.pushObject), or none when
+   * runCount is 0. Other arguments as add().
+   */
+  addBytes(
+    src: Uint8Array,
+    timeNs: bigint,
+    observedNs: bigint,
+    stream: Labels,
+    resource: Readonly<Record<string, unknown>>,
+    severity: number,
+    level: string,
+    severityText: string,
+    ranges: Int32Array,
+    runs: Int32Array,
+    runCount: number,
+  ): void {
+    const i = this.rows++;
+    this.timeNs[i] = timeNs;
+    this.observedNs[i] = observedNs;
+    this.streamIndex[i] = indexOf(this.streamIndexOf, this.streams, stream);
+    this.resourceIndex[i] = indexOf(this.resourceIndexOf, this.resources, resource);
+    const sev = severity >= 0 && severity <= 24 ? severity : 0;
+    this.severity[i] = sev;
+    this.level.push(level === levelOfSeverity(sev) ? null : level);
+    this.severityText.push(severityText || null);
+    this.body.pushBytes(src, ranges[BYTE_RANGE_BODY]!, ranges[BYTE_RANGE_BODY + 1]!);
+    const traceStart = ranges[BYTE_RANGE_TRACE_ID]!;
+    const traceEnd = ranges[BYTE_RANGE_TRACE_ID + 1]!;
+    const spanStart = ranges[BYTE_RANGE_SPAN_ID]!;
+    const spanEnd = ranges[BYTE_RANGE_SPAN_ID + 1]!;
+    const requestStart = ranges[BYTE_RANGE_REQUEST_ID]!;
+    const requestEnd = ranges[BYTE_RANGE_REQUEST_ID + 1]!;
+    if (traceStart < 0 || writeHexIdBytes(src, traceStart, traceEnd, 4, i, this.traceHiHalves, this.traceLoHalves)) this.traceText.push(null);
+    else this.traceText.pushBytes(src, traceStart, traceEnd);
+    if (spanStart < 0 || writeHexIdBytes(src, spanStart, spanEnd, 2, i, this.spanBitsHalves, null)) this.spanText.push(null);
+    else this.spanText.pushBytes(src, spanStart, spanEnd);
+    if (requestStart < 0) this.requestId.push(null);
+    else this.requestId.pushBytes(src, requestStart, requestEnd);
+    setUint53(this.traceHashHalves, i, traceStart < 0 ? 0 : hash53Bytes(src, traceStart, traceEnd));
+    setUint53(this.requestHashHalves, i, requestStart < 0 ? 0 : hash53Bytes(src, requestStart, requestEnd));
+    if (runCount === 0) this.attributes.push(null);
+    else this.attributes.pushObject(src, runs, runCount);
   }
 
   /** Adds a record as it is (attributes serialised unless empty). */

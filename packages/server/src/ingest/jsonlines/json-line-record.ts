@@ -9,7 +9,7 @@ import { canonicalLevel, severityOfLevelNumber, severityOfLevelText, UNKNOWN_SER
 import type { LogColumnsBuilder } from '../../storage/log-columns.js';
 
 /** Field roles, each with the keys that carry it, most preferred first. */
-const ROLE_KEYS = [
+export const ROLE_KEYS = [
   ['time', 'timestamp', '@timestamp', 'ts'],
   ['level', 'levelname', 'severity', 'log.level', 'lvl'],
   ['msg', 'message', 'event'],
@@ -20,16 +20,16 @@ const ROLE_KEYS = [
   ['environment', 'env', 'deployment.environment'],
   ['version', 'service.version', 'app_version'],
 ] as const;
-const TIME = 0;
-const LEVEL = 1;
-const MESSAGE = 2;
-const REQUEST = 3;
-const TRACE = 4;
-const SPAN = 5;
-const SERVICE = 6;
-const ENV = 7;
-const VERSION = 8;
-const ROLE_COUNT = ROLE_KEYS.length;
+export const ROLE_TIME = 0;
+export const ROLE_LEVEL = 1;
+export const ROLE_MESSAGE = 2;
+export const ROLE_REQUEST = 3;
+export const ROLE_TRACE = 4;
+export const ROLE_SPAN = 5;
+export const ROLE_SERVICE = 6;
+export const ROLE_ENV = 7;
+export const ROLE_VERSION = 8;
+export const ROLE_COUNT = ROLE_KEYS.length;
 
 /** Role and preference (0 best) of each recognised key. */
 const ROLE_OF_KEY = new Map<string, { readonly role: number; readonly rank: number }>();
@@ -82,7 +82,7 @@ export function addJsonLine(line: string, defaults: JsonLineDefaults, observedNs
     }
   }
 
-  const timeValue = chosenValue[TIME];
+  const timeValue = chosenValue[ROLE_TIME];
   let timeNs = observedNs;
   if (timeValue !== undefined) {
     const t = parseTime(timeValue);
@@ -92,7 +92,7 @@ export function addJsonLine(line: string, defaults: JsonLineDefaults, observedNs
 
   let severity = 0;
   let severityText = '';
-  const levelValue = chosenValue[LEVEL];
+  const levelValue = chosenValue[ROLE_LEVEL];
   if (typeof levelValue === 'number') {
     severity = severityOfLevelNumber(levelValue, 'pino');
     severityText = String(levelValue);
@@ -103,14 +103,14 @@ export function addJsonLine(line: string, defaults: JsonLineDefaults, observedNs
   const levelNo = fields.levelno;
   if (severity === 0 && typeof levelNo === 'number') severity = severityOfLevelNumber(levelNo, 'python');
 
-  const message = chosenValue[MESSAGE];
+  const message = chosenValue[ROLE_MESSAGE];
   const body = message === undefined ? line : typeof message === 'string' ? message : JSON.stringify(message);
-  const requestId = asId(chosenValue[REQUEST]);
-  const traceId = hexId(chosenValue[TRACE]);
-  const spanId = hexId(chosenValue[SPAN]);
-  const service = asId(chosenValue[SERVICE]) || defaults.service || UNKNOWN_SERVICE;
-  const environment = asId(chosenValue[ENV]) || defaults.environment;
-  const version = asId(chosenValue[VERSION]) || defaults.version;
+  const requestId = asId(chosenValue[ROLE_REQUEST]);
+  const traceId = hexId(chosenValue[ROLE_TRACE]);
+  const spanId = hexId(chosenValue[ROLE_SPAN]);
+  const service = asId(chosenValue[ROLE_SERVICE]) || defaults.service || UNKNOWN_SERVICE;
+  const environment = asId(chosenValue[ROLE_ENV]) || defaults.environment;
+  const version = asId(chosenValue[ROLE_VERSION]) || defaults.version;
 
   let attributes: Record<string, unknown> | null = null;
   for (const key in fields) {
@@ -128,7 +128,7 @@ export function addJsonLine(line: string, defaults: JsonLineDefaults, observedNs
   return null;
 }
 
-interface Producer {
+export interface Producer {
   /** Stream labels: service_name and deployment_environment. */
   readonly stream: Labels;
   readonly resource: Readonly<Record<string, string>>;
@@ -142,7 +142,7 @@ let cachedProducers = 0;
  * Stream labels and resource of a (service, environment, version), shared by every line of that
  * producer: the store interns both by object identity, so it serialises each once per write.
  */
-function producerOf(service: string, environment: string, version: string): Producer {
+export function producerOf(service: string, environment: string, version: string): Producer {
   let byRest = producerCache.get(service);
   if (byRest === undefined) {
     if (cachedProducers > 10_000) {

@@ -5,6 +5,7 @@
  */
 import { LogColumnsBuilder, type LogColumns } from '../../storage/log-columns.js';
 import { RecordRejections } from '../log-ingest.js';
+import { addJsonLineBytes } from './json-line-bytes.js';
 import { addJsonLine, type JsonLineDefaults } from './json-line-record.js';
 
 /** A decoded body: the good lines in columns, and how many lines there were and were rejected. */
@@ -17,21 +18,31 @@ export interface DecodedJsonLines {
   readonly rejectionSummary: string;
 }
 
-/** Decodes `text` (lines split on \n, numbered from 1, blank ones skipped); `observedNs` stamps every line. */
-export function decodeJsonLines(text: string, defaults: JsonLineDefaults, observedNs: bigint): DecodedJsonLines {
+/**
+ * Decodes a UTF-8 body, lines split on \n and numbered from 1, blank ones skipped; `observedNs`
+ * stamps every line. Lines of the common shape are read from the bytes (addJsonLineBytes), the
+ * others decoded to text and parsed (addJsonLine): both give the same records.
+ */
+export function decodeJsonLines(body: Uint8Array, defaults: JsonLineDefaults, observedNs: bigint): DecodedJsonLines {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let capacity = 1;
-  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) capacity++;
-  const out = new LogColumnsBuilder(capacity, text.length);
+  for (let at = bytes.indexOf(NEWLINE); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) capacity++;
+  const out = new LogColumnsBuilder(capacity, bytes.length);
   const rejections = new RecordRejections();
   let lineNo = 0;
   let total = 0;
   let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
+  while (start <= bytes.length) {
+    let end = bytes.indexOf(NEWLINE, start);
+    if (end === -1) end = bytes.length;
     lineNo++;
-    const line = lineAt(text, start, end);
+    const lineStart = start;
     start = end + 1;
+    if (addJsonLineBytes(bytes, lineStart, end, defaults, observedNs, out)) {
+      total++;
+      continue;
+    }
+    const line = bytes.toString('utf8', lineStart, end).trim();
     if (line === '') continue;
     total++;
     const reason = addJsonLine(line, defaults, observedNs, out);
@@ -45,8 +56,4 @@ export function decodeJsonLines(text: string, defaults: JsonLineDefaults, observ
   };
 }
 
-/** The line between two offsets, trimmed; a line starting and ending with a brace needs no trim. */
-function lineAt(text: string, start: number, end: number): string {
-  if (end > start && text.charCodeAt(start) === 0x7b && text.charCodeAt(end - 1) === 0x7d) return text.slice(start, end);
-  return text.slice(start, end).trim();
-}
+const NEWLINE = 0x0a;

@@ -13,8 +13,7 @@ if (port === null) throw new Error('json-lines-worker must run in a worker threa
 port.on('message', (req: DecodeRequest) => {
   let reply: DecodeReply;
   try {
-    const text = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength).toString('utf8');
-    const result = decodeJsonLines(text, req.defaults, req.observedNs);
+    const result = decodeJsonLines(req.body, req.defaults, req.observedNs);
     reply = { id: req.id, result };
     port.postMessage(reply, logColumnBuffers(result.columns));
   } catch (err) {

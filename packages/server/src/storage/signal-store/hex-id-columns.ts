@@ -16,26 +16,43 @@ for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
  */
 export function writeHexId(text: string, words: 2 | 4, row: number, high: Uint32Array, low: Uint32Array | null): boolean {
   if (text.length !== words * 8) return false;
-  let w0 = 0;
-  let w1 = 0;
-  let w2 = 0;
-  let w3 = 0;
+  const w = WORDS;
+  w.fill(0);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     const digit = code < 128 ? HEX_VALUE[code]! : -1;
     if (digit < 0) return false;
-    const word = i >>> 3;
-    if (word === 0) w0 = w0 * 16 + digit;
-    else if (word === 1) w1 = w1 * 16 + digit;
-    else if (word === 2) w2 = w2 * 16 + digit;
-    else w3 = w3 * 16 + digit;
+    w[i >>> 3] = w[i >>> 3]! * 16 + digit;
   }
-  if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0) return false;
-  high[2 * row + 1] = w0;
-  high[2 * row] = w1;
+  return storeWords(row, high, low);
+}
+
+/** writeHexId for an id given as bytes[start, end) (ASCII). */
+export function writeHexIdBytes(bytes: Uint8Array, start: number, end: number, words: 2 | 4, row: number, high: Uint32Array, low: Uint32Array | null): boolean {
+  if (end - start !== words * 8) return false;
+  const w = WORDS;
+  w.fill(0);
+  for (let i = 0; i < end - start; i++) {
+    const code = bytes[start + i]!;
+    const digit = code < 128 ? HEX_VALUE[code]! : -1;
+    if (digit < 0) return false;
+    w[i >>> 3] = w[i >>> 3]! * 16 + digit;
+  }
+  return storeWords(row, high, low);
+}
+
+/** The 32-bit words of the id being converted (a Float64Array: 8 hex digits may exceed int32). */
+const WORDS = new Float64Array(4);
+
+/** Stores WORDS unless they are all zero (no id). */
+function storeWords(row: number, high: Uint32Array, low: Uint32Array | null): boolean {
+  const w = WORDS;
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0) return false;
+  high[2 * row + 1] = w[0]!;
+  high[2 * row] = w[1]!;
   if (low !== null) {
-    low[2 * row + 1] = w2;
-    low[2 * row] = w3;
+    low[2 * row + 1] = w[2]!;
+    low[2 * row] = w[3]!;
   }
   return true;
 }

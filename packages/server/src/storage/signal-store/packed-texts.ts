@@ -31,6 +31,9 @@ export function packedTextBuffers(p: PackedTexts): ArrayBuffer[] {
   return [p.bytes.buffer as ArrayBuffer, p.ends.buffer as ArrayBuffer, p.nulls.buffer as ArrayBuffer];
 }
 
+/** Texts up to this many characters (or bytes) are copied in JavaScript rather than by a native call. */
+const SHORT_TEXT = 32;
+
 /** Packs up to `capacity` texts; the byte buffer grows as needed. */
 export class PackedTextsWriter {
   private bytes: Buffer;
@@ -55,11 +58,65 @@ export class PackedTextsWriter {
       // UTF-8 takes at most 3 bytes per UTF-16 code unit.
       const need = this.used + 3 * text.length;
       if (need > this.bytes.length) this.grow(need);
-      this.used += this.bytes.write(text, this.used);
+      this.used = text.length <= SHORT_TEXT ? this.writeShort(text) : this.used + this.bytes.write(text, this.used);
     } else {
       this.nulls[i] = 1;
     }
     this.ends[i] = this.used;
+  }
+
+  /** Appends bytes[start, end) (UTF-8) as a text. */
+  pushBytes(bytes: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    this.copy(bytes, start, end);
+    this.ends[this.count++] = this.used;
+  }
+
+  /**
+   * Appends a JSON object made of runs of members' text: `{` + bytes[runs[2k], runs[2k+1]) joined
+   * by commas + `}`, for k below `runCount`.
+   */
+  pushObject(bytes: Uint8Array, runs: Int32Array, runCount: number): void {
+    let length = 1 + runCount;
+    for (let k = 0; k < runCount; k++) length += runs[2 * k + 1]! - runs[2 * k]!;
+    this.reserve(length);
+    const out = this.bytes;
+    out[this.used++] = 0x7b;
+    for (let k = 0; k < runCount; k++) {
+      if (k > 0) out[this.used++] = 0x2c;
+      this.copy(bytes, runs[2 * k]!, runs[2 * k + 1]!);
+    }
+    out[this.used++] = 0x7d;
+    this.ends[this.count++] = this.used;
+  }
+
+  /** A short text byte by byte when it is ASCII (cheaper than a native call); the new end. */
+  private writeShort(text: string): number {
+    const out = this.bytes;
+    let at = this.used;
+    for (let k = 0; k < text.length; k++) {
+      const c = text.charCodeAt(k);
+      if (c >= 0x80) return this.used + out.write(text, this.used);
+      out[at++] = c;
+    }
+    return at;
+  }
+
+  private reserve(length: number): void {
+    if (this.used + length > this.bytes.length) this.grow(this.used + length);
+  }
+
+  /** Copies bytes[start, end) to the end (short runs byte by byte, longer ones natively). */
+  private copy(bytes: Uint8Array, start: number, end: number): void {
+    const out = this.bytes;
+    if (end - start <= SHORT_TEXT) {
+      let at = this.used;
+      for (let k = start; k < end; k++) out[at++] = bytes[k]!;
+      this.used = at;
+      return;
+    }
+    out.set(bytes.subarray(start, end), this.used);
+    this.used += end - start;
   }
 
   /** The texts pushed; the writer must not be used afterwards. */
