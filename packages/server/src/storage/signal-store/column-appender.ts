@@ -187,9 +187,26 @@ function fillPackedTexts(vector: DuckDBBindings.Vector, p: PackedTexts, start: n
     const i = longRows[j]!;
     const row = start + i;
     const from = row === 0 ? 0 : ends[row - 1]!;
-    duckdb.vector_assign_string_element_len(vector, i, new Uint8Array(bytes.buffer, bytes.byteOffset + from, ends[row]! - from));
+    duckdb.vector_assign_string_element_len(vector, i, bytesOf(bytes, from, ends[row]!));
   }
   if (nullCount > 0) writeValidity(vector, validity, count);
+}
+
+/** One reused array per length up to this: a text is copied into it rather than given a view of its own. */
+const MAX_REUSED_LENGTH = 512;
+const reusedByLength: (Uint8Array | undefined)[] = [];
+
+/** bytes[from, to) as a Uint8Array DuckDB copies at once: small ones in a reused array, so no object is made per text. */
+function bytesOf(bytes: Uint8Array, from: number, to: number): Uint8Array {
+  const length = to - from;
+  if (length > MAX_REUSED_LENGTH) return new Uint8Array(bytes.buffer, bytes.byteOffset + from, length);
+  let out = reusedByLength[length];
+  if (out === undefined) {
+    out = new Uint8Array(length);
+    reusedByLength[length] = out;
+  }
+  for (let k = 0; k < length; k++) out[k] = bytes[from + k]!;
+  return out;
 }
 
 /** Copies the bitmask (64-bit little-endian words, as DuckDB keeps validity) for `count` rows. */
