@@ -4,17 +4,18 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogsHarness, type LogsHarness } from '../../../test/support/logs-harness.js';
 import type { LogRecord } from '../../model/log-record.js';
-import { LogColumnsBuilder, recordsOfColumns } from '../../storage/log-columns.js';
-import { addJsonLine, parseTime, type JsonLineDefaults } from './json-line-record.js';
+import { recordsOfColumns } from '../../storage/log-columns.js';
+import { parseTime, type JsonLineDefaults } from './json-line-record.js';
+import { decodeJsonLines } from './json-lines-decoder.js';
 
 const defaults = { service: '', environment: '', version: '' };
 const OBSERVED = 1_800_000_000_000_000_000n;
 
 /** The record one line decodes to (as the store reads it back), or the reason it is rejected. */
 function jsonLineToRecord(line: string, d: JsonLineDefaults, observedNs: bigint): LogRecord | string {
-  const builder = new LogColumnsBuilder(1);
-  const reason = addJsonLine(line, d, observedNs, builder);
-  return reason ?? recordsOfColumns(builder.finish())[0]!;
+  const decoded = decodeJsonLines(Buffer.from(line), d, observedNs);
+  if (decoded.rejected > 0) return decoded.rejectionSummary.replace('1 of 1 lines rejected: line 1: ', '');
+  return recordsOfColumns(decoded.columns)[0]!;
 }
 
 describe('JSON line field recognition', () => {
