@@ -13,6 +13,7 @@ import { InFlightBudget } from '../in-flight-budget.js';
 import { logIngestMetricsFor, toApiError } from '../log-ingest.js';
 import type { JsonLineDefaults } from './json-line-record.js';
 import { DecoderUnavailableError, JsonLinesDecoderPool } from './json-lines-decoder-pool.js';
+import type { DecodedJsonLines } from './json-lines-decoder.js';
 
 export interface JsonLinesRouteOptions {
   readonly logs: LogStore;
@@ -57,12 +58,16 @@ export function registerJsonLinesRoutes(app: FastifyInstance, opts: JsonLinesRou
         reserved = body.length;
         const raw = await decodeRequestBody(body, req.headers['content-encoding'], maxDecompressed, 'json lines');
         const observedNs = BigInt(now()) * 1_000_000n;
-        const decoded = await decoder.decode(raw, defaults, observedNs).catch((err: unknown) => {
-          throw err instanceof DecoderUnavailableError ? unavailable(`json lines: ${err.message}; retry later`, 1) : err;
-        });
+        const decoded = await decodeBody(decoder, raw, defaults, observedNs);
         if (decoded.total === 0) throw badData('json lines: the body has no log lines (expected one JSON object per line)');
         const stored = decoded.columns.rowCount;
-        if (stored > 0) await opts.logs.appendColumns(decoded.columns).catch((err: unknown) => Promise.reject(toApiError(err)));
+        if (stored > 0) {
+          try {
+            await opts.logs.appendColumns(decoded.columns);
+          } catch (err) {
+            throw toApiError(err);
+          }
+        }
         metrics.lines.inc({ protocol: PROTOCOL }, stored);
         if (decoded.rejected > 0) {
           metrics.rejected.inc({ protocol: PROTOCOL }, decoded.rejected);
@@ -79,6 +84,15 @@ export function registerJsonLinesRoutes(app: FastifyInstance, opts: JsonLinesRou
       }
     });
   });
+}
+
+/** Decodes a body in the pool; a failed or closed decoder thread becomes a 503 with Retry-After. */
+async function decodeBody(decoder: JsonLinesDecoderPool, raw: Buffer, defaults: JsonLineDefaults, observedNs: bigint): Promise<DecodedJsonLines> {
+  try {
+    return await decoder.decode(raw, defaults, observedNs);
+  } catch (err) {
+    throw err instanceof DecoderUnavailableError ? unavailable(`json lines: ${err.message}; retry later`, 1) : err;
+  }
 }
 
 const ACCEPTED_TYPES = new Set(['', 'application/x-ndjson', 'application/jsonl', 'application/json', 'application/jsonlines', 'text/plain', 'application/octet-stream']);
