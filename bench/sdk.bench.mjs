@@ -94,7 +94,7 @@ async function startService(framework, withSdk, sinkUrl) {
     logger = wk.logger;
   } else {
     // What a service without the SDK would have: pino to stdout, buffered as the SDK's default is.
-    logger = pino(pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }));
+    logger = pino(pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 }));
   }
   const user = (id) => ({ id, name: `user ${id}`, roles: ['reader'] });
   let port;

@@ -67,7 +67,7 @@ function isoTimestamp(): () => string {
 export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLogging {
   // Lines are gathered up to 4 KiB before a write (one system call for many lines), and written
   // at least every 250 ms; shutdown and the uncaught-exception path flush the rest.
-  const stdout = cfg.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: STDOUT_FLUSH_MS });
+  const stdout = cfg.destination ?? pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: STDOUT_FLUSH_MS });
   const file = cfg.file ? pino.transport({ target: 'pino-roll', options: { file: cfg.file.path, size: cfg.file.size ?? '10m', frequency: cfg.file.frequency, limit: { count: cfg.file.keep ?? 5 }, mkdir: true } }) : null;
   const outputs: DestinationStream[] = file ? [stdout, file as DestinationStream] : [stdout];
   const shipper =

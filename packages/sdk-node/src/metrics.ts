@@ -1,9 +1,7 @@
 /** prom-client metrics of the service: RED metrics, SDK self-metrics, user metrics, the /metrics handler. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-
-/** Bound of the per-series cache of RED metric children (route templates keep the real count small). */
-const MAX_CACHED_SERIES = 1000;
+import { RedMetrics } from './red-metrics.js';
 
 /** Options of a user metric. */
 export interface MetricOptions<L extends string> {
@@ -15,25 +13,15 @@ export interface MetricOptions<L extends string> {
 export class ServiceMetrics {
   /** The registry served at /metrics (not prom-client's global one, so the host's stays its own). */
   readonly registry = new Registry();
-  /** http_requests_total{method,route,status}. */
-  readonly requests: Counter<'method' | 'route' | 'status'>;
-  /** http_request_duration_seconds{method,route,status}. */
-  readonly duration: Histogram<'method' | 'route' | 'status'>;
-  private readonly requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  /** http_requests_total and http_request_duration_seconds {method,route,status}. */
+  private readonly red: RedMetrics;
   /** Telemetry the SDK dropped instead of growing memory or blocking the host. */
   readonly dropped: Counter<'signal' | 'reason'>;
 
   constructor(opts: { defaultMetrics: boolean; buckets: number[] }) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests served, by route template', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
-    this.duration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time to serve HTTP requests, by route template',
-      labelNames: ['method', 'route', 'status'],
-      buckets: opts.buckets,
-      registers: [this.registry],
-    });
     this.dropped = new Counter({ name: 'watchkeeper_sdk_dropped_total', help: 'Telemetry items the SDK dropped (queue full, export failed, sampled out, ...)', labelNames: ['signal', 'reason'], registers: [this.registry] });
+    this.red = new RedMetrics(this.registry, opts.buckets, () => this.dropped.inc({ signal: 'metrics', reason: 'series_limit' }));
   }
 
   counter<L extends string = string>(name: string, opts: MetricOptions<L> = {}): Counter<L> {
@@ -53,16 +41,7 @@ export class ServiceMetrics {
 
   /** Records one finished HTTP request. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    // Label children are looked up once per (method, route, status): prom-client hashes labels otherwise.
-    const key = `${method} ${status} ${route}`;
-    let series = this.requestSeries.get(key);
-    if (series === undefined) {
-      const labels = { method, route, status: String(status) };
-      series = { count: this.requests.labels(labels), duration: this.duration.labels(labels) };
-      if (this.requestSeries.size < MAX_CACHED_SERIES) this.requestSeries.set(key, series);
-    }
-    series.count.inc();
-    series.duration.observe(seconds);
+    this.red.observe(method, route, status, seconds);
   }
 
   /** Renders the registry in the Prometheus text format. */
