@@ -4,9 +4,13 @@
 // keep-alive HTTP with several requests in flight, as many SDK clients would: one event per
 // envelope, a few hundred distinct issues (Node, Python and browser stacks of 20–40 frames,
 // chained causes, breadcrumbs, tags, users), a share of them gzip-compressed.
-// Options (env): BENCH_EVENTS (default 100,000), BENCH_ISSUES (default 300), BENCH_CONCURRENCY (default 32).
+// Options (env): BENCH_EVENTS (default 100,000), BENCH_ISSUES (default 300), BENCH_CONCURRENCY (default 32),
+// BENCH_PREPARE_THREADS (the routes' preparation threads; default theirs, 0 prepares on the event loop),
+// BENCH_PROFILE (a directory: the server runs with --cpu-prof, one profile per thread).
+// Server CPU is split by thread from /proc: the event loop, the preparation threads (the threads
+// started while the routes were registered), and the rest (DuckDB, V8's GC and compiler helpers, libuv).
 import { fork } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -39,10 +43,13 @@ async function runServer(dir) {
   const projects = new ProjectRegistry([{ id: 1, name: 'shop', keys: [KEY], rate_limit_per_minute: 0, scrub_fields: [], services: [] }]);
   const access = new AccessControl([]);
   const app = createHttpServer({ logger, metrics, accessControl: () => access, bodyLimitBytes: 32 * 1024 * 1024 });
-  registerSentryIngestRoutes(app, { ingestor, projects: () => projects, rateLimiter: new ProjectRateLimiter(), maxDecodedBytes: 32 * 1024 * 1024 });
+  const threadsBefore = new Set(threadIds(process.pid));
+  const prepareThreads = process.env.BENCH_PREPARE_THREADS === undefined ? undefined : Number(process.env.BENCH_PREPARE_THREADS);
+  registerSentryIngestRoutes(app, { ingestor, projects: () => projects, rateLimiter: new ProjectRateLimiter(), maxDecodedBytes: 32 * 1024 * 1024, prepareThreads });
+  const preparers = threadIds(process.pid).filter((t) => !threadsBefore.has(t));
   registerErrorsApi(app, { store, projects: () => projects, externalUrl: () => 'http://127.0.0.1' });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  process.send({ port: app.server.address().port });
+  process.send({ port: app.server.address().port, preparers });
   process.on('message', async (m) => {
     if (m === 'commits') {
       const text = await metrics.registry.metrics();
@@ -55,6 +62,25 @@ async function runServer(dir) {
       process.exit(0);
     }
   });
+}
+
+function threadIds(pid) {
+  return readdirSync(`/proc/${pid}/task`).map(Number);
+}
+
+/** CPU seconds per thread id of a live process. */
+function threadCpu(pid) {
+  const out = new Map();
+  for (const tid of threadIds(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
 }
 
 function rng(seed) {
@@ -122,7 +148,7 @@ async function runClient() {
   console.log(`prepared ${DISTINCT_BODIES} distinct envelopes, mean ${fmt(bodyBytes / DISTINCT_BODIES / 1024, 1)} KiB uncompressed, 1 in 4 gzip-compressed`);
   const dir = tempDir('wk-bench-errors');
   const child = fork(new URL(import.meta.url).pathname, ['--server', dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [] });
-  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  const { port, preparers } = await new Promise((resolve) => child.once('message', resolve));
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const post = ({ body, gzip }) =>
     new Promise((resolve, reject) => {
@@ -137,6 +163,7 @@ async function runClient() {
       req.end(body);
     });
   const cpuBefore = procStats(child.pid).cpuSeconds;
+  const threadsBefore = threadCpu(child.pid);
   const started = performance.now();
   let next = 0;
   const worker = async () => {
@@ -145,10 +172,25 @@ async function runClient() {
       await post(bodies[i % DISTINCT_BODIES]);
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  try {
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   const seconds = (performance.now() - started) / 1000;
   const stats = procStats(child.pid);
+  const threadsAfter = threadCpu(child.pid);
+  const cpu = { loop: 0, prepare: 0, other: 0 };
+  for (const [tid, s] of threadsAfter) {
+    const used = s - (threadsBefore.get(tid) ?? 0);
+    if (tid === child.pid) cpu.loop += used;
+    else if (preparers.includes(tid)) cpu.prepare += used;
+    else cpu.other += used;
+  }
+  const perEvent = (s) => fmt((s * 1000) / EVENTS, 3);
   console.log(`ingest: ${fmt(EVENTS / seconds, 0)} events/s accepted and grouped (${fmt(seconds, 1)} s; server CPU ${fmt(stats.cpuSeconds - cpuBefore, 1)} s, peak RSS ${fmt(stats.peakRssBytes / 2 ** 20, 0)} MiB)`);
+  console.log(`server CPU per event: ${perEvent(stats.cpuSeconds - cpuBefore)} ms (event loop ${perEvent(cpu.loop)}, ${preparers.length} preparation thread(s) ${perEvent(cpu.prepare)}, other threads ${perEvent(cpu.other)})`);
   child.send('commits');
   const c = await new Promise((resolve) => child.once('message', resolve));
   console.log(`store: ${fmt(c.commits, 0)} group commits, ${fmt(c.rows / Math.max(1, c.commits), 1)} rows each, ${fmt((c.seconds / Math.max(1, c.commits)) * 1000, 1)} ms each (${fmt(c.seconds, 1)} s in total)`);

@@ -1,7 +1,9 @@
 /**
- * From decoded Sentry payloads to stored issues: scrub, normalise, group, store, then count and
- * announce new issues and regressions. A request is validated completely before anything is
- * written, so a malformed item rejects the whole request and nothing of it is stored.
+ * From prepared Sentry requests to stored issues: events arrive scrubbed, normalised and grouped
+ * (event-preparation.ts, on a worker thread); sessions, transactions and spans are handled here;
+ * then everything is stored, counted, and new issues and regressions announced. A request is
+ * validated completely before anything is written, so a malformed item rejects the whole request
+ * and nothing of it is stored.
  */
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -9,9 +11,11 @@ import type { ErrorEvent } from '../model/error-event.js';
 import type { Issue } from '../model/error-issue.js';
 import type { Span } from '../model/span.js';
 import type { ErrorStore, GroupedEvent, SessionCounts } from '../storage/error-store.js';
-import { EnvelopeError, parseItemJson, type Envelope } from './envelope.js';
-import { groupEvent } from './grouping.js';
-import { normalizeEvent } from './normalize.js';
+import { decodePayload } from '../storage/signal-store/errors/errors-payload.js';
+import { EnvelopeError, parseItemJson, type EnvelopeItem } from './envelope.js';
+import type { PreparedBody } from './event-preparation.js';
+import { toGroupedEvent } from './grouped-event.js';
+import { EventError } from './normalize.js';
 import type { Project } from './projects.js';
 import { Scrubber } from './scrub.js';
 import { EndedSessions, sessionAggregateCounts, sessionUpdateCounts } from './sessions.js';
@@ -44,7 +48,8 @@ export class ErrorIngestor {
   private readonly endedSessions = new EndedSessions();
   /** One scrubber per project (its name verdicts are cached); a reload brings new Project objects. */
   private readonly scrubbers = new WeakMap<Project, Scrubber>();
-  private readonly now: () => number;
+  /** The receive time of a request (injectable for tests). */
+  readonly now: () => number;
   private readonly eventsTotal: Counter<'project' | 'level' | 'environment' | 'release'>;
   private readonly issuesNew: Counter<'project'>;
   private readonly regressions: Counter<'project'>;
@@ -80,74 +85,70 @@ export class ErrorIngestor {
   }
 
   /**
-   * Validates and prepares every item of an envelope. Throws EnvelopeError or EventError (both
-   * answered with 400) on the first malformed item. `dropEvents`: events and transactions are
-   * over the rate limit and left out.
+   * Takes the items of a prepared request (event-preparation.ts) in order, handling those left to
+   * the main thread (sessions, transactions, spans). Throws EnvelopeError or EventError (both
+   * answered with 400) at the first malformed item. `dropEvents`: events and transactions are over
+   * the rate limit and left out.
    */
-  prepareEnvelope(project: Project, envelope: Envelope, dropEvents: boolean): PreparedEnvelope {
-    const receivedMs = this.now();
-    const scrubber = this.scrubberFor(project);
+  prepareEnvelope(project: Project, body: PreparedBody, dropEvents: boolean, receivedMs: number): PreparedEnvelope {
     const events: GroupedEvent[] = [];
     const sessions: SessionCounts[] = [];
     const spans: Span[] = [];
     const itemTypes = new Map<string, number>();
-    envelope.items.forEach((item, i) => {
+    body.items.forEach((prepared, i) => {
       const index = i + 1;
-      const what = `item ${index} (${item.type})`;
-      switch (item.type) {
+      const what = `item ${index} (${prepared.type})`;
+      switch (prepared.kind) {
+        case 'bad-payload':
+          throw new EnvelopeError(prepared.message);
+        case 'bad-event':
+          if (dropEvents) return;
+          throw new EventError(prepared.message);
         case 'event':
-        case 'security': {
-          const payload = parseItemJson(item, index);
           if (dropEvents) return;
-          events.push(this.prepareEvent(project, payload, receivedMs, scrubber, envelope.headers.event_id));
+          events.push(prepared.event);
           break;
+        case 'raw': {
+          const item: EnvelopeItem = { type: prepared.type, headers: prepared.headers, payload: Buffer.from(prepared.payload.buffer, prepared.payload.byteOffset, prepared.payload.byteLength) };
+          if (!this.prepareOther(project, item, index, what, dropEvents, receivedMs, sessions, spans)) return;
         }
-        case 'transaction': {
-          const payload = parseItemJson(item, index);
-          if (dropEvents) return;
-          scrubber.scrubEvent(payload);
-          spans.push(...transactionToSpans(payload, project.name, what));
-          break;
-        }
-        case 'span': {
-          // Streamed spans (v2); other span payload versions are counted only.
-          const payload = parseItemJson(item, index);
-          if (payload.version !== 2) break;
-          scrubber.scrubEvent(payload);
-          spans.push(...spanItemsToSpans(payload, project.name, what));
-          break;
-        }
-        case 'session': {
-          const c = sessionUpdateCounts(parseItemJson(item, index), project.id, receivedMs, what, this.endedSessions);
-          if (c !== null) sessions.push(c);
-          break;
-        }
-        case 'sessions':
-          sessions.push(...sessionAggregateCounts(parseItemJson(item, index), project.id, receivedMs, what));
-          break;
-        default:
-          // attachment, client_report, check_in and types unknown here (newer SDKs) are accepted and counted only.
-          if (item.type.length > 64) throw new EnvelopeError(`item ${index}: item type is longer than 64 characters`);
       }
-      itemTypes.set(item.type, (itemTypes.get(item.type) ?? 0) + 1);
+      itemTypes.set(prepared.type, (itemTypes.get(prepared.type) ?? 0) + 1);
     });
     return { events, sessions, spans, itemTypes };
   }
 
-  /** Validates and prepares a legacy store-endpoint body (one event). */
-  prepareStoreEvent(project: Project, payload: Record<string, unknown>): PreparedEnvelope {
-    const event = this.prepareEvent(project, payload, this.now(), this.scrubberFor(project));
-    return { events: [event], sessions: [], spans: [], itemTypes: new Map([['event', 1]]) };
-  }
-
-  private prepareEvent(project: Project, payload: Record<string, unknown>, receivedMs: number, scrubber: Scrubber, envelopeEventId?: unknown): GroupedEvent {
-    if (payload.event_id === undefined && typeof envelopeEventId === 'string') payload.event_id = envelopeEventId;
-    const event = normalizeEvent(payload, project.id, receivedMs);
-    // Scrubbed after normalisation, which already dropped what is not kept (source context, SDK
-    // metadata), and before grouping, so titles are built from scrubbed text. The event is a fresh
-    // plain JSON object owned here.
-    scrubber.scrubEvent(event as unknown as Record<string, unknown>);
-    return { event, ...groupEvent(event) };
+  /** Handles a non-event item; false when it is dropped uncounted (a transaction over the rate limit). */
+  private prepareOther(project: Project, item: EnvelopeItem, index: number, what: string, dropEvents: boolean, receivedMs: number, sessions: SessionCounts[], spans: Span[]): boolean {
+    switch (item.type) {
+      case 'transaction': {
+        const payload = parseItemJson(item, index);
+        if (dropEvents) return false;
+        this.scrubberFor(project).scrubEvent(payload);
+        spans.push(...transactionToSpans(payload, project.name, what));
+        break;
+      }
+      case 'span': {
+        // Streamed spans (v2); other span payload versions are counted only.
+        const payload = parseItemJson(item, index);
+        if (payload.version !== 2) break;
+        this.scrubberFor(project).scrubEvent(payload);
+        spans.push(...spanItemsToSpans(payload, project.name, what));
+        break;
+      }
+      case 'session': {
+        const c = sessionUpdateCounts(parseItemJson(item, index), project.id, receivedMs, what, this.endedSessions);
+        if (c !== null) sessions.push(c);
+        break;
+      }
+      case 'sessions':
+        sessions.push(...sessionAggregateCounts(parseItemJson(item, index), project.id, receivedMs, what));
+        break;
+      default:
+        // attachment, client_report, check_in and types unknown here (newer SDKs) are accepted and counted only.
+        if (item.type.length > 64) throw new EnvelopeError(`item ${index}: item type is longer than 64 characters`);
+    }
+    return true;
   }
 
   private scrubberFor(project: Project): Scrubber {
@@ -165,12 +166,13 @@ export class ErrorIngestor {
     if (prepared.events.length > 0 || prepared.sessions.length > 0) {
       const outcomes = await this.opts.store.write({ events: prepared.events, sessions: prepared.sessions });
       outcomes.forEach((o, i) => {
-        const event = prepared.events[i]!.event;
-        this.eventsTotal.inc({ project: project.name, level: event.level, environment: event.environment, release: event.release });
+        const g = prepared.events[i]!;
+        this.eventsTotal.inc({ project: project.name, level: g.header.level, environment: g.header.environment, release: g.header.release });
         if (o.kind === 'existing') return;
         if (o.kind === 'new') this.issuesNew.inc({ project: project.name });
         else this.regressions.inc({ project: project.name });
-        this.emit(o.kind, o.issue, event);
+        // Listeners see the whole event; only new issues and regressions pay for decoding it.
+        this.emit(o.kind, o.issue, decodePayload(g.payload));
       });
     }
     for (const [type, n] of prepared.itemTypes) this.items.inc({ project: project.name, type }, n);
@@ -181,7 +183,7 @@ export class ErrorIngestor {
    * events and log records), grouped the same way.
    */
   async storeEvents(project: Project, events: readonly ErrorEvent[]): Promise<void> {
-    const grouped = events.map((event) => ({ event, ...groupEvent(event) }));
+    const grouped = events.map((event) => toGroupedEvent(event));
     await this.store(project, { events: grouped, sessions: [], spans: [], itemTypes: new Map() });
   }
 

@@ -8,9 +8,33 @@
 import type { ErrorEvent, ErrorLevel } from '../model/error-event.js';
 import type { Issue, IssueStatus } from '../model/error-issue.js';
 
+/**
+ * The fields of an event that the store indexes and the ingest path counts by. The whole event
+ * travels beside them as JSON text, so an event prepared on a worker thread crosses to the writer
+ * as a few strings rather than as an object graph.
+ */
+export interface EventHeader {
+  readonly eventId: string;
+  readonly projectId: number;
+  readonly timestampMs: number;
+  readonly receivedMs: number;
+  readonly level: ErrorLevel;
+  readonly platform: string;
+  readonly release: string;
+  readonly environment: string;
+  /** model/error-event.ts userKey: the user counted for distinct-user totals ('' when none). */
+  readonly userKey: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  /** The event's tags as a JSON object text. */
+  readonly tagsJson: string;
+}
+
 /** An event with its grouping, ready to store. */
 export interface GroupedEvent {
-  readonly event: ErrorEvent;
+  readonly header: EventHeader;
+  /** The whole ErrorEvent as JSON text (what the issue views read back). */
+  readonly payload: string;
   readonly fingerprint: string;
   readonly title: string;
   readonly culprit: string;

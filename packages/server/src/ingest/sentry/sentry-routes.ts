@@ -4,14 +4,16 @@
  * themselves (query `sentry_key`, `X-Sentry-Auth`, or the envelope header's DSN), so the routes are
  * `public` to the token gate. Bodies may be gzip/deflate/brotli-compressed and chunked; browsers
  * get CORS answers; rate limits answer as Relay does (429, Retry-After, X-Sentry-Rate-Limits).
+ * Bodies are prepared (decoded, framed, events parsed, scrubbed, normalised and grouped) on worker
+ * threads, which the routes start and stop with the server.
  */
-import { inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, badData, errorTypeForStatus, unavailable } from '../../api/errors.js';
-import { BodyDecodeError, decodeBody } from '../decode-body.js';
-import { EnvelopeError, parseEnvelope, type Envelope } from '../../errors/envelope.js';
+import { EnvelopeError } from '../../errors/envelope.js';
 import type { ErrorIngestor } from '../../errors/error-ingestor.js';
+import type { PrepareJob, PreparedBody } from '../../errors/event-preparation.js';
 import { EventError } from '../../errors/normalize.js';
+import { createEventPreparer, defaultPrepareThreads, PrepareThreadError, type EventPreparer } from '../../errors/prepare-pool.js';
 import type { Project, ProjectRegistry } from '../../errors/projects.js';
 import type { ProjectRateLimiter } from '../../errors/rate-limiter.js';
 import { keyFromAuthHeader, keyFromDsn, projectFromDsn } from '../../errors/sentry-auth.js';
@@ -24,6 +26,8 @@ export interface SentryIngestDeps {
   readonly rateLimiter: ProjectRateLimiter;
   /** Largest body accepted after decompression, bytes. */
   readonly maxDecodedBytes: number;
+  /** Threads preparing bodies; 0 prepares on the event loop. Default: prepare-pool.ts defaultPrepareThreads. */
+  readonly prepareThreads?: number;
 }
 
 /** Item types that count against a project's event rate limit. */
@@ -61,57 +65,41 @@ function authenticate(deps: SentryIngestDeps, projectId: number, key: string | n
   return check.project;
 }
 
-async function decodedBody(deps: SentryIngestDeps, req: FastifyRequest): Promise<Buffer> {
+/** Prepares the request's body (prepare-pool.ts); a body that cannot be read is answered with its status. */
+async function preparedBody(deps: SentryIngestDeps, preparer: EventPreparer, req: FastifyRequest, kind: PrepareJob['kind'], projectId: number, receivedMs: number): Promise<PreparedBody> {
   const raw = req.body;
   const body = Buffer.isBuffer(raw) ? raw : typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.alloc(0);
   const encoding = req.headers['content-encoding'];
+  let prepared;
   try {
-    return await decodeBody(body, typeof encoding === 'string' ? encoding : undefined, deps.maxDecodedBytes);
+    prepared = await preparer.prepare({
+      kind,
+      body,
+      contentEncoding: typeof encoding === 'string' ? encoding : undefined,
+      maxDecodedBytes: deps.maxDecodedBytes,
+      projectId,
+      // The project the URL names: authentication (by the envelope's DSN, perhaps) is checked against it later.
+      scrubFields: deps.projects().get(projectId)?.scrubFields ?? [],
+      receivedMs,
+    });
   } catch (err) {
-    if (err instanceof BodyDecodeError) throw new ApiError(err.status, errorTypeForStatus(err.status), err.message);
-    throw err;
+    throw toApiError(err);
   }
+  if (!prepared.ok) throw new ApiError(prepared.status, errorTypeForStatus(prepared.status), prepared.message);
+  return prepared;
 }
 
 /** Maps ingest failures to the statuses SDKs understand; the reason also goes in X-Sentry-Error. */
 function toApiError(err: unknown): unknown {
   if (err instanceof EnvelopeError || err instanceof EventError) return badData(err.message);
   if (err instanceof StoreOverloadedError) return new ApiError(429, 'too_many_requests', err.message, err.retryAfterSeconds);
-  if (err instanceof StoreClosedError) return unavailable(err.message);
+  if (err instanceof StoreClosedError || err instanceof PrepareThreadError) return unavailable(err.message);
   return err;
 }
 
-function parseEnvelopeOr400(body: Buffer): Envelope {
-  try {
-    return parseEnvelope(body);
-  } catch (err) {
-    throw toApiError(err);
-  }
-}
-
-/** The legacy store body: JSON, or (old SDKs) base64 of zlib-deflated JSON. */
-function storeEventPayload(body: Buffer, maxBytes: number): Record<string, unknown> {
-  let text = body.toString('utf8').trim();
-  if (text === '') throw badData('empty body: expected a JSON event');
-  if (!text.startsWith('{')) {
-    try {
-      text = inflateSync(Buffer.from(text, 'base64'), { maxOutputLength: maxBytes }).toString('utf8');
-    } catch (err) {
-      if (err instanceof RangeError) throw new ApiError(413, 'payload_too_large', `the inflated event is larger than the limit of ${maxBytes} bytes`);
-      throw badData('the body is neither a JSON object nor base64-encoded deflated JSON');
-    }
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw badData(`the event is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badData('the event must be a JSON object');
-  return value as Record<string, unknown>;
-}
-
 export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIngestDeps): void {
+  const preparer = createEventPreparer(deps.prepareThreads ?? defaultPrepareThreads(), app.log);
+  app.addHook('onClose', async () => preparer.close());
   void app.register(async (scope) => {
     // SDKs send envelopes with no, or a misleading, content type (browsers use text/plain to avoid
     // a preflight): every body is read raw here and judged by the route.
@@ -144,7 +132,8 @@ export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIng
       let key = requestKey(req);
       // Refuse a known-bad key before spending time on the body.
       if (key !== null) authenticate(deps, projectId, key);
-      const env = parseEnvelopeOr400(await decodedBody(deps, req));
+      const receivedMs = deps.ingestor.now();
+      const env = await preparedBody(deps, preparer, req, 'envelope', projectId, receivedMs);
       if (key === null) {
         key = keyFromDsn(env.headers.dsn);
         const dsnProject = projectFromDsn(env.headers.dsn);
@@ -163,9 +152,9 @@ export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIng
         dropEvents = true;
       }
       try {
-        const prepared = deps.ingestor.prepareEnvelope(project, env, dropEvents);
+        const prepared = deps.ingestor.prepareEnvelope(project, env, dropEvents, receivedMs);
         await deps.ingestor.store(project, prepared);
-        const id = prepared.events[0]?.event.eventId ?? (typeof env.headers.event_id === 'string' ? env.headers.event_id : undefined);
+        const id = prepared.events[0]?.header.eventId ?? (typeof env.headers.event_id === 'string' ? env.headers.event_id : undefined);
         return id === undefined ? {} : { id };
       } catch (err) {
         throw toApiError(err);
@@ -175,16 +164,17 @@ export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIng
     const store = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
       const projectId = projectIdOf(req);
       const project = authenticate(deps, projectId, requestKey(req));
-      const payload = storeEventPayload(await decodedBody(deps, req), deps.maxDecodedBytes);
+      const receivedMs = deps.ingestor.now();
+      const body = await preparedBody(deps, preparer, req, 'store', projectId, receivedMs);
       const decision = deps.rateLimiter.take(project.id, 1, project.rateLimitPerMinute);
       if (!decision.ok) {
         reply.header('X-Sentry-Rate-Limits', `${decision.retryAfterSeconds}:${LIMITED_CATEGORIES}:project:project_quota`);
         throw new ApiError(429, 'too_many_requests', `project ${project.id} is over its limit of ${project.rateLimitPerMinute} events per minute`, decision.retryAfterSeconds);
       }
       try {
-        const prepared = deps.ingestor.prepareStoreEvent(project, payload);
+        const prepared = deps.ingestor.prepareEnvelope(project, body, false, receivedMs);
         await deps.ingestor.store(project, prepared);
-        return { id: prepared.events[0]!.event.eventId };
+        return { id: prepared.events[0]!.header.eventId };
       } catch (err) {
         throw toApiError(err);
       }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { toGroupedEvent } from '../../../errors/grouped-event.js';
 import type { ErrorEvent } from '../../../model/error-event.js';
 import type { GroupedEvent } from '../../error-store.js';
 import { openSignalStore, type SignalStore } from '../signal-store.js';
@@ -43,7 +44,7 @@ function grouped(fingerprint: string, over: Partial<ErrorEvent> = {}): GroupedEv
     spanId: '',
     ...over,
   };
-  return { event, fingerprint, title: `Error ${fingerprint}`, culprit: 'main(app)', type: 'Error' };
+  return toGroupedEvent(event, { fingerprint, components: [], title: `Error ${fingerprint}`, culprit: 'main(app)', type: 'Error' });
 }
 
 describe('DuckDBErrorStore', () => {

@@ -5,7 +5,6 @@
  * through the shared group-commit queue. If that commit fails, the cache changes are undone.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { userKey } from '../../../model/error-event.js';
 import { statusAfterEvent, type Issue, type IssueStatusState } from '../../../model/error-issue.js';
 import type {
   ErrorStore,
@@ -25,7 +24,7 @@ import type { SignalStore } from '../signal-store.js';
 import { hashColumnValue } from '../string-hash.js';
 import type { ColumnBatch, TableSchema } from '../table-schema.js';
 import { IssueCache, IssueRecord } from './errors-issue-cache.js';
-import { decodePayload, encodePayload } from './errors-payload.js';
+import { decodePayload } from './errors-payload.js';
 import { ERROR_EVENTS_TABLE, ERROR_ISSUES_TABLE, ERROR_ISSUE_STATUS_TABLE, ERROR_SESSIONS_TABLE, ERROR_TABLES } from './errors-tables.js';
 
 const NS_PER_MS = 1_000_000n;
@@ -149,7 +148,6 @@ export class DuckDBErrorStore implements ErrorStore {
   }
 
   async write(batch: ErrorWrite): Promise<readonly EventOutcome[]> {
-    const payloads = batch.events.map((g) => encodePayload(g.event));
     const events = new Columns(ERROR_EVENTS_TABLE);
     const issues = new Columns(ERROR_ISSUES_TABLE);
     const statuses = new Columns(ERROR_ISSUE_STATUS_TABLE);
@@ -162,7 +160,7 @@ export class DuckDBErrorStore implements ErrorStore {
     }
     for (let i = 0; i < batch.events.length; i++) {
       const g = batch.events[i]!;
-      const e = g.event;
+      const e = g.header;
       this.cache.noteRelease(e.projectId, e.release, e.timestampMs);
       let rec = this.cache.find(e.projectId, g.fingerprint);
       let kind: EventOutcome['kind'] = 'existing';
@@ -191,12 +189,12 @@ export class DuckDBErrorStore implements ErrorStore {
         e.level,
         e.release,
         e.environment,
-        userKey(e.user),
+        e.userKey,
         e.traceId,
         e.spanId,
         hashColumnValue(e.traceId),
-        JSON.stringify(e.tags),
-        payloads[i],
+        e.tagsJson,
+        g.payload,
       ]);
       outcomes.push({ eventId: e.eventId, rec, kind });
     }

@@ -36,8 +36,18 @@ describe('error payloads', () => {
     expect(decodePayload(encodePayload(event))).toEqual(event);
   });
 
-  it('reads payloads stored raw-deflated and base64-encoded by earlier versions', () => {
-    const legacy = deflateRawSync(JSON.stringify(event), { level: 1 }).toString('base64');
+  it('stores compressed base64 text, far smaller than the JSON', () => {
+    const stored = encodePayload({ ...event, extra: { note: 'ünïcode', filler: 'abc '.repeat(500) } });
+    expect(stored).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(stored.length).toBeLessThan(500);
+  });
+
+  it('reads payloads stored as plain JSON text by the previous version', () => {
+    expect(decodePayload(JSON.stringify(event))).toEqual(event);
+  });
+
+  it('reads payloads of the first version (raw-deflated, base64, default level)', () => {
+    const legacy = deflateRawSync(JSON.stringify(event)).toString('base64');
     expect(decodePayload(legacy)).toEqual(event);
   });
 });
