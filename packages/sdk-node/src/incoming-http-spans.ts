@@ -7,11 +7,12 @@
  * request context (the response's events already run in it). The route and the request id
  * reach the span through the context's RPC metadata, as with the official instrumentation.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { RPCType, setRPCMetadata, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { requestContextOf, withRequest } from './request-context.js';
+import { LEAN_ROOT_CONTEXT } from './tracing/lean-context.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 
@@ -58,7 +59,7 @@ function startServerSpan(tracer: Tracer, req: IncomingMessage, res: ServerRespon
   if (req.socket.remoteAddress) attributes['client.address'] = req.socket.remoteAddress;
   const agent = req.headers['user-agent'];
   if (agent) attributes['user_agent.original'] = agent;
-  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const parent = propagation.extract(LEAN_ROOT_CONTEXT, req.headers);
   const request = requestContextOf(req);
   attributes.request_id = request.requestId;
   const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);

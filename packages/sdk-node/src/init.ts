@@ -110,7 +110,7 @@ export function init(options: InitOptions): Watchkeeper {
   let health: HealthService | null = null;
   const observer = new HttpObserver({
     metrics,
-    accessLogger: logging?.accessLogger ?? null,
+    accessLine: logging?.accessLine ?? null,
     accessLog: o.logging?.accessLog ?? false,
     errors,
     health: () => health,

@@ -18,13 +18,26 @@ type LoggingConfig = NonNullable<ResolvedOptions['logging']>;
 
 /** Longest time a line written to stdout waits in the buffer. */
 const STDOUT_FLUSH_MS = 250;
-/** pino's level of warn: lines from it up become error breadcrumbs. */
+/** pino's levels of the lines written here: warn and above become error breadcrumbs. */
+const INFO_LEVEL = 30;
 const WARN_LEVEL = 40;
+const ERROR_LEVEL = 50;
+/** Bound of the cached `"method":…,"route":…` texts of access lines. */
+const MAX_ROUTE_TEXTS = 1000;
+
+/** A finished request, as its access line reports it. */
+export interface AccessRecord {
+  requestId: string;
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+}
 
 export interface ServiceLogging {
   logger: Logger;
-  /** The logger of access lines: written like the others, shipped only with `shipAccessLog`. */
-  accessLogger: Logger;
+  /** Writes the access line of a finished request, like the logger's lines; shipped only with `shipAccessLog`. */
+  accessLine(record: AccessRecord): void;
   /** Exports what is queued and flushes the file and stdout buffers. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -44,7 +57,6 @@ export interface LoggingDeps {
 interface LineMetadata {
   lastLevel: number;
   lastMsg: string | undefined;
-  lastLogger: Logger;
 }
 
 /** `,"timestamp":"<ISO 8601 UTC>"`, the ISO text of the current second reused (Date formatting is costly). */
@@ -66,7 +78,9 @@ function isoTimestamp(): () => string {
 /** Creates the service logger and its outputs. */
 export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLogging {
   // Lines are gathered up to 4 KiB before a write (one system call for many lines), and written
-  // at least every 250 ms; shutdown and the uncaught-exception path flush the rest.
+  // at least every 250 ms; shutdown and the uncaught-exception path flush the rest. Writes are
+  // synchronous, as Node's own stdout on Linux: an asynchronous one goes through the thread pool,
+  // which cost more than the write itself.
   const stdout = cfg.destination ?? pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: STDOUT_FLUSH_MS });
   const file = cfg.file ? pino.transport({ target: 'pino-roll', options: { file: cfg.file.path, size: cfg.file.size ?? '10m', frequency: cfg.file.frequency, limit: { count: cfg.file.keep ?? 5 }, mkdir: true } }) : null;
   const outputs: DestinationStream[] = file ? [stdout, file as DestinationStream] : [stdout];
@@ -74,7 +88,16 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
     cfg.ship && deps.logsUrl !== null
       ? new ExportQueue<QueuedLine>({ exporter: otlpLogLineExporter(deps.logsUrl, 5000, deps.resource), maxQueueSize: cfg.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop })
       : null;
-  let accessLogger: Logger | null = null;
+
+  /** Writes a line to every output, and queues it for shipping when `ship`. */
+  const emit = (line: string, level: number, message: string | undefined, ship: boolean) => {
+    for (const out of outputs) out.write(line);
+    if (level >= WARN_LEVEL) deps.onWarning(pino.levels.labels[level] ?? String(level), message);
+    if (shipper === null || !ship) return;
+    // Lines are written synchronously inside the log call, so the active context is the caller's span.
+    const span = trace.getSpanContext(context.active());
+    shipper.push({ line, level, timeMs: Date.now(), traceId: span?.traceId, spanId: span?.spanId, traceFlags: span?.traceFlags ?? 0 });
+  };
 
   // One destination for every output: pino hands it the line and, through the metadata symbol,
   // the level and message, so nothing is parsed back on the logging path.
@@ -82,24 +105,19 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
     [pino.symbols.needsMetadataGsym]: true,
     lastLevel: 0,
     lastMsg: undefined,
-    lastLogger: null as unknown as Logger,
     write(this: LineMetadata, line: string) {
-      for (const out of outputs) out.write(line);
-      const level = this.lastLevel;
-      if (level >= WARN_LEVEL) deps.onWarning(pino.levels.labels[level] ?? String(level), this.lastMsg);
-      if (shipper === null || (this.lastLogger === accessLogger && !cfg.shipAccessLog)) return;
-      // pino writes synchronously inside the log call, so the active context is the caller's span.
-      const span = trace.getSpanContext(context.active());
-      shipper.push({ line, level, timeMs: Date.now(), traceId: span?.traceId, spanId: span?.spanId, traceFlags: span?.traceFlags ?? 0 });
+      emit(line, this.lastLevel, this.lastMsg, true);
     },
   };
+  const timestamp = isoTimestamp();
+  const base = { service: deps.service, version: deps.version, environment: deps.environment, logger: deps.service };
 
   const logger = pino(
     {
       level: cfg.level,
       messageKey: 'message',
-      base: { service: deps.service, version: deps.version, environment: deps.environment, logger: deps.service },
-      timestamp: isoTimestamp(),
+      base,
+      timestamp,
       formatters: { level: (label) => ({ level: label }), log: redactSecrets },
       mixin() {
         const req = requestStore.getStore();
@@ -110,7 +128,26 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
     },
     destination as DestinationStream,
   );
-  accessLogger = logger.child({});
+
+  // Access lines are written here, not through pino: their fields are known and need no
+  // serializer nor redaction, and pino's generic path cost 4 to 5 µs a request (docs/benchmarks.md).
+  const baseText = `,${JSON.stringify(base).slice(1, -1)}`;
+  const routeTexts = new Map<string, string>();
+  const accessLine = (r: AccessRecord) => {
+    const failed = r.status >= 500;
+    if (!logger.isLevelEnabled(failed ? 'error' : 'info')) return;
+    const key = `${r.method} ${r.route}`;
+    let routeText = routeTexts.get(key);
+    if (routeText === undefined) {
+      routeText = `,"method":${JSON.stringify(r.method)},"route":${JSON.stringify(r.route)}`;
+      if (routeTexts.size < MAX_ROUTE_TEXTS) routeTexts.set(key, routeText);
+    }
+    const span = trace.getSpanContext(context.active());
+    const ids = span ? `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"` : '';
+    const message = failed ? 'request failed' : 'request completed';
+    const line = `{"level":"${failed ? 'error' : 'info'}"${timestamp()}${baseText},"request_id":${JSON.stringify(r.requestId)}${ids}${routeText},"status":${r.status},"duration_ms":${r.durationMs},"message":"${message}"}\n`;
+    emit(line, failed ? ERROR_LEVEL : INFO_LEVEL, message, cfg.shipAccessLog);
+  };
 
   const flushStream = (s: unknown): Promise<void> =>
     new Promise((resolve) => {
@@ -125,7 +162,7 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
 
   return {
     logger,
-    accessLogger,
+    accessLine,
     async flush() {
       await Promise.all([flushStream(stdout), shipper?.flush().catch(() => undefined)]);
     },

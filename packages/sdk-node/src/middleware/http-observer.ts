@@ -5,7 +5,7 @@
 import { context } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
+import type { AccessRecord } from '../logging.js';
 import type { ErrorReporter } from '../errors/error-reporter.js';
 import type { HealthService } from '../health.js';
 import type { ServiceMetrics } from '../metrics.js';
@@ -18,8 +18,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
 /** The parts of the SDK the adapters use. */
 export interface ObserverDeps {
   metrics: ServiceMetrics | null;
-  /** Where access lines go (null: logging is off). */
-  accessLogger: Logger | null;
+  /** Writes access lines (null: logging is off). */
+  accessLine: ((record: AccessRecord) => void) | null;
   accessLog: boolean;
   errors: ErrorReporter | null;
   health: () => HealthService | null;
@@ -100,11 +100,7 @@ export class HttpObserver {
       const seconds = Number(process.hrtime.bigint() - req.startNs) / 1e9;
       const route = req.ctx.route ?? UNMATCHED_ROUTE;
       this.deps.metrics?.observeRequest(req.ctx.method, route, status, seconds);
-      if (this.deps.accessLog && this.deps.accessLogger) {
-        const fields = { request_id: req.ctx.requestId, method: req.ctx.method, route, status, duration_ms: Math.round(seconds * 1e6) / 1e3 };
-        if (status >= 500) this.deps.accessLogger.error(fields, 'request failed');
-        else this.deps.accessLogger.info(fields, 'request completed');
-      }
+      if (this.deps.accessLog && this.deps.accessLine) this.deps.accessLine({ requestId: req.ctx.requestId, method: req.ctx.method, route, status, durationMs: Math.round(seconds * 1e6) / 1e3 });
     } catch (e) {
       this.deps.onInternalError(e);
     }
