@@ -164,6 +164,7 @@ async function runClient() {
     });
   const cpuBefore = procStats(child.pid).cpuSeconds;
   const threadsBefore = threadCpu(child.pid);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   let next = 0;
   const worker = async () => {
@@ -181,6 +182,7 @@ async function runClient() {
   const seconds = (performance.now() - started) / 1000;
   const stats = procStats(child.pid);
   const threadsAfter = threadCpu(child.pid);
+  const client = process.cpuUsage(clientBefore);
   const cpu = { loop: 0, prepare: 0, other: 0 };
   for (const [tid, s] of threadsAfter) {
     const used = s - (threadsBefore.get(tid) ?? 0);
@@ -190,7 +192,7 @@ async function runClient() {
   }
   const perEvent = (s) => fmt((s * 1000) / EVENTS, 3);
   console.log(`ingest: ${fmt(EVENTS / seconds, 0)} events/s accepted and grouped (${fmt(seconds, 1)} s; server CPU ${fmt(stats.cpuSeconds - cpuBefore, 1)} s, peak RSS ${fmt(stats.peakRssBytes / 2 ** 20, 0)} MiB)`);
-  console.log(`server CPU per event: ${perEvent(stats.cpuSeconds - cpuBefore)} ms (event loop ${perEvent(cpu.loop)}, ${preparers.length} preparation thread(s) ${perEvent(cpu.prepare)}, other threads ${perEvent(cpu.other)})`);
+  console.log(`server CPU per event: ${perEvent(stats.cpuSeconds - cpuBefore)} ms (event loop ${perEvent(cpu.loop)}, ${preparers.length} preparation thread(s) ${perEvent(cpu.prepare)}, other threads ${perEvent(cpu.other)}); this client ${perEvent((client.user + client.system) / 1e6)} ms`);
   child.send('commits');
   const c = await new Promise((resolve) => child.once('message', resolve));
   console.log(`store: ${fmt(c.commits, 0)} group commits, ${fmt(c.rows / Math.max(1, c.commits), 1)} rows each, ${fmt((c.seconds / Math.max(1, c.commits)) * 1000, 1)} ms each (${fmt(c.seconds, 1)} s in total)`);
