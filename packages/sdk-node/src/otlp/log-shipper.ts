@@ -29,7 +29,6 @@ const SEVERITY = new Map<number, [number, string]>([
   [60, [21, 'FATAL']],
 ]);
 const SCOPE_NAME = '@watchkeeper/node';
-const NANOS_PER_MS = 1_000_000n;
 
 /** Writes an ExportLogsServiceRequest for `lines` (one resource, one scope). */
 export function encodeLogLines(resource: Resource, lines: readonly QueuedLine[], w: ProtoWriter): Uint8Array {
@@ -57,9 +56,8 @@ function writeLine(w: ProtoWriter, q: QueuedLine): void {
     fields = { message: q.line };
   }
   const [severityNumber, severityText] = SEVERITY.get(q.level) ?? [9, 'INFO'];
-  const time = BigInt(q.timeMs) * NANOS_PER_MS;
   w.begin(2); // LogRecord
-  w.fixed64(1, time);
+  w.epochMs(1, q.timeMs);
   w.uint(2, severityNumber);
   w.string(3, severityText);
   w.anyValue(5, typeof fields.message === 'string' ? fields.message : q.line);
@@ -72,6 +70,6 @@ function writeLine(w: ProtoWriter, q: QueuedLine): void {
   w.fixed32(8, q.traceFlags);
   w.hexBytes(9, q.traceId);
   w.hexBytes(10, q.spanId);
-  w.fixed64(11, time);
+  w.epochMs(11, q.timeMs);
   w.end();
 }

@@ -131,10 +131,24 @@ export class ProtoWriter {
     this.fixed64(field, BigInt(Math.trunc(t[0])) * NANOS_PER_SECOND + BigInt(Math.trunc(t[1])));
   }
 
-  /** A fixed64 nanosecond timestamp from epoch milliseconds (split first: nanoseconds exceed 2^53). */
+  /**
+   * A fixed64 nanosecond timestamp from epoch milliseconds. Nanoseconds exceed 2^53, so the two
+   * 32-bit halves are computed from exact partial products (a BigInt per timestamp cost more).
+   */
   epochMs(field: number, ms: number): void {
     const seconds = Math.floor(ms / 1000);
-    this.fixed64(field, BigInt(seconds) * NANOS_PER_SECOND + BigInt(Math.round((ms - seconds * 1000) * 1e6)));
+    const nanos = Math.round((ms - seconds * 1000) * 1e6);
+    // seconds * 1e9 + nanos = high16 * 1e9 * 2^16 + (low16 * 1e9 + nanos), each product below 2^53.
+    const high = Math.floor(seconds / 65536) * 1e9;
+    const low = (seconds % 65536) * 1e9 + nanos;
+    let lo = (high % 65536) * 65536 + (low % 4294967296);
+    const hi = Math.floor(high / 65536) + Math.floor(low / 4294967296) + Math.floor(lo / 4294967296);
+    lo %= 4294967296;
+    this.tag(field, WIRE_FIXED64);
+    this.ensure(8);
+    this.buf.writeUInt32LE(lo, this.pos);
+    this.buf.writeUInt32LE(hi, this.pos + 4);
+    this.pos += 8;
   }
 
   string(field: number, s: string | undefined): void {

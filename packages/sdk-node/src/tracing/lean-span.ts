@@ -57,14 +57,18 @@ function isAttributeValue(v: unknown): v is AttributeValue {
   return true;
 }
 
+/** What a span without links or events reads as (most have none: their lists are made on first use). */
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
+const NO_EVENTS: TimedEvent[] = Object.freeze([]) as unknown as TimedEvent[];
+
 /** Called with every span that ends (sampled spans only: unsampled ones are never created). */
 export type OnSpanEnd = (span: LeanSpan) => void;
 
 /** A recording, sampled span. */
 export class LeanSpan implements Span, ReadableSpan {
   readonly attributes: Attributes = {};
-  readonly links: Link[] = [];
-  readonly events: TimedEvent[] = [];
+  private linkList: Link[] | null = null;
+  private eventList: TimedEvent[] | null = null;
   status: SpanStatus = { code: SpanStatusCode.UNSET };
   ended = false;
   endMs = 0;
@@ -89,6 +93,14 @@ export class LeanSpan implements Span, ReadableSpan {
 
   spanContext(): SpanContext {
     return this.context;
+  }
+
+  get links(): Link[] {
+    return this.linkList ?? NO_LINKS;
+  }
+
+  get events(): TimedEvent[] {
+    return this.eventList ?? NO_EVENTS;
   }
 
   get startTime(): HrTime {
@@ -127,21 +139,21 @@ export class LeanSpan implements Span, ReadableSpan {
 
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     if (this.ended) return this;
-    if (this.events.length >= MAX_EVENTS) {
+    if (this.eventList !== null && this.eventList.length >= MAX_EVENTS) {
       this.droppedEventsCount++;
       return this;
     }
     const isTime = typeof attributesOrTime === 'number' || attributesOrTime instanceof Date || Array.isArray(attributesOrTime);
     const attributes = isTime || attributesOrTime === undefined ? undefined : (attributesOrTime as Attributes);
     const at = isTime ? (attributesOrTime as TimeInput) : time;
-    this.events.push({ name, attributes: attributes ?? {}, time: hrTimeOf(at === undefined ? nowMs() : epochMs(at)), droppedAttributesCount: 0 });
+    (this.eventList ??= []).push({ name, attributes: attributes ?? {}, time: hrTimeOf(at === undefined ? nowMs() : epochMs(at)), droppedAttributesCount: 0 });
     return this;
   }
 
   addLink(link: Link): this {
     if (this.ended) return this;
-    if (this.links.length >= MAX_LINKS) this.droppedLinksCount++;
-    else this.links.push(link);
+    if (this.linkList !== null && this.linkList.length >= MAX_LINKS) this.droppedLinksCount++;
+    else (this.linkList ??= []).push(link);
     return this;
   }
 
