@@ -127,12 +127,16 @@ export class Scrubber {
     }
     if (typeof value !== 'object') return value;
     if (depth >= MAX_DEPTH) return FILTERED;
+    // Arrays and objects are scrubbed in place: the callers own the freshly parsed event.
     if (Array.isArray(value)) {
       // [name, value] pairs (headers, query strings as sent by some SDKs) are scrubbed by name.
       if (value.length === 2 && typeof value[0] === 'string' && (key === 'headers' || key === 'query_string' || key === 'cookies' || key === '')) {
-        return this.isSensitive(value[0]) ? [value[0], FILTERED] : [value[0], this.scrubValue(value[0], value[1], depth + 1)];
+        value[1] = this.isSensitive(value[0]) ? FILTERED : this.scrubValue(value[0], value[1], depth + 1);
+        return value;
       }
-      return value.map((v) => this.scrubValue(key === 'headers' || key === 'query_string' ? '' : key, v, depth + 1));
+      const itemKey = key === 'headers' || key === 'query_string' ? '' : key;
+      for (let i = 0; i < value.length; i++) value[i] = this.scrubValue(itemKey, value[i], depth + 1);
+      return value;
     }
     const obj = value as Record<string, unknown>;
     for (const k of Object.keys(obj)) obj[k] = this.scrubValue(k, obj[k], depth + 1);
