@@ -105,8 +105,12 @@ export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIng
     // a preflight): every body is read raw here and judged by the route.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.addHook('onRequest', async (req, reply) => setCors(req, reply));
-    scope.addHook('onSend', async (_req, reply, payload) => {
+    // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+    scope.addHook('onRequest', (req, reply, done) => {
+      setCors(req, reply);
+      done();
+    });
+    scope.addHook('onSend', (_req, reply, payload, done) => {
       if (reply.statusCode >= 400 && typeof payload === 'string' && !reply.hasHeader('x-sentry-error')) {
         try {
           const error = (JSON.parse(payload) as { error?: unknown }).error;
@@ -115,7 +119,7 @@ export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIng
           // Not our JSON error body; nothing to mirror.
         }
       }
-      return payload;
+      done(null, payload);
     });
 
     const preflight = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
