@@ -10,9 +10,9 @@
 /** Kinds of member values. */
 export const KIND_STRING = 1;
 export const KIND_NUMBER = 2;
-export const KIND_OBJECT = 3;
-export const KIND_ARRAY = 4;
-export const KIND_LITERAL = 5;
+const KIND_OBJECT = 3;
+const KIND_ARRAY = 4;
+const KIND_LITERAL = 5;
 export const KIND_NULL = 6;
 
 /** Deeper nesting is declined (JSON.parse handles it). */
