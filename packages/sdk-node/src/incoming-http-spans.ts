@@ -64,8 +64,9 @@ function startServerSpan(tracer: Tracer, req: IncomingMessage, res: ServerRespon
   attributes.request_id = request.requestId;
   const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
   const rpc: RPCMetadata = { type: RPCType.HTTP, span };
-  // 'close' comes after 'finish', and also when the client went away before the response ended.
-  res.once('close', () => {
+  // 'close' comes after 'finish', and also when the client went away before the response ended;
+  // it comes once, so a plain listener does (once() wraps it in two more objects).
+  res.on('close', () => {
     const status = res.statusCode;
     span.setAttribute('http.response.status_code', status);
     if (rpc.route !== undefined) {

@@ -5,6 +5,7 @@
 import { context } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { AccessRecord } from '../logging.js';
 import type { ErrorReporter } from '../errors/error-reporter.js';
 import type { HealthService } from '../health.js';
@@ -32,7 +33,8 @@ export interface ObserverDeps {
 /** A request being observed. */
 export interface ObservedRequest {
   readonly ctx: RequestContext;
-  readonly startNs: bigint;
+  /** performance.now() at begin(). */
+  readonly startMs: number;
   readonly excluded: boolean;
   /** The request context was made here: the adapter runs the handler in it (requestStore.run). */
   readonly ownContext: boolean;
@@ -78,7 +80,7 @@ export class HttpObserver {
     const current = requestStore.getStore();
     const ownContext = current?.headers !== req.headers;
     const ctx = ownContext ? requestContextOf(req) : current!;
-    return { ctx, startNs: process.hrtime.bigint(), excluded: isExcluded(path, this.deps.excludePaths), ownContext };
+    return { ctx, startMs: performance.now(), excluded: isExcluded(path, this.deps.excludePaths), ownContext };
   }
 
   /** Records the matched route template; the HTTP server span is named after it too. */
@@ -90,14 +92,14 @@ export class HttpObserver {
 
   /** Seconds since begin(), formatted for X-Process-Time. */
   processTime(req: ObservedRequest): string {
-    return (Number(process.hrtime.bigint() - req.startNs) / 1e9).toFixed(6);
+    return ((performance.now() - req.startMs) / 1e3).toFixed(6);
   }
 
   /** Records metrics and the access log of a finished request. */
   end(req: ObservedRequest, status: number): void {
     if (req.excluded) return;
     try {
-      const seconds = Number(process.hrtime.bigint() - req.startNs) / 1e9;
+      const seconds = (performance.now() - req.startMs) / 1e3;
       const route = req.ctx.route ?? UNMATCHED_ROUTE;
       this.deps.metrics?.observeRequest(req.ctx.method, route, status, seconds);
       if (this.deps.accessLog && this.deps.accessLine) this.deps.accessLine({ requestId: req.ctx.requestId, method: req.ctx.method, route, status, durationMs: Math.round(seconds * 1e6) / 1e3 });
