@@ -1,7 +1,8 @@
 /** Express adapter: a middleware (request ids, metrics, logs, internal routes) and an error handler. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestStore } from '../request-context.js';
-import { HttpObserver, pathOf, type ObservedRequest } from './http-observer.js';
+import { requestStore, type RequestContext } from '../request-context.js';
+import { beforeHead } from './before-head.js';
+import { HttpObserver, pathOf } from './http-observer.js';
 
 /** The Express request fields the adapter reads (typed structurally: Express stays optional). */
 interface ExpressRequest extends IncomingMessage {
@@ -10,18 +11,16 @@ interface ExpressRequest extends IncomingMessage {
 }
 type Next = (err?: unknown) => void;
 
-const OBSERVED = Symbol('watchkeeper.observed');
-type Tagged = ExpressRequest & { [OBSERVED]?: ObservedRequest };
 
 /** Records the template of the route Express matched (mount path included), once known. */
-function routeOf(observer: HttpObserver, req: ExpressRequest, observed: ObservedRequest): void {
-  if (observed.ctx.route === null && req.route && typeof req.route.path === 'string') observer.setRoute(observed, `${req.baseUrl ?? ''}${req.route.path}`);
+function routeOf(observer: HttpObserver, req: ExpressRequest, request: RequestContext): void {
+  if (request.route === null && req.route && typeof req.route.path === 'string') observer.setRoute(request, `${req.baseUrl ?? ''}${req.route.path}`);
 }
 
 /** `app.use(wk.express())`: put it first. */
 export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
   return (rawReq, res, next) => {
-    const req = rawReq as Tagged;
+    const req = rawReq as ExpressRequest;
     const path = pathOf(req.url);
     const internal = observer.internalRoute(req.method ?? 'GET', path);
     if (internal) {
@@ -32,19 +31,15 @@ export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage
       return;
     }
     const observed = observer.begin(req, path);
-    req[OBSERVED] = observed;
     res.setHeader('X-Request-ID', observed.ctx.requestId);
-    const writeHead = res.writeHead;
     // X-Process-Time must be set before the head goes out; writeHead is the last moment.
-    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      if (!this.headersSent) {
-        this.setHeader('X-Process-Time', observer.processTime(observed));
-        routeOf(observer, req, observed);
-      }
-      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    } as typeof res.writeHead;
-    res.once('finish', () => {
-      routeOf(observer, req, observed);
+    beforeHead(res, (r) => {
+      r.setHeader('X-Process-Time', observer.processTime(observed));
+      routeOf(observer, req, observed.ctx);
+    });
+    // 'finish' comes once: a plain listener does (once() wraps it in two more objects).
+    res.on('finish', () => {
+      routeOf(observer, req, observed.ctx);
       observer.end(observed, res.statusCode);
     });
     if (observed.ownContext) requestStore.run(observed.ctx, next);
@@ -56,9 +51,12 @@ export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage
 export function expressErrorHandler(observer: HttpObserver): (err: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void {
   return (err, req, _res, next) => {
     const status = typeof err === 'object' && err !== null ? Number((err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode ?? 500) : 500;
-    const observed = (req as Tagged)[OBSERVED];
-    if (observed) routeOf(observer, req as Tagged, observed);
-    if (!(status < 500)) observer.captureServerError(err, observed);
+    // Express runs error handlers in the request's context; nothing is stored on its requests,
+    // whose replaced prototype sends every property store on them through V8's slow path.
+    const current = requestStore.getStore();
+    const request = current?.headers === req.headers ? current : undefined;
+    if (request) routeOf(observer, req as ExpressRequest, request);
+    if (!(status < 500)) observer.captureServerError(err, request);
     next(err);
   };
 }

@@ -24,7 +24,7 @@ export function fastifyPlugin(observer: HttpObserver, paths: { metricsPath: stri
       const req = rawReq as Tagged;
       const observed = observer.begin(req.raw, pathOf(req.url));
       req[OBSERVED] = observed;
-      if (req.routeOptions.url !== undefined) observer.setRoute(observed, req.routeOptions.url);
+      if (req.routeOptions.url !== undefined) observer.setRoute(observed.ctx, req.routeOptions.url);
       void reply.header('X-Request-ID', observed.ctx.requestId);
       if (observed.ownContext) requestStore.run(observed.ctx, () => next());
       else next();
@@ -35,7 +35,7 @@ export function fastifyPlugin(observer: HttpObserver, paths: { metricsPath: stri
       next(null, payload);
     });
     app.addHook('onError', (req, reply, error, next) => {
-      if (!(reply.statusCode < 500) || !(Number(error.statusCode ?? 500) < 500)) observer.captureServerError(error, (req as Tagged)[OBSERVED]);
+      if (!(reply.statusCode < 500) || !(Number(error.statusCode ?? 500) < 500)) observer.captureServerError(error, (req as Tagged)[OBSERVED]?.ctx);
       next();
     });
     app.addHook('onResponse', (req, reply, next) => {

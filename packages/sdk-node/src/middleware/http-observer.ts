@@ -84,8 +84,8 @@ export class HttpObserver {
   }
 
   /** Records the matched route template; the HTTP server span is named after it too. */
-  setRoute(req: ObservedRequest, route: string): void {
-    req.ctx.route = route;
+  setRoute(request: RequestContext, route: string): void {
+    request.route = route;
     const rpc = getRPCMetadata(context.active());
     if (rpc?.type === RPCType.HTTP) rpc.route = route;
   }
@@ -109,8 +109,8 @@ export class HttpObserver {
   }
 
   /** Captures an error that ended a request with a 5xx, with the request's context. */
-  captureServerError(err: unknown, req: ObservedRequest | undefined): void {
-    this.deps.errors?.captureException(err, { mechanism: { type: 'http', handled: false }, tags: req?.ctx.route ? { route: req.ctx.route } : {} });
+  captureServerError(err: unknown, request: RequestContext | undefined): void {
+    this.deps.errors?.captureException(err, { mechanism: { type: 'http', handled: false }, tags: request?.route ? { route: request.route } : {} });
   }
 }
 

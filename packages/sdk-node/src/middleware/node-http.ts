@@ -1,6 +1,7 @@
 /** Adapter for plain node:http servers: wraps the request listener. */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { requestStore } from '../request-context.js';
+import { beforeHead } from './before-head.js';
 import { HttpObserver, pathOf } from './http-observer.js';
 
 /** Maps a request to its route template; the default replaces id-like path segments with ":id". */
@@ -29,14 +30,10 @@ export function wrapRequestListener(observer: HttpObserver, handler: RequestList
       return;
     }
     const observed = observer.begin(req, path);
-    observer.setRoute(observed, routeOf(req, path));
+    observer.setRoute(observed.ctx, routeOf(req, path));
     res.setHeader('X-Request-ID', observed.ctx.requestId);
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      if (!this.headersSent) this.setHeader('X-Process-Time', observer.processTime(observed));
-      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    } as typeof res.writeHead;
-    res.once('finish', () => observer.end(observed, res.statusCode));
+    beforeHead(res, (r) => r.setHeader('X-Process-Time', observer.processTime(observed)));
+    res.on('finish', () => observer.end(observed, res.statusCode));
     const run = () => {
       try {
         const r: unknown = handler(req, res);
@@ -48,7 +45,7 @@ export function wrapRequestListener(observer: HttpObserver, handler: RequestList
     if (observed.ownContext) requestStore.run(observed.ctx, run);
     else run();
     function fail(err: unknown): void {
-      observer.captureServerError(err, observed);
+      observer.captureServerError(err, observed.ctx);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end();
     }
