@@ -33,7 +33,7 @@ export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage
     const observed = observer.begin(req, path);
     res.setHeader('X-Request-ID', observed.ctx.requestId);
     // X-Process-Time must be set before the head goes out; writeHead is the last moment.
-    beforeHead(res, (r) => {
+    beforeHead(observed.ctx, (r) => {
       r.setHeader('X-Process-Time', observer.processTime(observed));
       routeOf(observer, req, observed.ctx);
     });

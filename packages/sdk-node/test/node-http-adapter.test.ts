@@ -1,0 +1,56 @@
+/**
+ * The node:http adapter: X-Request-ID and X-Process-Time on responses written synchronously, later
+ * from a timer, or after awaits (the head hook finds the request through its context), and on no
+ * response of a server the SDK does not wrap.
+ */
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { init, type Watchkeeper } from '../src/index.js';
+import { memoryDestination } from './support/telemetry-receiver.js';
+
+let wk: Watchkeeper;
+let wrapped: Server;
+let plain: Server;
+const urlOf = (s: Server) => {
+  const a = s.address();
+  return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+};
+
+beforeAll(async () => {
+  wk = init({ service: 'node-http', tracing: false, errors: false, logging: { destination: memoryDestination() }, env: {} });
+  wrapped = createServer(
+    wk.httpHandler(async (req, res) => {
+      if (req.url === '/timer') setTimeout(() => res.writeHead(200).end('later'), 5);
+      else if (req.url === '/await') {
+        await new Promise((r) => setImmediate(r));
+        await Promise.resolve();
+        res.end('awaited');
+      } else res.end('now');
+    }),
+  );
+  plain = createServer((_req, res) => res.end('plain'));
+  await Promise.all([wrapped, plain].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+});
+
+afterAll(async () => {
+  await Promise.all([wrapped, plain].map((s) => new Promise((r) => s.close(r))));
+  await wk.shutdown();
+});
+
+describe('node:http adapter', () => {
+  it('sets X-Request-ID and X-Process-Time however the handler answers', async () => {
+    for (const path of ['/now', '/timer', '/await']) {
+      const res = await fetch(`${urlOf(wrapped)}${path}`, { headers: { 'x-request-id': `id${path.replace('/', '-')}` } });
+      await res.text();
+      expect(res.headers.get('x-request-id')).toBe(`id${path.replace('/', '-')}`);
+      expect(res.headers.get('x-process-time')).toMatch(/^\d+\.\d{6}$/);
+    }
+  });
+
+  it('leaves the responses of other servers alone', async () => {
+    const res = await fetch(urlOf(plain));
+    expect(await res.text()).toBe('plain');
+    expect(res.headers.get('x-process-time')).toBeNull();
+    expect(res.headers.get('x-request-id')).toBeNull();
+  });
+});
