@@ -2,7 +2,7 @@
 import { createContextKey, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /** What the SDK knows about the request being served. */
 export interface RequestContext {
@@ -43,9 +43,17 @@ export function withRequest(ctx: Context, request: RequestContext): Context {
   return ctx.setValue(REQUEST_KEY, request);
 }
 
-/** The request context of the request `req` (headers as Node parsed them), made from its headers. */
-export function requestContextOf(req: { method?: string; url?: string; headers: IncomingHttpHeaders }): RequestContext {
-  return { requestId: requestIdFrom(req.headers), method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, route: null };
+/** The incoming request a context was made for (a symbol: RequestContext stays the public shape). */
+const INCOMING = Symbol('@watchkeeper/node incoming request');
+
+/** The request context of the request `req`, made from its headers. */
+export function requestContextOf(req: IncomingMessage): RequestContext {
+  return { requestId: requestIdFrom(req.headers), method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, route: null, [INCOMING]: req } as RequestContext;
+}
+
+/** Whether `request` was made for `req` by requestContextOf (an identity check: no header getter). */
+export function isContextOf(request: RequestContext | undefined, req: IncomingMessage): request is RequestContext {
+  return request !== undefined && (request as { [INCOMING]?: IncomingMessage })[INCOMING] === req;
 }
 
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;

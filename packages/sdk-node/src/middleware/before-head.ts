@@ -1,8 +1,8 @@
 /**
  * A callback run just before a response's head is written (to set X-Process-Time and read the
  * route), for the Express and node:http adapters. `ServerResponse.prototype.writeHead` is wrapped
- * once and finds the callback through the request context it runs in: a `writeHead` property, or
- * a WeakMap entry, on every response cost several microseconds a request with Express, whose
+ * once and finds the callback on the request context it runs in: a `writeHead` property, or a
+ * WeakMap entry, on every response cost several microseconds a request with Express, whose
  * responses have their prototype replaced (V8 then takes its slow path for both).
  */
 import { ServerResponse } from 'node:http';
@@ -10,13 +10,14 @@ import { requestStore, type RequestContext } from '../request-context.js';
 
 type BeforeHead = (res: ServerResponse) => void;
 
-const callbacks = new WeakMap<RequestContext, BeforeHead>();
+const HOOK = Symbol('@watchkeeper/node before head');
+type Hooked = RequestContext & { [HOOK]?: { res: ServerResponse; fn: BeforeHead } | null };
 let installed = false;
 
-/** Runs `fn` once, just before the head of the response to `request` is written in its context. */
-export function beforeHead(request: RequestContext, fn: BeforeHead): void {
+/** Runs `fn` once, just before the head of `res` is written in the context of `request`. */
+export function beforeHead(request: RequestContext, res: ServerResponse, fn: BeforeHead): void {
   if (!installed) install();
-  callbacks.set(request, fn);
+  (request as Hooked)[HOOK] = { res, fn };
 }
 
 function install(): void {
@@ -25,11 +26,11 @@ function install(): void {
   // Other responses pass through at the cost of a context lookup; the wrapper stays after
   // shutdown (a later init() reuses it) since other code may have wrapped writeHead since.
   ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-    const request = requestStore.getStore();
-    const fn = request === undefined ? undefined : callbacks.get(request);
-    if (fn !== undefined && this.req?.headers === request!.headers) {
-      callbacks.delete(request!);
-      if (!this.headersSent) fn(this);
+    const request = requestStore.getStore() as Hooked | undefined;
+    const hook = request?.[HOOK];
+    if (hook?.res === this) {
+      request![HOOK] = null;
+      if (!this.headersSent) hook.fn(this);
     }
     return writeHead.apply(this, args);
   } as ServerResponse['writeHead'];

@@ -1,6 +1,6 @@
 /** Express adapter: a middleware (request ids, metrics, logs, internal routes) and an error handler. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestStore, type RequestContext } from '../request-context.js';
+import { isContextOf, requestStore, type RequestContext } from '../request-context.js';
 import { beforeHead } from './before-head.js';
 import { HttpObserver, pathOf } from './http-observer.js';
 
@@ -33,7 +33,7 @@ export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage
     const observed = observer.begin(req, path);
     res.setHeader('X-Request-ID', observed.ctx.requestId);
     // X-Process-Time must be set before the head goes out; writeHead is the last moment.
-    beforeHead(observed.ctx, (r) => {
+    beforeHead(observed.ctx, res, (r) => {
       r.setHeader('X-Process-Time', observer.processTime(observed));
       routeOf(observer, req, observed.ctx);
     });
@@ -54,7 +54,7 @@ export function expressErrorHandler(observer: HttpObserver): (err: unknown, req:
     // Express runs error handlers in the request's context; nothing is stored on its requests,
     // whose replaced prototype sends every property store on them through V8's slow path.
     const current = requestStore.getStore();
-    const request = current?.headers === req.headers ? current : undefined;
+    const request = isContextOf(current, req) ? current : undefined;
     if (request) routeOf(observer, req as ExpressRequest, request);
     if (!(status < 500)) observer.captureServerError(err, request);
     next(err);

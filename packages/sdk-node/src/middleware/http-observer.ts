@@ -11,7 +11,7 @@ import type { ErrorReporter } from '../errors/error-reporter.js';
 import type { HealthService } from '../health.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { isExcluded } from '../options.js';
-import { requestContextOf, requestStore, type RequestContext } from '../request-context.js';
+import { isContextOf, requestContextOf, requestStore, type RequestContext } from '../request-context.js';
 
 /** Route label of requests no route matched (keeps unknown paths out of the label values). */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -78,7 +78,7 @@ export class HttpObserver {
    */
   begin(req: IncomingMessage, path: string): ObservedRequest {
     const current = requestStore.getStore();
-    const ownContext = current?.headers !== req.headers;
+    const ownContext = !isContextOf(current, req);
     const ctx = ownContext ? requestContextOf(req) : current!;
     return { ctx, startMs: performance.now(), excluded: isExcluded(path, this.deps.excludePaths), ownContext };
   }
