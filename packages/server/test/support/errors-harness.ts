@@ -12,6 +12,7 @@ import { registerErrorsApi } from '../../src/api/errors/issues-api.js';
 import { createHttpServer } from '../../src/api/http-server.js';
 import type { ProjectConfig } from '../../src/config/schema.js';
 import { ErrorIngestor, type IssueEventKind } from '../../src/errors/error-ingestor.js';
+import type { EventPreparer } from '../../src/errors/prepare-pool.js';
 import { ProjectRegistry } from '../../src/errors/projects.js';
 import { ProjectRateLimiter } from '../../src/errors/rate-limiter.js';
 import { registerSentryIngestRoutes } from '../../src/ingest/sentry/sentry-routes.js';
@@ -51,7 +52,7 @@ export function project(id: number, name: string, keys: string[], extra: Partial
 
 export async function createErrorsHarness(
   projects: ProjectConfig[],
-  opts: { bodyLimitBytes?: number; maxDecodedBytes?: number; accessControl?: AccessControl } = {},
+  opts: { bodyLimitBytes?: number; maxDecodedBytes?: number; accessControl?: AccessControl; preparer?: EventPreparer } = {},
 ): Promise<ErrorsHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'wk-errors-'));
   const logger = pino({ level: 'silent' });
@@ -75,6 +76,7 @@ export async function createErrorsHarness(
     projects: () => registry,
     rateLimiter: new ProjectRateLimiter(),
     maxDecodedBytes: opts.maxDecodedBytes ?? 16 * 1024 * 1024,
+    preparer: opts.preparer,
   });
   const harness: ErrorsHarness = {
     app,

@@ -28,6 +28,8 @@ export interface SentryIngestDeps {
   readonly maxDecodedBytes: number;
   /** Threads preparing bodies; 0 prepares on the event loop. Default: prepare-pool.ts defaultPrepareThreads. */
   readonly prepareThreads?: number;
+  /** Prepares bodies instead of a pool of `prepareThreads` threads; the caller closes it. */
+  readonly preparer?: EventPreparer;
 }
 
 /** Item types that count against a project's event rate limit. */
@@ -98,8 +100,12 @@ function toApiError(err: unknown): unknown {
 }
 
 export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIngestDeps): void {
-  const preparer = createEventPreparer(deps.prepareThreads ?? defaultPrepareThreads(), app.log);
-  app.addHook('onClose', async () => preparer.close());
+  let preparer = deps.preparer;
+  if (preparer === undefined) {
+    const own = createEventPreparer(deps.prepareThreads ?? defaultPrepareThreads(), app.log);
+    app.addHook('onClose', async () => own.close());
+    preparer = own;
+  }
   void app.register(async (scope) => {
     // SDKs send envelopes with no, or a misleading, content type (browsers use text/plain to avoid
     // a preflight): every body is read raw here and judged by the route.
