@@ -11,7 +11,9 @@
 // BENCH_ROUNDS (default 3, alternating plain and SDK), BENCH_FRAMEWORKS (default express,fastify),
 // BENCH_SDK_OPTIONS (JSON merged into init() options, e.g. '{"tracing":false}' to see what each part costs),
 // BENCH_CLOSED_LOOP=1 (CPU per request of the service and a raw client in one process, BENCH_REQUESTS
-// requests, default 20000: steadier than autocannon on a loaded machine; no requests/s or p99).
+// requests, default 20000: steadier than autocannon on a loaded machine; no requests/s or p99),
+// BENCH_PLAIN_ALS=1 (the plain variant also runs each request in an AsyncLocalStorage context: what
+// any async context propagation costs on this Node version, the floor under the SDK's overhead).
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
@@ -97,11 +99,18 @@ async function startService(framework, withSdk, sinkUrl) {
     logger = pino(pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 }));
   }
   const user = (id) => ({ id, name: `user ${id}`, roles: ['reader'] });
+  let requestContext = null;
+  if (!withSdk && process.env.BENCH_PLAIN_ALS === '1') {
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    const storage = new AsyncLocalStorage();
+    requestContext = (next) => storage.run({ started: Date.now() }, next);
+  }
   let port;
   if (framework === 'express') {
     const { default: express } = await import('express');
     const app = express();
     if (wk) app.use(wk.express());
+    if (requestContext) app.use((req, res, next) => requestContext(next));
     app.get('/users/:id', (req, res) => {
       logger.info({ user: req.params.id }, 'user loaded');
       res.json(user(req.params.id));
@@ -114,6 +123,7 @@ async function startService(framework, withSdk, sinkUrl) {
     const { default: Fastify } = await import('fastify');
     const app = Fastify();
     if (wk) await app.register(wk.fastify);
+    if (requestContext) app.addHook('onRequest', (req, reply, next) => requestContext(next));
     app.get('/users/:id', async (req) => {
       logger.info({ user: req.params.id }, 'user loaded');
       return user(req.params.id);
