@@ -9,6 +9,7 @@ import type { Resource } from '@opentelemetry/resources';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { redactSecrets } from './log-redaction.js';
 import { requestStore, type RequestContext } from './request-context.js';
+import { ChunkedStdout } from './stdout-lines.js';
 import { ExportQueue } from './otlp/export-queue.js';
 import type { QueuedLine } from './otlp/log-shipper.js';
 import { otlpLogLineExporter } from './otlp/otlp-http-exporters.js';
@@ -16,8 +17,6 @@ import type { ResolvedOptions } from './options.js';
 
 type LoggingConfig = NonNullable<ResolvedOptions['logging']>;
 
-/** Longest time a line written to stdout waits in the buffer. */
-const STDOUT_FLUSH_MS = 250;
 /** pino's levels of the lines written here: warn and above become error breadcrumbs. */
 const INFO_LEVEL = 30;
 const WARN_LEVEL = 40;
@@ -95,11 +94,7 @@ function withContextIds(line: string, fields: object, request: RequestContext | 
 
 /** Creates the service logger and its outputs. */
 export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLogging {
-  // Lines are gathered up to 4 KiB before a write (one system call for many lines), and written
-  // at least every 250 ms; shutdown and the uncaught-exception path flush the rest. Writes are
-  // synchronous, as Node's own stdout on Linux: an asynchronous one goes through the thread pool,
-  // which cost more than the write itself.
-  const stdout = cfg.destination ?? pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: STDOUT_FLUSH_MS });
+  const stdout = cfg.destination ?? new ChunkedStdout();
   const file = cfg.file ? pino.transport({ target: 'pino-roll', options: { file: cfg.file.path, size: cfg.file.size ?? '10m', frequency: cfg.file.frequency, limit: { count: cfg.file.keep ?? 5 }, mkdir: true } }) : null;
   const outputs: DestinationStream[] = file ? [stdout, file as DestinationStream] : [stdout];
   const shipper =
@@ -183,6 +178,7 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
       await this.flush();
       await shipper?.shutdown().catch(() => undefined);
       if (file) await new Promise<void>((r) => (file.once('close', () => r()), file.end()));
+      if (stdout instanceof ChunkedStdout) stdout.close();
     },
   };
 }
