@@ -169,8 +169,8 @@ export class LogColumnsBuilder {
   }
 
   /**
-   * Adds one line whose texts are ASCII in `src`, at the byte ranges `ranges` gives (see
-   * BYTE_RANGE_BODY; ids as add() takes them: lowercase when hex), and whose attributes are the
+   * Adds one line whose texts are UTF-8 in `src`, at the byte ranges `ranges` gives (see
+   * BYTE_RANGE_BODY; ids ASCII, as add() takes them: lowercase when hex), and whose attributes are the
    * object made of `runCount` runs of members' text (PackedTextsWriter.pushObject), or none when
    * runCount is 0. Other arguments as add().
    */

@@ -9,12 +9,13 @@ const defaults = { service: 'svc', environment: 'env', version: '' };
 const OBSERVED = 1_800_000_000_000_000_000n;
 
 /** The record of a line by the byte path (null when it declines) and by the text path (or its rejection). */
-function bothPaths(line: string): { fast: LogRecord | null; slow: LogRecord | string } {
-  const bytes = Buffer.from(`xx${line}yy`);
+function bothPaths(line: string | Buffer): { fast: LogRecord | null; slow: LogRecord | string } {
+  const lineBytes = Buffer.from(line);
+  const bytes = Buffer.concat([Buffer.from('xx'), lineBytes, Buffer.from('yy')]);
   const fastOut = new LogColumnsBuilder(1);
   const fast = addJsonLineBytes(bytes, 2, bytes.length - 2, defaults, OBSERVED, fastOut) ? recordsOfColumns(fastOut.finish())[0]! : null;
   const slowOut = new LogColumnsBuilder(1);
-  const reason = addJsonLine(Buffer.from(line).toString('utf8').trim(), defaults, OBSERVED, slowOut);
+  const reason = addJsonLine(lineBytes.toString('utf8').trim(), defaults, OBSERVED, slowOut);
   return { fast, slow: reason ?? recordsOfColumns(slowOut.finish())[0]! };
 }
 
@@ -31,6 +32,7 @@ describe('JSON lines read from bytes', () => {
       '"text"', '""', 'null', '12', '30', '50', '-0.5e3', '1.5E+2', 'true', 'false', '{"url":"/x","n":[1,{"k":"}"}]}', '[]', '{}', '"{not: an, [object]}"',
       '1700000000123', '1700000000', '"1700000000123456789"', '"2023-11-14T22:13:20.123456Z"', '"soon"', '"4bf92f3577b34da6a3ce929d0e0e4736"', '"4BF92F3577B34DA6A3CE929D0E0E4736"',
       '"00f067aa0ba902b7"', '"00000000000000000000000000000000"', '"warning"', '"INFO"', '12345678901234567890', '0', '-1', '"r-1"', '"é"', '"a\\"b"',
+      '"line 1\\nline 2 \\u00e9 \\ud83c\\udf89 \\/"', '"日本語 ✓ 🎉"', '{"é":"\\t"}', '["\\u0000"]',
     ];
     const space = (): string => [' ', '', '', '\t', '  '][next(5)]!;
     let fastLines = 0;
@@ -79,18 +81,37 @@ describe('JSON lines read from bytes', () => {
     expect(declined).toBeGreaterThan(0);
   });
 
-  it('validates exactly what JSON.parse accepts as an object of plain ASCII strings', () => {
-    const scan = new JsonObjectScan(8);
-    const cases = ['{}', ' {"a":1} ', '{"a":[1,{"b":[]}],"c":-0.5e-3}', '{"a":01}', '{"a":1,}', '{"a" 1}', '{"a":tru}', '{"a":"\u0001"}', '{"a":1}x', '[1]', '{"a":1.}', '{"a":-}', '{"a":1e}', '{,}', '{"a":[1,]}', '{"a":nul}'];
-    for (const text of cases) {
-      let parsed: boolean;
-      try {
-        parsed = typeof JSON.parse(text) === 'object' && !Array.isArray(JSON.parse(text));
-      } catch {
-        parsed = false;
-      }
-      expect(scan.scan(Buffer.from(text), 0, text.length), text).toBe(parsed);
+  it('never reads a line whose bytes are not valid UTF-8, nor reads one differently', () => {
+    const next = rng(13);
+    const base = Buffer.from('{"level":30,"msg":"caf\u00e9 é","user":"日本","n":[1,"✓"],"request_id":"r-1"}');
+    for (let i = 0; i < 3000; i++) {
+      const bytes = Buffer.from(base);
+      for (let k = 0, edits = 1 + next(2); k < edits; k++) bytes[next(bytes.length)] = 0x80 + next(0x80);
+      const { fast, slow } = bothPaths(bytes);
+      if (fast === null) continue;
+      expect(bytes.equals(Buffer.from(bytes.toString('utf8'))), bytes.toString('hex')).toBe(true);
+      expect(fast).toEqual(slow);
     }
+  });
+
+  it('accepts what JSON.parse accepts as an object with plain keys, and declines the rest', () => {
+    const scan = new JsonObjectScan(8);
+    const valid = ['{}', ' {"a":1} ', '{"a":[1,{"b":[]}],"c":-0.5e-3}', '{"a":"\\n\\u00e9\\"","b":"é ✓ 🎉","c":{"ключ":"\\/"}}'];
+    const invalid = ['{"a":01}', '{"a":1,}', '{"a" 1}', '{"a":tru}', '{"a":"\u0001"}', '{"a":1}x', '{"a":1.}', '{"a":-}', '{"a":1e}', '{,}', '{"a":[1,]}', '{"a":nul}', '{"a":"\\x"}', '{"a":"\\u12"}', '{"a":"\\u12g4"}'];
+    // Valid JSON, but not an object with plain keys (the decoder matches keys as bytes): left to JSON.parse.
+    const declined = ['[1]', '{"é":1}', '{"m\\u0073g":1}'];
+    for (const text of valid) expect(scan.scan(Buffer.from(text), 0, Buffer.byteLength(text)), text).toBe(true);
+    for (const text of [...invalid, ...declined]) expect(scan.scan(Buffer.from(text), 0, Buffer.byteLength(text)), text).toBe(false);
+    for (const text of [...valid, ...declined]) expect(() => JSON.parse(text)).not.toThrow();
+    for (const text of invalid) expect(() => JSON.parse(text), text).toThrow();
+    // Invalid UTF-8 in a string (overlong forms, surrogates, beyond U+10FFFF, stray or missing continuation bytes): declined.
+    const invalidUtf8 = [[0xc0, 0x80], [0xe0, 0x80, 0x80], [0xed, 0xa0, 0x80], [0xf0, 0x80, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0x80], [0xe2, 0x82], [0xc3, 0x41]];
+    for (const sequence of invalidUtf8) {
+      const bytes = Buffer.concat([Buffer.from('{"a":"x'), Buffer.from(sequence), Buffer.from('y"}')]);
+      expect(scan.scan(bytes, 0, bytes.length), Buffer.from(sequence).toString('hex')).toBe(false);
+    }
+    const validUtf8 = Buffer.from('{"a":"\u00e9 \u0800 \ud7ff \ue000 \u{10ffff}"}');
+    expect(scan.scan(validUtf8, 0, validUtf8.length)).toBe(true);
     // More members than the scan holds: declined.
     expect(scan.scan(Buffer.from(JSON.stringify(Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k${i}`, i])))), 0, 80)).toBe(false);
   });

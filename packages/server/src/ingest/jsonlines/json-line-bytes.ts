@@ -1,12 +1,14 @@
 /**
- * The fast path of JSON-line decoding: a line that is one JSON object of printable ASCII without
- * escapes (what pino, bunyan, winston and most loggers write) is read straight from the request's
- * UTF-8 bytes. The JsonObjectScan validates it and finds its top-level members; body, ids and
- * attributes are then copied as bytes, so no JavaScript object or string is built per field. It
- * applies exactly the field rules of addJsonLine (json-line-record.ts), and declines every line
- * whose result it cannot produce the same way (escapes, non-ASCII, non-string ids or messages,
- * upper-case hex ids, a repeated role key, a time it cannot parse, ...): the caller then
- * decodes that line with addJsonLine, which also words the reason of a rejected line.
+ * The fast path of JSON-line decoding: a line that is one JSON object (what pino, bunyan, winston
+ * and most loggers write) is read straight from the request's UTF-8 bytes. The JsonObjectScan
+ * validates it and finds its top-level members; body, ids and attributes are then copied as
+ * bytes (attributes as the line's own member text, escapes and all), so no JavaScript object or
+ * string is built per field. It applies exactly the field rules of addJsonLine
+ * (json-line-record.ts), and declines every line whose result it cannot produce the same way
+ * (escaped or non-ASCII keys, escapes in a recognised field's value, non-ASCII in one other than
+ * the message, non-string ids or messages, upper-case hex ids, a repeated recognised key, a time
+ * it cannot parse, ...): the caller then decodes that line with addJsonLine, which also words the
+ * reason of a rejected line.
  */
 import { canonicalLevel, severityOfLevelNumber, severityOfLevelText, UNKNOWN_SERVICE } from '../../model/log-record.js';
 import { BYTE_RANGE_BODY, BYTE_RANGE_REQUEST_ID, BYTE_RANGE_SLOTS, BYTE_RANGE_SPAN_ID, BYTE_RANGE_TRACE_ID, type LogColumnsBuilder } from '../../storage/log-columns.js';
@@ -27,7 +29,7 @@ import {
   ROLE_VERSION,
   type JsonLineDefaults,
 } from './json-line-record.js';
-import { JsonObjectScan, KIND_NULL, KIND_NUMBER, KIND_STRING } from './json-object-scan.js';
+import { JsonObjectScan, KIND_NULL, KIND_NUMBER, KIND_STRING, STRING_ESCAPED } from './json-object-scan.js';
 
 /** A recognised key: its role (or LEVELNO) and preference, and the last line it was seen on. */
 interface RoleKey {
@@ -92,7 +94,7 @@ export function addJsonLineBytes(bytes: Uint8Array, start: number, end: number, 
   const time = chosenMember[ROLE_TIME]!;
   if (time !== -1) {
     const kind = scan.kind[time];
-    if (kind !== KIND_NUMBER && kind !== KIND_STRING) return false;
+    if (kind !== KIND_NUMBER && !isPlainString(time)) return false;
     const t = parseTime(kind === KIND_NUMBER ? numberAt(bytes, time) : asciiText(bytes, scan.valueStart[time]! + 1, scan.valueEnd[time]! - 1));
     if (t === null) return false;
     timeNs = t;
@@ -106,6 +108,7 @@ export function addJsonLineBytes(bytes: Uint8Array, start: number, end: number, 
     severity = severityOfLevelNumber(n, 'pino');
     severityText = String(n);
   } else if (level !== -1 && scan.kind[level] === KIND_STRING) {
+    if (!isPlainString(level)) return false;
     severityText = stringAt(bytes, level);
     severity = severityOfLevelText(severityText);
   }
@@ -168,9 +171,14 @@ function setRange(slot: number, start: number, end: number): void {
   ranges[slot + 1] = end;
 }
 
-/** The range of member m's string value without its quotes; false when the value is not a string. */
+/** Whether member m's value is a string of ASCII characters without escapes. */
+function isPlainString(m: number): boolean {
+  return scan.kind[m] === KIND_STRING && scan.stringFlags[m] === 0;
+}
+
+/** The range of member m's string value without its quotes; false when the value is not a string without escapes. */
 function setStringRange(slot: number, m: number): boolean {
-  if (scan.kind[m] !== KIND_STRING) return false;
+  if (scan.kind[m] !== KIND_STRING || (scan.stringFlags[m]! & STRING_ESCAPED) !== 0) return false;
   setRange(slot, scan.valueStart[m]! + 1, scan.valueEnd[m]! - 1);
   return true;
 }
@@ -184,7 +192,8 @@ function setIdRange(bytes: Uint8Array, slot: number, m: number, hex: boolean): b
     setRange(slot, -1, -1);
     return true;
   }
-  if (!setStringRange(slot, m)) return false;
+  if (!isPlainString(m)) return false;
+  setStringRange(slot, m);
   return !hex || !isUpperCaseHex(bytes, ranges[slot]!, ranges[slot + 1]!);
 }
 
@@ -215,15 +224,15 @@ function numberAt(bytes: Uint8Array, m: number): number {
   return Number(asciiText(bytes, start, end));
 }
 
-/** Member m's string value (ASCII, unescaped: the scan admits no other). */
+/** Member m's string value, when it is a plain string (isPlainString). */
 function stringAt(bytes: Uint8Array, m: number): string {
   return cachedText(bytes, scan.valueStart[m]! + 1, scan.valueEnd[m]! - 1);
 }
 
-/** Member m's string value, '' when m is -1, null when it is not a string. */
+/** Member m's string value, '' when m is -1, null when it is not a plain string (isPlainString). */
 function optionalStringAt(bytes: Uint8Array, m: number): string | null {
   if (m === -1) return '';
-  return scan.kind[m] === KIND_STRING ? stringAt(bytes, m) : null;
+  return isPlainString(m) ? stringAt(bytes, m) : null;
 }
 
 function asciiText(bytes: Uint8Array, start: number, end: number): string {

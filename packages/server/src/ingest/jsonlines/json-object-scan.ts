@@ -1,10 +1,11 @@
 /**
  * A strict JSON validator over UTF-8 bytes for the common shape of a structured log line: one
- * object whose strings are printable ASCII without escapes. It records where each top-level
- * member's key and value start and end and the value's kind, without building any value, so the
- * JSON-lines decoder can copy texts as bytes. Anything else (escapes, non-ASCII, control
- * characters, invalid JSON, deep nesting) is declined, never guessed: the caller then decodes the
- * line with JSON.parse, which also words the error of an invalid line.
+ * object whose keys are printable ASCII without escapes. It records where each top-level
+ * member's key and value start and end, the value's kind, and whether a string value has escapes
+ * or non-ASCII characters, without building any value, so the JSON-lines decoder can copy texts
+ * as bytes. Anything else (invalid JSON or UTF-8, escaped or non-ASCII keys, deep nesting) is
+ * declined, never guessed: the caller then decodes the line with JSON.parse, which also words
+ * the error of an invalid line.
  */
 
 /** Kinds of member values. */
@@ -14,6 +15,10 @@ const KIND_OBJECT = 3;
 const KIND_ARRAY = 4;
 const KIND_LITERAL = 5;
 export const KIND_NULL = 6;
+
+/** Flags of a string value: it has escape sequences, it has non-ASCII (valid UTF-8) characters. */
+export const STRING_ESCAPED = 1;
+export const STRING_NON_ASCII = 2;
 
 /** Deeper nesting is declined (JSON.parse handles it). */
 const MAX_DEPTH = 64;
@@ -46,10 +51,14 @@ export class JsonObjectScan {
   readonly valueStart: Int32Array;
   readonly valueEnd: Int32Array;
   readonly kind: Uint8Array;
+  /** Per member: STRING_ESCAPED and STRING_NON_ASCII of a string value, else 0. */
+  readonly stringFlags: Uint8Array;
 
   private src: Uint8Array = new Uint8Array(0);
   private pos = 0;
   private limit = 0;
+  /** Flags of the last string read. */
+  private flags = 0;
 
   constructor(readonly capacity = 128) {
     this.keyStart = new Int32Array(capacity);
@@ -57,11 +66,12 @@ export class JsonObjectScan {
     this.valueStart = new Int32Array(capacity);
     this.valueEnd = new Int32Array(capacity);
     this.kind = new Uint8Array(capacity);
+    this.stringFlags = new Uint8Array(capacity);
   }
 
   /**
-   * Whether bytes[start, end) is exactly one JSON object (JSON whitespace around it allowed) with
-   * at most `capacity` members, all of whose strings are printable ASCII without backslashes.
+   * Whether bytes[start, end) is exactly one JSON object (JSON whitespace around it allowed) in
+   * valid UTF-8, with at most `capacity` members whose keys are printable ASCII without escapes.
    */
   scan(bytes: Uint8Array, start: number, end: number): boolean {
     this.src = bytes;
@@ -79,7 +89,7 @@ export class JsonObjectScan {
     for (let n = 0; ; n++) {
       if (n === this.capacity || this.at() !== QUOTE) return false;
       this.keyStart[n] = this.pos + 1;
-      if (!this.string()) return false;
+      if (!this.string() || this.flags !== 0) return false;
       this.keyEnd[n] = this.pos - 1;
       this.space();
       if (this.at() !== COLON) return false;
@@ -89,6 +99,7 @@ export class JsonObjectScan {
       const kind = this.value(1);
       if (kind === 0) return false;
       this.kind[n] = kind;
+      this.stringFlags[n] = kind === KIND_STRING ? this.flags : 0;
       this.valueEnd[n] = this.pos;
       this.count = n + 1;
       this.space();
@@ -132,17 +143,44 @@ export class JsonObjectScan {
     return 0;
   }
 
-  /** A string of printable ASCII without escapes, from its opening quote to just after its closing one. */
+  /**
+   * A string, from its opening quote to just after its closing one: escapes as JSON has them,
+   * characters as valid UTF-8 (no overlong forms or surrogates), no control characters. Sets flags.
+   */
   private string(): boolean {
     const src = this.src;
+    const limit = this.limit;
+    let flags = 0;
     let p = this.pos + 1;
-    while (p < this.limit) {
+    while (p < limit) {
       const c = src[p]!;
       if (c === QUOTE) {
         this.pos = p + 1;
+        this.flags = flags;
         return true;
       }
-      if (c < 0x20 || c === BACKSLASH || c >= 0x80) return false;
+      if (c < 0x20) return false;
+      if (c === BACKSLASH) {
+        const e = p + 1 < limit ? src[p + 1]! : -1;
+        if (e === 0x75) {
+          if (p + 6 > limit) return false;
+          for (let k = p + 2; k < p + 6; k++) if (!isHexDigit(src[k]!)) return false;
+          p += 6;
+        } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+          p += 2;
+        } else {
+          return false;
+        }
+        flags |= STRING_ESCAPED;
+        continue;
+      }
+      if (c >= 0x80) {
+        const length = utf8SequenceLength(src, p, limit);
+        if (length === 0) return false;
+        p += length;
+        flags |= STRING_NON_ASCII;
+        continue;
+      }
       p++;
     }
     return false;
@@ -227,4 +265,29 @@ export class JsonObjectScan {
       this.space();
     }
   }
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= ZERO && c <= NINE) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+
+function isContinuation(src: Uint8Array, i: number, limit: number, low = 0x80, high = 0xbf): boolean {
+  return i < limit && src[i]! >= low && src[i]! <= high;
+}
+
+/** The length of the valid UTF-8 sequence starting with the non-ASCII byte at `i`, 0 when invalid (RFC 3629). */
+function utf8SequenceLength(src: Uint8Array, i: number, limit: number): number {
+  const c = src[i]!;
+  if (c >= 0xc2 && c <= 0xdf) return isContinuation(src, i + 1, limit) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const low = c === 0xe0 ? 0xa0 : 0x80;
+    const high = c === 0xed ? 0x9f : 0xbf;
+    return isContinuation(src, i + 1, limit, low, high) && isContinuation(src, i + 2, limit) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const low = c === 0xf0 ? 0x90 : 0x80;
+    const high = c === 0xf4 ? 0x8f : 0xbf;
+    return isContinuation(src, i + 1, limit, low, high) && isContinuation(src, i + 2, limit) && isContinuation(src, i + 3, limit) ? 4 : 0;
+  }
+  return 0;
 }
