@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../model/log-record.js';
-import { LogColumnsBuilder, recordsOfColumns } from '../../storage/log-columns.js';
+import { LogColumnsBuilder, recordsOfColumns, type LogColumns } from '../../storage/log-columns.js';
 import { addJsonLineBytes } from './json-line-bytes.js';
 import { addJsonLine } from './json-line-record.js';
 import { JsonObjectScan } from './json-object-scan.js';
@@ -8,15 +8,24 @@ import { JsonObjectScan } from './json-object-scan.js';
 const defaults = { service: 'svc', environment: 'env', version: '' };
 const OBSERVED = 1_800_000_000_000_000_000n;
 
-/** The record of a line by the byte path (null when it declines) and by the text path (or its rejection). */
+/**
+ * The record of a line by the byte path (null when it declines) and by the text path (or its
+ * rejection); when both read it, their lookup columns (id hashes and integers) must agree too.
+ */
 function bothPaths(line: string | Buffer): { fast: LogRecord | null; slow: LogRecord | string } {
   const lineBytes = Buffer.from(line);
   const bytes = Buffer.concat([Buffer.from('xx'), lineBytes, Buffer.from('yy')]);
   const fastOut = new LogColumnsBuilder(1);
-  const fast = addJsonLineBytes(bytes, 2, bytes.length - 2, defaults, OBSERVED, fastOut) ? recordsOfColumns(fastOut.finish())[0]! : null;
+  const fastRead = addJsonLineBytes(bytes, 2, bytes.length - 2, defaults, OBSERVED, fastOut);
   const slowOut = new LogColumnsBuilder(1);
   const reason = addJsonLine(lineBytes.toString('utf8').trim(), defaults, OBSERVED, slowOut);
-  return { fast, slow: reason ?? recordsOfColumns(slowOut.finish())[0]! };
+  const fastColumns = fastOut.finish();
+  const slowColumns = slowOut.finish();
+  if (fastRead && reason === null) {
+    const lookups = (c: LogColumns): bigint[] => [c.traceHash[0]!, c.requestHash[0]!, c.traceHi[0]!, c.traceLo[0]!, c.spanBits[0]!];
+    expect(lookups(fastColumns)).toEqual(lookups(slowColumns));
+  }
+  return { fast: fastRead ? recordsOfColumns(fastColumns)[0]! : null, slow: reason ?? recordsOfColumns(slowColumns)[0]! };
 }
 
 function rng(seed: number): (n: number) => number {
