@@ -5,8 +5,12 @@
  * units' promises. DuckDB writes and fsyncs its WAL before COMMIT returns, so a resolved unit is
  * durable. The queue is bounded in rows: a unit that does not fit is refused at once with
  * StoreOverloadedError (HTTP 429) instead of growing memory.
+ *
+ * A commit's fixed cost is most of the cost of a small one (measured on DuckDB 1.5: ~0.3 ms of CPU
+ * for each of BEGIN and COMMIT parsed and planned anew, ~1 ms to make an appender), so the
+ * transaction statements are prepared once and each table keeps one appender between commits.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { appendColumnBatches } from './column-appender.js';
 import { checkBatchShape, type ColumnBatch, type TableSchema } from './table-schema.js';
@@ -68,6 +72,9 @@ export class WriteQueue {
   private draining: Promise<void> | null = null;
   private closed = false;
   private readonly log: Logger;
+  private statements: { begin: DuckDBPreparedStatement; commit: DuckDBPreparedStatement } | null = null;
+  /** One appender per table, reused by every commit; dropped after a failed commit and on exclusive tasks. */
+  private readonly appenders = new Map<string, DuckDBAppender>();
 
   constructor(private readonly opts: WriteQueueOptions) {
     this.log = opts.logger;
@@ -113,6 +120,32 @@ export class WriteQueue {
   async close(): Promise<void> {
     this.closed = true;
     while (this.draining) await this.draining;
+    this.dropAppenders();
+    if (this.statements) {
+      this.statements.begin.destroySync();
+      this.statements.commit.destroySync();
+      this.statements = null;
+    }
+  }
+
+  private dropAppenders(): void {
+    for (const appender of this.appenders.values()) {
+      try {
+        appender.closeSync();
+      } catch {
+        // An appender left unusable by a failed commit has nothing more to flush.
+      }
+    }
+    this.appenders.clear();
+  }
+
+  private async appender(conn: DuckDBConnection, table: string): Promise<DuckDBAppender> {
+    let appender = this.appenders.get(table);
+    if (!appender) {
+      appender = await conn.createAppender(table);
+      this.appenders.set(table, appender);
+    }
+    return appender;
   }
 
   private kick(): void {
@@ -128,6 +161,8 @@ export class WriteQueue {
       const head = this.queue[0]!;
       if (head.kind === 'task') {
         this.queue.shift();
+        // Tasks may change tables (migrations) or need no other user of the connection (checkpoints).
+        this.dropAppenders();
         try {
           await head.run(this.opts.connection);
           head.resolve();
@@ -200,19 +235,17 @@ export class WriteQueue {
         else byTable.set(b.table, [b]);
       }
     }
-    await conn.run('BEGIN TRANSACTION');
+    this.statements ??= { begin: await conn.prepare('BEGIN TRANSACTION'), commit: await conn.prepare('COMMIT') };
+    await this.statements.begin.run();
     try {
       for (const [table, batches] of byTable) {
-        const appender = await conn.createAppender(table.name);
-        try {
-          appendColumnBatches(appender, table, batches);
-          appender.flushSync();
-        } finally {
-          appender.closeSync();
-        }
+        const appender = await this.appender(conn, table.name);
+        appendColumnBatches(appender, table, batches);
+        appender.flushSync();
       }
-      await conn.run('COMMIT');
+      await this.statements.commit.run();
     } catch (err) {
+      this.dropAppenders();
       await conn.run('ROLLBACK').catch(() => undefined);
       throw err;
     }
