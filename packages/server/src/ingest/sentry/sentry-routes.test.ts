@@ -162,6 +162,10 @@ describe('Sentry ingest routes', () => {
       expect(partial.headers['x-sentry-rate-limits']).toBeDefined();
       expect(await h.count('error_sessions')).toBe(sessionsBefore + 1);
       expect(await h.count('error_events')).toBe(eventsBefore);
+      // The store endpoint's body is one event, so an over-limit one is refused before it is read.
+      const store = await post('/api/2/store/?sentry_key=limitedkey01', 'not json at all');
+      expect(store.statusCode).toBe(429);
+      expect(store.headers['x-sentry-rate-limits']).toBeDefined();
     });
   });
 

@@ -174,13 +174,14 @@ export function registerSentryIngestRoutes(app: FastifyInstance, deps: SentryIng
     const store = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
       const projectId = projectIdOf(req);
       const project = authenticate(deps, projectId, requestKey(req));
-      const receivedMs = deps.ingestor.now();
-      const body = await preparedBody(deps, preparer, req, 'store', projectId, receivedMs);
+      // A store body is one event: the limit is taken before the body costs anything to prepare.
       const decision = deps.rateLimiter.take(project.id, 1, project.rateLimitPerMinute);
       if (!decision.ok) {
         reply.header('X-Sentry-Rate-Limits', `${decision.retryAfterSeconds}:${LIMITED_CATEGORIES}:project:project_quota`);
         throw new ApiError(429, 'too_many_requests', `project ${project.id} is over its limit of ${project.rateLimitPerMinute} events per minute`, decision.retryAfterSeconds);
       }
+      const receivedMs = deps.ingestor.now();
+      const body = await preparedBody(deps, preparer, req, 'store', projectId, receivedMs);
       try {
         const prepared = deps.ingestor.prepareEnvelope(project, body, false, receivedMs);
         await deps.ingestor.store(project, prepared);
