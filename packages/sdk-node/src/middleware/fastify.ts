@@ -1,6 +1,7 @@
 /** Fastify adapter: a plugin adding request hooks, error capture and the internal routes. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requestStore } from '../request-context.js';
+import { beforeHead } from './before-head.js';
 import { HttpObserver, pathOf, type ObservedRequest } from './http-observer.js';
 
 const OBSERVED = Symbol('watchkeeper.observed');
@@ -26,13 +27,10 @@ export function fastifyPlugin(observer: HttpObserver, paths: { metricsPath: stri
       req[OBSERVED] = observed;
       if (req.routeOptions.url !== undefined) observer.setRoute(observed.ctx, req.routeOptions.url);
       void reply.header('X-Request-ID', observed.ctx.requestId);
+      // X-Process-Time is set just before the head goes out, by the writeHead wrapper (no onSend hook).
+      beforeHead(observed.ctx, reply.raw, (res) => res.setHeader('X-Process-Time', observer.processTime(observed)));
       if (observed.ownContext) requestStore.run(observed.ctx, () => next());
       else next();
-    });
-    app.addHook('onSend', (req, reply, payload, next) => {
-      const observed = (req as Tagged)[OBSERVED];
-      if (observed) void reply.header('X-Process-Time', observer.processTime(observed));
-      next(null, payload);
     });
     app.addHook('onError', (req, reply, error, next) => {
       if (!(reply.statusCode < 500) || !(Number(error.statusCode ?? 500) < 500)) observer.captureServerError(error, (req as Tagged)[OBSERVED]?.ctx);
