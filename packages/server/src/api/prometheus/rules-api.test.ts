@@ -99,7 +99,10 @@ describe.skipIf(prometheusMissing)('rules API against Prometheus 2.42', () => {
     // Ready once every rule has been evaluated and the Up alert fires.
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const body = await fetch(`${promUrl}/api/v1/rules`).then((r) => r.json(), () => null);
+      // Until its storage is up Prometheus refuses connections or answers 503 in plain text.
+      const body = await fetch(`${promUrl}/api/v1/rules`)
+        .then((r) => (r.ok ? r.json() : null))
+        .catch(() => null);
       const groups: { name: string; rules: { state?: string; health: string }[] }[] = body?.data?.groups ?? [];
       const rules = groups.find((g) => g.name === 'availability')?.rules ?? [];
       const evaluated = groups.length === 2 && groups.every((g) => g.rules.every((r) => r.health !== 'unknown'));
