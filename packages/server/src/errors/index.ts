@@ -5,4 +5,4 @@ export { ProjectRegistry, formatDsn, type Project } from './projects.js';
 export { ProjectRateLimiter } from './rate-limiter.js';
 export { groupEvent, type Grouping } from './grouping.js';
 export { Scrubber, FILTERED } from './scrub.js';
-export { createEventPreparer, defaultPrepareThreads, InlinePreparer, PreparePool, PrepareThreadError, type EventPreparer } from './prepare-pool.js';
+export { createEventPreparer, defaultPrepareThreads, InlinePreparer, PreparePool, type EventPreparer } from './prepare-pool.js';

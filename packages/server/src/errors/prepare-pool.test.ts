@@ -1,9 +1,9 @@
 import { gzipSync } from 'node:zlib';
-import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PrepareJob, Preparation } from './event-preparation.js';
-import { InlinePreparer, PreparePool, PrepareThreadError } from './prepare-pool.js';
+import { ThreadUnavailableError } from '../threads/thread-pool.js';
+import { InlinePreparer, PreparePool } from './prepare-pool.js';
 
 const logger = pino({ level: 'silent' });
 const EVENT_ID = '0123456789abcdef0123456789abcdef';
@@ -40,17 +40,7 @@ const validEnvelope = envelope([
   '{"discarded_events":[]}',
 ]);
 
-/** A stand-in thread: `!` as the body's first byte makes it exit, `?` makes it never answer. */
-const fixtureWorker = (): Worker =>
-  new Worker(
-    `const { parentPort } = require('node:worker_threads');
-     parentPort.on('message', ({ id, job }) => {
-       if (job.body[0] === 0x21) process.exit(3);
-       if (job.body[0] === 0x3f) return;
-       parentPort.postMessage({ id, result: { ok: false, status: 400, message: 'fixture ' + job.body.length } });
-     });`,
-    { eval: true },
-  );
+const standIn = new URL('./testdata/stand-in-prepare-worker.mjs', import.meta.url);
 
 const pools: PreparePool[] = [];
 afterAll(async () => {
@@ -146,32 +136,32 @@ describe('PreparePool', () => {
   });
 
   it('fails only the jobs of a thread that dies, and replaces the thread on the next job', async () => {
-    const p = pool({ createWorker: fixtureWorker });
-    await expect(p.prepare(job('!'))).rejects.toBeInstanceOf(PrepareThreadError);
+    const p = pool({ worker: standIn });
+    await expect(p.prepare(job('!'))).rejects.toBeInstanceOf(ThreadUnavailableError);
     const next: Preparation = await p.prepare(job('hello'));
     expect(next).toEqual({ ok: false, status: 400, message: 'fixture 5' });
     expect(p.pending).toBe(0);
   });
 
   it('sends each job to the thread with the fewest waiting', async () => {
-    const p = pool({ threads: 2, createWorker: fixtureWorker });
+    const p = pool({ threads: 2, worker: standIn });
     const stuck = p.prepare(job('?'));
     // The other thread is free, so these are answered although the first thread never answers.
     expect(await p.prepare(job('ab'))).toMatchObject({ message: 'fixture 2' });
     expect(await p.prepare(job('abc'))).toMatchObject({ message: 'fixture 3' });
     expect(p.pending).toBe(1);
-    const stuckFails = expect(stuck).rejects.toThrow('shutting down');
+    const stuckFails = expect(stuck).rejects.toThrow('closed');
     await p.close();
     await stuckFails;
   });
 
   it('refuses jobs after close', async () => {
-    const p = pool({ createWorker: fixtureWorker });
+    const p = pool({ worker: standIn });
     await p.close();
-    await expect(p.prepare(job('x'))).rejects.toBeInstanceOf(PrepareThreadError);
+    await expect(p.prepare(job('x'))).rejects.toBeInstanceOf(ThreadUnavailableError);
   });
 
   it('rejects a thread count that is not a positive integer', () => {
-    expect(() => new PreparePool({ threads: 0, logger })).toThrow(RangeError);
+    expect(() => new PreparePool({ threads: 0 })).toThrow(RangeError);
   });
 });

@@ -1,19 +1,8 @@
-/** Worker-thread entry of the event preparation pool (prepare-pool.ts): prepares the request bodies it is sent. */
-import { parentPort } from 'node:worker_threads';
-import { prepareBody, ScrubberCache, type PrepareJob } from './event-preparation.js';
+/** Thread of the event preparation pool (prepare-pool.ts): prepares one request body per task. */
+import { prepareBody, ScrubberCache, type PrepareJob, type Preparation } from './event-preparation.js';
 
-/** A job as the pool posts it, and the answer it waits for. */
-export interface PrepareRequest {
-  readonly id: number;
-  readonly job: PrepareJob;
-}
-
-const port = parentPort;
-if (port === null) throw new Error('prepare-worker runs as a worker thread of the event preparation pool');
 const scrubbers = new ScrubberCache();
-port.on('message', (req: PrepareRequest) => {
-  prepareBody(req.job, scrubbers).then(
-    (result) => port.postMessage({ id: req.id, result }),
-    (err: unknown) => port.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) }),
-  );
-});
+
+export default function prepare(job: PrepareJob): Promise<Preparation> {
+  return prepareBody(job, scrubbers);
+}

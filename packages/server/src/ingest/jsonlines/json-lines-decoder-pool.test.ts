@@ -1,7 +1,7 @@
-import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recordsOfColumns } from '../../storage/log-columns.js';
-import { DecoderUnavailableError, JsonLinesDecoderPool } from './json-lines-decoder-pool.js';
+import { ThreadUnavailableError } from '../../threads/thread-pool.js';
+import { JsonLinesDecoderPool } from './json-lines-decoder-pool.js';
 import { decodeJsonLines, type DecodedJsonLines } from './json-lines-decoder.js';
 
 const defaults = { service: 'svc', environment: 'test', version: '1.0' };
@@ -10,10 +10,6 @@ const OBSERVED = 1_800_000_000_000_000_000n;
 /** What a decoded body amounts to: its records as the store would read them back, and its rejections. */
 function summary(d: DecodedJsonLines): unknown {
   return { records: recordsOfColumns(d.columns), total: d.total, rejected: d.rejected, rejectionSummary: d.rejectionSummary };
-}
-
-function threadsOf(pool: JsonLinesDecoderPool): { worker: Worker }[] {
-  return (pool as unknown as { threads: { worker: Worker }[] }).threads;
 }
 
 describe('JsonLinesDecoderPool', () => {
@@ -51,21 +47,25 @@ describe('JsonLinesDecoderPool', () => {
     }
   });
 
-  it('fails the requests of a thread that dies with DecoderUnavailableError and replaces the thread', async () => {
-    const [thread] = threadsOf(pool);
-    const dying = thread!.worker;
-    void dying.terminate();
-    // The least-loaded thread is the first: this request goes to the terminated worker.
-    await expect(pool.decode(Buffer.from('{"msg":"lost"}'), defaults, OBSERVED)).rejects.toBeInstanceOf(DecoderUnavailableError);
-    expect(threadsOf(pool)[0]!.worker).not.toBe(dying);
-    const after = await Promise.all([1, 2, 3].map((i) => pool.decode(Buffer.from(`{"msg":"after ${i}"}`), defaults, OBSERVED)));
-    expect(after.map((d) => recordsOfColumns(d.columns)[0]!.body)).toEqual(['after 1', 'after 2', 'after 3']);
+  it('fails the request of a thread that dies with ThreadUnavailableError and replaces the thread', async () => {
+    const single = new JsonLinesDecoderPool({ threads: 1 });
+    try {
+      const lost = single.decode(Buffer.from('{"msg":"lost"}\n'.repeat(20_000)), defaults, OBSERVED);
+      const [dying] = single.threads;
+      void dying!.terminate();
+      await expect(lost).rejects.toBeInstanceOf(ThreadUnavailableError);
+      const after = await Promise.all([1, 2, 3].map((i) => single.decode(Buffer.from(`{"msg":"after ${i}"}`), defaults, OBSERVED)));
+      expect(after.map((d) => recordsOfColumns(d.columns)[0]!.body)).toEqual(['after 1', 'after 2', 'after 3']);
+      expect(single.threads[0]).not.toBe(dying);
+    } finally {
+      await single.close();
+    }
   });
 
   it('stops its threads on close and refuses requests afterwards', async () => {
     const closing = new JsonLinesDecoderPool({ threads: 1 });
-    const pending = expect(closing.decode(Buffer.from('{"msg":"x"}\n'.repeat(20_000)), defaults, OBSERVED)).rejects.toBeInstanceOf(DecoderUnavailableError);
-    const workers = threadsOf(closing).map((t) => t.worker);
+    const pending = expect(closing.decode(Buffer.from('{"msg":"x"}\n'.repeat(20_000)), defaults, OBSERVED)).rejects.toBeInstanceOf(ThreadUnavailableError);
+    const workers = [...closing.threads];
     await closing.close();
     await pending;
     await expect(closing.decode(Buffer.from('{"msg":"x"}'), defaults, OBSERVED)).rejects.toThrow(/closed/);

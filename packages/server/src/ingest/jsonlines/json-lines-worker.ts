@@ -1,23 +1,19 @@
 /**
- * Worker thread of the JSON-lines decoder pool: decodes request bodies into log columns and posts
- * them back with their typed-array buffers transferred, so the event loop only appends them.
+ * Decoder thread of the JSON-lines decoder pool: decodes a request body into log columns and
+ * hands them back with their typed-array buffers moved, so the event loop only appends them.
  */
-import { parentPort } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { logColumnBuffers } from '../../storage/log-columns.js';
 import type { DecodeReply, DecodeRequest } from './json-lines-decoder-pool.js';
 import { decodeJsonLines } from './json-lines-decoder.js';
 
-const port = parentPort;
-if (port === null) throw new Error('json-lines-worker must run in a worker thread');
-
-port.on('message', (req: DecodeRequest) => {
-  let reply: DecodeReply;
+export default function decode(req: DecodeRequest): DecodeReply {
   try {
     const result = decodeJsonLines(req.body, req.defaults, req.observedNs);
-    reply = { id: req.id, result };
-    port.postMessage(reply, logColumnBuffers(result.columns));
+    const reply: DecodeReply = { result };
+    const buffers = logColumnBuffers(result.columns);
+    return move({ [transferableSymbol]: buffers, [valueSymbol]: reply }) as unknown as DecodeReply;
   } catch (err) {
-    reply = { id: req.id, error: (err as Error).message };
-    port.postMessage(reply);
+    return { error: (err as Error).message };
   }
-});
+}

@@ -12,7 +12,8 @@ import { decodeRequestBody } from '../decode-body.js';
 import { InFlightBudget } from '../in-flight-budget.js';
 import { logIngestMetricsFor, toApiError } from '../log-ingest.js';
 import type { JsonLineDefaults } from './json-line-record.js';
-import { DecoderUnavailableError, JsonLinesDecoderPool } from './json-lines-decoder-pool.js';
+import { ThreadUnavailableError } from '../../threads/thread-pool.js';
+import { JsonLinesDecoderPool } from './json-lines-decoder-pool.js';
 import type { DecodedJsonLines } from './json-lines-decoder.js';
 
 export interface JsonLinesRouteOptions {
@@ -37,7 +38,7 @@ const PARAM_RE = /^[\w.\-/:@ ]{1,256}$/;
  */
 export function registerJsonLinesRoutes(app: FastifyInstance, opts: JsonLinesRouteOptions): void {
   const metrics = logIngestMetricsFor(opts.registry);
-  const decoder = new JsonLinesDecoderPool(opts.decoderThreads === undefined ? {} : { threads: opts.decoderThreads });
+  const decoder = new JsonLinesDecoderPool({ logger: app.log, ...(opts.decoderThreads === undefined ? {} : { threads: opts.decoderThreads }) });
   app.addHook('onClose', () => decoder.close());
   const maxDecompressed = opts.maxDecompressedBytes ?? 64 * 1024 * 1024;
   const budget = new InFlightBudget(opts.maxInFlightBytes ?? 256 * 1024 * 1024);
@@ -91,7 +92,7 @@ async function decodeBody(decoder: JsonLinesDecoderPool, raw: Buffer, defaults: 
   try {
     return await decoder.decode(raw, defaults, observedNs);
   } catch (err) {
-    throw err instanceof DecoderUnavailableError ? unavailable(`json lines: ${err.message}; retry later`, 1) : err;
+    throw err instanceof ThreadUnavailableError ? unavailable(`json lines: ${err.message}; retry later`, 1) : err;
   }
 }
 

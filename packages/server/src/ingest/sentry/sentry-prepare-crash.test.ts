@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErrorsHarness, project, type ErrorsHarness } from '../../../test/support/errors-harness.js';
@@ -6,24 +5,6 @@ import { PreparePool } from '../../errors/prepare-pool.js';
 
 const KEY = 'publickey0001';
 const CRASH_MARKER = 'crash-this-preparation-thread';
-
-/**
- * The real preparation thread, with one listener in front of it that ends the thread at once when
- * a body carries the marker, as a crash in the middle of a request would.
- */
-function crashableWorker(): Worker {
-  const source = new URL('../../errors/prepare-worker.ts', import.meta.url).href;
-  return new Worker(
-    // Added once the real listener is attached (one of its own earlier would start the port, and
-    // jobs sent before the module loads would reach only it). It runs in the same dispatch, while
-    // the real listener's preparation waits on its first await, so the job is never answered.
-    `const { parentPort } = require('node:worker_threads');
-     import('tsx/esm/api')
-       .then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })
-       .then(() => parentPort.on('message', (m) => { if (Buffer.from(m.job.body).includes(${JSON.stringify(CRASH_MARKER)})) process.exit(3); }));`,
-    { eval: true },
-  );
-}
 
 const envelope = (id: string, message: string): string =>
   `{}\n{"type":"event"}\n${JSON.stringify({ event_id: id, message, exception: { values: [{ type: 'Error', value: message }] } })}\n`;
@@ -33,7 +14,7 @@ describe('Sentry routes when a preparation thread dies', () => {
   let pool: PreparePool;
 
   beforeAll(async () => {
-    pool = new PreparePool({ threads: 1, logger: pino({ level: 'silent' }), createWorker: crashableWorker });
+    pool = new PreparePool({ threads: 1, logger: pino({ level: 'silent' }), worker: new URL('./testdata/crashing-prepare-worker.mjs', import.meta.url) });
     h = await createErrorsHarness([project(1, 'shop', [KEY])], { preparer: pool });
     await h.app.ready();
   });
@@ -48,7 +29,7 @@ describe('Sentry routes when a preparation thread dies', () => {
   it('answers the request it held with 503 and stores nothing, then serves the next request on a new thread', async () => {
     const crashed = await post(envelope('1'.repeat(32), CRASH_MARKER));
     expect(crashed.statusCode).toBe(503);
-    expect(crashed.headers['x-sentry-error']).toMatch(/preparation thread exited/);
+    expect(crashed.headers['x-sentry-error']).toMatch(/event preparation pool thread failed/);
     expect(await h.count('error_events')).toBe(0);
 
     const next = await post(envelope('2'.repeat(32), 'after the crash'));

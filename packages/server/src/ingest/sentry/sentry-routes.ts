@@ -13,7 +13,8 @@ import { EnvelopeError } from '../../errors/envelope.js';
 import type { ErrorIngestor } from '../../errors/error-ingestor.js';
 import type { PrepareJob, PreparedBody } from '../../errors/event-preparation.js';
 import { EventError } from '../../errors/normalize.js';
-import { createEventPreparer, defaultPrepareThreads, PrepareThreadError, type EventPreparer } from '../../errors/prepare-pool.js';
+import { createEventPreparer, defaultPrepareThreads, type EventPreparer } from '../../errors/prepare-pool.js';
+import { ThreadUnavailableError } from '../../threads/thread-pool.js';
 import type { Project, ProjectRegistry } from '../../errors/projects.js';
 import type { ProjectRateLimiter } from '../../errors/rate-limiter.js';
 import { keyFromAuthHeader, keyFromDsn, projectFromDsn } from '../../errors/sentry-auth.js';
@@ -95,7 +96,7 @@ async function preparedBody(deps: SentryIngestDeps, preparer: EventPreparer, req
 function toApiError(err: unknown): unknown {
   if (err instanceof EnvelopeError || err instanceof EventError) return badData(err.message);
   if (err instanceof StoreOverloadedError) return new ApiError(429, 'too_many_requests', err.message, err.retryAfterSeconds);
-  if (err instanceof StoreClosedError || err instanceof PrepareThreadError) return unavailable(err.message);
+  if (err instanceof StoreClosedError || err instanceof ThreadUnavailableError) return unavailable(err.message);
   return err;
 }
 
