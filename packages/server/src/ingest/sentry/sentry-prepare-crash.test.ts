@@ -29,7 +29,7 @@ describe('Sentry routes when a preparation thread dies', () => {
   it('answers the request it held with 503 and stores nothing, then serves the next request on a new thread', async () => {
     const crashed = await post(envelope('1'.repeat(32), CRASH_MARKER));
     expect(crashed.statusCode).toBe(503);
-    expect(crashed.headers['x-sentry-error']).toMatch(/event preparation pool thread failed/);
+    expect(crashed.headers['x-sentry-error']).toMatch(/event preparation pool thread exited/);
     expect(await h.count('error_events')).toBe(0);
 
     const next = await post(envelope('2'.repeat(32), 'after the crash'));
