@@ -13,19 +13,10 @@ import type { Issue, IssueStatus } from '../model/error-issue.js';
  * travels beside them as JSON text, so an event prepared on a worker thread crosses to the writer
  * as a few strings rather than as an object graph.
  */
-export interface EventHeader {
-  readonly eventId: string;
-  readonly projectId: number;
-  readonly timestampMs: number;
-  readonly receivedMs: number;
-  readonly level: ErrorLevel;
-  readonly platform: string;
-  readonly release: string;
-  readonly environment: string;
+export interface EventHeader
+  extends Pick<ErrorEvent, 'eventId' | 'projectId' | 'timestampMs' | 'receivedMs' | 'level' | 'platform' | 'release' | 'environment' | 'traceId' | 'spanId'> {
   /** model/error-event.ts userKey: the user counted for distinct-user totals ('' when none). */
   readonly userKey: string;
-  readonly traceId: string;
-  readonly spanId: string;
   /** The event's tags as a JSON object text. */
   readonly tagsJson: string;
 }

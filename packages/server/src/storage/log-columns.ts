@@ -150,6 +150,26 @@ export class LogColumnsBuilder {
     requestId: string,
     attributesJson: string | null,
   ): void {
+    const i = this.startRow(timeNs, observedNs, stream, resource, severity, level, severityText);
+    this.body.push(body);
+    this.traceText.push(writeHexId(traceId, 4, i, this.traceHiHalves, this.traceLoHalves) ? null : traceId || null);
+    this.spanText.push(writeHexId(spanId, 2, i, this.spanBitsHalves, null) ? null : spanId || null);
+    this.requestId.push(requestId || null);
+    setUint53(this.traceHashHalves, i, traceId ? hash53(traceId) : 0);
+    setUint53(this.requestHashHalves, i, requestId ? hash53(requestId) : 0);
+    this.attributes.push(attributesJson);
+  }
+
+  /** Starts a row with the columns add() and addBytes() fill alike; returns its index. */
+  private startRow(
+    timeNs: bigint,
+    observedNs: bigint,
+    stream: Labels,
+    resource: Readonly<Record<string, unknown>>,
+    severity: number,
+    level: string,
+    severityText: string,
+  ): number {
     const i = this.rows++;
     this.timeNs[i] = timeNs;
     this.observedNs[i] = observedNs;
@@ -159,13 +179,7 @@ export class LogColumnsBuilder {
     this.severity[i] = sev;
     this.level.push(level === levelOfSeverity(sev) ? null : level);
     this.severityText.push(severityText || null);
-    this.body.push(body);
-    this.traceText.push(writeHexId(traceId, 4, i, this.traceHiHalves, this.traceLoHalves) ? null : traceId || null);
-    this.spanText.push(writeHexId(spanId, 2, i, this.spanBitsHalves, null) ? null : spanId || null);
-    this.requestId.push(requestId || null);
-    setUint53(this.traceHashHalves, i, traceId ? hash53(traceId) : 0);
-    setUint53(this.requestHashHalves, i, requestId ? hash53(requestId) : 0);
-    this.attributes.push(attributesJson);
+    return i;
   }
 
   /**
@@ -187,15 +201,7 @@ export class LogColumnsBuilder {
     runs: Int32Array,
     runCount: number,
   ): void {
-    const i = this.rows++;
-    this.timeNs[i] = timeNs;
-    this.observedNs[i] = observedNs;
-    this.streamIndex[i] = indexOf(this.streamIndexOf, this.streams, stream);
-    this.resourceIndex[i] = indexOf(this.resourceIndexOf, this.resources, resource);
-    const sev = severity >= 0 && severity <= 24 ? severity : 0;
-    this.severity[i] = sev;
-    this.level.push(level === levelOfSeverity(sev) ? null : level);
-    this.severityText.push(severityText || null);
+    const i = this.startRow(timeNs, observedNs, stream, resource, severity, level, severityText);
     this.body.pushBytes(src, ranges[BYTE_RANGE_BODY]!, ranges[BYTE_RANGE_BODY + 1]!);
     const traceStart = ranges[BYTE_RANGE_TRACE_ID]!;
     const traceEnd = ranges[BYTE_RANGE_TRACE_ID + 1]!;
