@@ -21,7 +21,9 @@ function run(body: string, onStdout: (text: string, endStdin: () => void) => voi
   return new Promise((ok) => {
     const child = spawn(process.execPath, [file], { stdio: ['pipe', 'pipe', 'inherit'] });
     let stdout = '';
-    child.stdout.on('data', (d: Buffer) => onStdout((stdout += d.toString()), () => child.stdin.end()));
+    // Decoded as a stream: a pipe read may end inside a multi-byte character.
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => onStdout((stdout += d), () => child.stdin.end()));
     const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.on('exit', () => {
       clearTimeout(kill);
