@@ -171,6 +171,9 @@ export class WriteQueue {
         }
         continue;
       }
+      // One turn of the event loop first: writes whose requests are already decoded but not yet
+      // handled join this commit instead of paying for one of their own.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const group: PendingWrite[] = [];
       let rows = 0;
       while (this.queue.length > 0) {
