@@ -223,13 +223,20 @@ export function parseTemplate(name: string, text: string, isFunction: (fn: strin
     throw new TemplateError(`template: ${name}:${line}: ${msg}`);
   };
 
+  // Offsets where lines start, so a node's line is a binary search rather than a count from the top.
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   // Go counts the column in bytes from 0 and, on the first line, from the start of the text.
   const ref = (pos: number, nodeText: string): NodeRef => {
-    const before = text.slice(0, pos);
-    const lineStart = before.lastIndexOf('\n') + 1;
-    let line = 1;
-    for (let i = before.indexOf('\n'); i >= 0; i = before.indexOf('\n', i + 1)) line++;
-    return { location: `${name}:${line}:${Buffer.byteLength(before.slice(lineStart))}`, text: nodeText };
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    const column = Buffer.byteLength(text.slice(lineStarts[lo]!, pos));
+    return { location: `${name}:${lo + 1}:${column}`, text: nodeText };
   };
 
   // Variables in scope, checked at parse time as Go does: `$` and the declarations of enclosing

@@ -40,13 +40,13 @@ interface Thread {
 }
 
 export class ThreadPool<Task, Result> {
-  private readonly threads_: Thread[];
+  private readonly workers: Thread[];
   private nextId = 1;
   private closed = false;
 
   constructor(private readonly opts: ThreadPoolOptions) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`threads must be a positive integer, got ${opts.threads}`);
-    this.threads_ = Array.from({ length: opts.threads }, () => this.start());
+    this.workers = Array.from({ length: opts.threads }, () => this.start());
   }
 
   /** Runs a task on the least busy thread; `transfer` lists buffers moved to it rather than copied. */
@@ -65,33 +65,33 @@ export class ThreadPool<Task, Result> {
   /** Tasks sent and not yet answered. */
   get pending(): number {
     let n = 0;
-    for (const t of this.threads_) n += t.waiting.size;
+    for (const t of this.workers) n += t.waiting.size;
     return n;
   }
 
   /** The running threads (tests end one to see the pool recover). */
   get threads(): readonly Worker[] {
-    return this.threads_.map((t) => t.worker);
+    return this.workers.map((t) => t.worker);
   }
 
   /** Stops the threads; tasks still waiting fail with ThreadUnavailableError. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.threads_.map((t) => t.worker.terminate()));
+    await Promise.all(this.workers.map((t) => t.worker.terminate()));
   }
 
   private leastBusy(): Thread {
     let best = 0;
-    for (let i = 0; i < this.threads_.length; i++) {
-      const t = this.threads_[i]!;
+    for (let i = 0; i < this.workers.length; i++) {
+      const t = this.workers[i]!;
       if (!t.alive) {
         const fresh = this.start();
-        this.threads_[i] = fresh;
+        this.workers[i] = fresh;
         return fresh;
       }
-      if (t.waiting.size < this.threads_[best]!.waiting.size) best = i;
+      if (t.waiting.size < this.workers[best]!.waiting.size) best = i;
     }
-    return this.threads_[best]!;
+    return this.workers[best]!;
   }
 
   private start(): Thread {
