@@ -33,9 +33,9 @@ export function expressMiddleware(observer: HttpObserver): (req: IncomingMessage
     const observed = observer.begin(req, path);
     res.setHeader('X-Request-ID', observed.ctx.requestId);
     // X-Process-Time must be set before the head goes out; writeHead is the last moment.
-    beforeHead(observed.ctx, res, (r) => {
-      r.setHeader('X-Process-Time', observer.processTime(observed));
+    beforeHead(observed.ctx, res, () => {
       routeOf(observer, req, observed.ctx);
+      return observer.processTime(observed);
     });
     // 'finish' comes once: a plain listener does (once() wraps it in two more objects).
     res.on('finish', () => {

@@ -28,7 +28,7 @@ export function fastifyPlugin(observer: HttpObserver, paths: { metricsPath: stri
       if (req.routeOptions.url !== undefined) observer.setRoute(observed.ctx, req.routeOptions.url);
       void reply.header('X-Request-ID', observed.ctx.requestId);
       // X-Process-Time is set just before the head goes out, by the writeHead wrapper (no onSend hook).
-      beforeHead(observed.ctx, reply.raw, (res) => res.setHeader('X-Process-Time', observer.processTime(observed)));
+      beforeHead(observed.ctx, reply.raw, () => observer.processTime(observed));
       if (observed.ownContext) requestStore.run(observed.ctx, () => next());
       else next();
     });

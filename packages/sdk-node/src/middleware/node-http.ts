@@ -32,7 +32,7 @@ export function wrapRequestListener(observer: HttpObserver, handler: RequestList
     const observed = observer.begin(req, path);
     observer.setRoute(observed.ctx, routeOf(req, path));
     res.setHeader('X-Request-ID', observed.ctx.requestId);
-    beforeHead(observed.ctx, res, (r) => r.setHeader('X-Process-Time', observer.processTime(observed)));
+    beforeHead(observed.ctx, res, () => observer.processTime(observed));
     res.on('finish', () => observer.end(observed, res.statusCode));
     const run = () => {
       try {
