@@ -38,15 +38,15 @@ describe('error payloads', () => {
 
   it('stores compressed base64 text, far smaller than the JSON', () => {
     const stored = encodePayload({ ...event, extra: { note: 'ünïcode', filler: 'abc '.repeat(500) } });
-    expect(stored).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(stored).toMatch(/^br:[A-Za-z0-9+/]+=*$/);
     expect(stored.length).toBeLessThan(500);
   });
 
-  it('reads payloads stored as plain JSON text by the previous version', () => {
+  it('reads payloads stored as plain JSON text by an earlier version', () => {
     expect(decodePayload(JSON.stringify(event))).toEqual(event);
   });
 
-  it('reads payloads of the first version (raw-deflated, base64, default level)', () => {
+  it('reads raw-deflated base64 payloads of earlier versions', () => {
     const legacy = deflateRawSync(JSON.stringify(event)).toString('base64');
     expect(decodePayload(legacy)).toEqual(event);
   });

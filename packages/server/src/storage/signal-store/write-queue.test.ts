@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ColumnBatch, TableSchema } from './table-schema.js';
+import { WriteQueue } from './write-queue.js';
+
+const ITEMS: TableSchema = {
+  name: 'items',
+  columns: [
+    { name: 'id', kind: 'bigint' },
+    { name: 'name', kind: 'varchar' },
+  ],
+  migrations: [],
+  timeColumn: null,
+};
+const NOTES: TableSchema = { ...ITEMS, name: 'notes' };
+
+/** A batch of `ids`; a null name violates the tables' NOT NULL constraint, failing its commit. */
+function batch(table: TableSchema, ids: readonly number[], name: string | null = 'ok'): ColumnBatch {
+  return { table, rowCount: ids.length, columns: [ids.map(BigInt), ids.map(() => name)] };
+}
+
+describe('signal store write queue', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wk-write-queue-'));
+  let path: string;
+  let instance: DuckDBInstance;
+  let conn: DuckDBConnection;
+  let queue: WriteQueue;
+  let commits: number[];
+  let round = 0;
+
+  beforeEach(async () => {
+    path = join(dir, `db-${round++}.duckdb`);
+    instance = await DuckDBInstance.create(path);
+    conn = await instance.connect();
+    for (const t of [ITEMS, NOTES]) await conn.run(`CREATE TABLE ${t.name} (id BIGINT NOT NULL, name VARCHAR NOT NULL)`);
+    commits = [];
+    queue = new WriteQueue({ connection: conn, logger: pino({ level: 'silent' }), maxQueuedRows: 100_000, maxRowsPerCommit: 50_000, onCommit: (rows) => commits.push(rows) });
+  });
+
+  afterEach(async () => {
+    await queue.close();
+    conn.closeSync();
+    instance.closeSync();
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * The ids in `table` as another connection sees them (committed), checked to be the same after
+   * reopening the file (durable).
+   */
+  async function durableIds(table: string): Promise<number[]> {
+    const other = await instance.connect();
+    const committed = (await other.runAndReadAll(`SELECT id FROM ${table} ORDER BY id`)).getRows().map(([id]) => Number(id));
+    other.closeSync();
+    await queue.close();
+    conn.closeSync();
+    instance.closeSync();
+    instance = await DuckDBInstance.create(path);
+    conn = await instance.connect();
+    queue = new WriteQueue({ connection: conn, logger: pino({ level: 'silent' }), maxQueuedRows: 100_000, maxRowsPerCommit: 50_000 });
+    const reopened = (await conn.runAndReadAll(`SELECT id FROM ${table} ORDER BY id`)).getRows().map(([id]) => Number(id));
+    expect(reopened).toEqual(committed);
+    return committed;
+  }
+
+  it('commits small single-table units together and durably', async () => {
+    await Promise.all([1, 2, 3].map((id) => queue.submit({ batches: [batch(ITEMS, [id])] })));
+    await queue.submit({ batches: [batch(ITEMS, [4, 5])] });
+    expect(commits.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(commits.length).toBeLessThan(5);
+    expect(await durableIds('items')).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('commits a group larger than one chunk, and one spanning tables, as one transaction each', async () => {
+    const many = Array.from({ length: 5000 }, (_, i) => i + 1);
+    await queue.submit({ batches: [batch(ITEMS, many)] });
+    await queue.submit({ batches: [batch(ITEMS, [9001]), batch(NOTES, [9001])] });
+    expect(commits).toEqual([5000, 2]);
+    expect(await durableIds('items')).toEqual([...many, 9001]);
+    expect(await durableIds('notes')).toEqual([9001]);
+  });
+
+  it('fails only the bad unit of a small single-table group, and keeps working after', async () => {
+    const results = await Promise.allSettled([
+      queue.submit({ batches: [batch(ITEMS, [1])] }),
+      queue.submit({ batches: [batch(ITEMS, [2], null)] }),
+      queue.submit({ batches: [batch(ITEMS, [3])] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    await queue.submit({ batches: [batch(ITEMS, [4])] });
+    expect(await durableIds('items')).toEqual([1, 3, 4]);
+  });
+
+  it('rolls back every table of a unit whose write to one table fails', async () => {
+    const results = await Promise.allSettled([
+      queue.submit({ batches: [batch(ITEMS, [1]), batch(NOTES, [1])] }),
+      queue.submit({ batches: [batch(ITEMS, [2]), batch(NOTES, [2], null)] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    await queue.submit({ batches: [batch(NOTES, [3])] });
+    expect(await durableIds('items')).toEqual([1]);
+    expect(await durableIds('notes')).toEqual([1, 3]);
+  });
+});
