@@ -22,6 +22,8 @@ import { ReadPool } from './read-pool.js';
 import type { TableSchema } from './table-schema.js';
 import { WriteQueue, type WriteUnit } from './write-queue.js';
 
+const DEFAULT_CHECKPOINT_THRESHOLD_BYTES = 128 * 1024 * 1024;
+
 export interface SignalStoreOptions {
   /** Directory of the database file (created if missing), e.g. `<data_dir>/signals`. */
   readonly dir: string;
@@ -42,12 +44,12 @@ export interface SignalStoreOptions {
   /** DuckDB memory limit, e.g. "2GB". Default "2GB". */
   readonly memoryLimit?: string;
   /**
-   * WAL size that triggers a checkpoint, e.g. "128MB" (the default). DuckDB's own 16MB default
+   * WAL size in bytes that triggers a checkpoint; default 128 MiB. DuckDB's own 16MB default
    * checkpoints every ~60k log lines and rewrites each partly filled row group several times:
    * measured, twice the commit-and-checkpoint CPU and a file 1.7 times larger (freed blocks). A
    * larger WAL costs memory until the checkpoint and replay time after a crash.
    */
-  readonly checkpointThreshold?: string;
+  readonly checkpointThresholdBytes?: number;
   /** Read connections. Default 4. */
   readonly readConnections?: number;
 }
@@ -89,7 +91,8 @@ export class SignalStore {
   static async open(opts: SignalStoreOptions): Promise<SignalStore> {
     mkdirSync(opts.dir, { recursive: true });
     const path = join(opts.dir, 'signals.duckdb');
-    const instance = await DuckDBInstance.create(path, { memory_limit: opts.memoryLimit ?? '2GB', checkpoint_threshold: opts.checkpointThreshold ?? '128MB' });
+    const checkpointThresholdBytes = opts.checkpointThresholdBytes ?? DEFAULT_CHECKPOINT_THRESHOLD_BYTES;
+    const instance = await DuckDBInstance.create(path, { memory_limit: opts.memoryLimit ?? '2GB', checkpoint_threshold: `${checkpointThresholdBytes}B` });
     const writeConn = await instance.connect();
     const log = opts.logger.child({ component: 'signal-store' });
     const metrics = storeMetrics(opts.registry);
@@ -98,6 +101,7 @@ export class SignalStore {
       logger: log,
       maxQueuedRows: opts.maxQueuedRows ?? 1_000_000,
       maxRowsPerCommit: opts.maxRowsPerCommit ?? 200_000,
+      wal: { path: `${path}.wal`, checkpointThresholdBytes },
       onCommit: (rows, seconds) => {
         metrics.commits.inc();
         metrics.rows.inc(rows);

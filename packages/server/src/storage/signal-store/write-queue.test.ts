@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ColumnBatch, TableSchema } from './table-schema.js';
-import { WriteQueue } from './write-queue.js';
+import { walFarFromCheckpoint, WriteQueue } from './write-queue.js';
 
 const ITEMS: TableSchema = {
   name: 'items',
@@ -17,6 +17,8 @@ const ITEMS: TableSchema = {
   timeColumn: null,
 };
 const NOTES: TableSchema = { ...ITEMS, name: 'notes' };
+/** A small checkpoint threshold, so that the tests cross it. */
+const THRESHOLD = 512 * 1024;
 
 /** A batch of `ids`; a null name violates the tables' NOT NULL constraint, failing its commit. */
 function batch(table: TableSchema, ids: readonly number[], name: string | null = 'ok'): ColumnBatch {
@@ -34,11 +36,11 @@ describe('signal store write queue', () => {
 
   beforeEach(async () => {
     path = join(dir, `db-${round++}.duckdb`);
-    instance = await DuckDBInstance.create(path);
+    instance = await DuckDBInstance.create(path, { checkpoint_threshold: `${THRESHOLD}B` });
     conn = await instance.connect();
     for (const t of [ITEMS, NOTES]) await conn.run(`CREATE TABLE ${t.name} (id BIGINT NOT NULL, name VARCHAR NOT NULL)`);
     commits = [];
-    queue = new WriteQueue({ connection: conn, logger: pino({ level: 'silent' }), maxQueuedRows: 100_000, maxRowsPerCommit: 50_000, onCommit: (rows) => commits.push(rows) });
+    queue = new WriteQueue({ ...options(conn), onCommit: (rows) => commits.push(rows) });
   });
 
   afterEach(async () => {
@@ -48,6 +50,10 @@ describe('signal store write queue', () => {
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function options(connection: DuckDBConnection) {
+    return { connection, logger: pino({ level: 'silent' }), maxQueuedRows: 100_000, maxRowsPerCommit: 50_000, wal: { path: `${path}.wal`, checkpointThresholdBytes: THRESHOLD } };
+  }
 
   /**
    * The ids in `table` as another connection sees them (committed), checked to be the same after
@@ -62,7 +68,7 @@ describe('signal store write queue', () => {
     instance.closeSync();
     instance = await DuckDBInstance.create(path);
     conn = await instance.connect();
-    queue = new WriteQueue({ connection: conn, logger: pino({ level: 'silent' }), maxQueuedRows: 100_000, maxRowsPerCommit: 50_000 });
+    queue = new WriteQueue(options(conn));
     const reopened = (await conn.runAndReadAll(`SELECT id FROM ${table} ORDER BY id`)).getRows().map(([id]) => Number(id));
     expect(reopened).toEqual(committed);
     return committed;
@@ -105,5 +111,29 @@ describe('signal store write queue', () => {
     await queue.submit({ batches: [batch(NOTES, [3])] });
     expect(await durableIds('items')).toEqual([1]);
     expect(await durableIds('notes')).toEqual([1, 3]);
+  });
+
+  it('checkpoints as the WAL grows past the threshold under small commits, losing nothing', async () => {
+    const name = 'x'.repeat(300);
+    let maxWal = 0;
+    for (let i = 0; i < 200; i++) {
+      await Promise.all([0, 1, 2, 3].map((j) => queue.submit({ batches: [batch(ITEMS, [i * 10 + j * 2, i * 10 + j * 2 + 1], name)] })));
+      maxWal = Math.max(maxWal, statSync(`${path}.wal`, { throwIfNoEntry: false })?.size ?? 0);
+    }
+    // 1,600 rows of ~300 bytes went through a WAL that never grew far past the threshold.
+    expect(maxWal).toBeGreaterThan(THRESHOLD / 4);
+    expect(maxWal).toBeLessThan(THRESHOLD * 1.5);
+    expect(await durableIds('items')).toHaveLength(1600);
+  });
+});
+
+describe('auto-commit near the checkpoint threshold', () => {
+  it('auto-commits only while the WAL is a safe margin below the threshold', () => {
+    const mib = 1024 * 1024;
+    expect(walFarFromCheckpoint(0, 128 * mib)).toBe(true);
+    expect(walFarFromCheckpoint(100 * mib, 128 * mib)).toBe(true);
+    expect(walFarFromCheckpoint(113 * mib, 128 * mib)).toBe(false);
+    expect(walFarFromCheckpoint(2 * mib, 4 * mib)).toBe(true);
+    expect(walFarFromCheckpoint(3.5 * mib, 4 * mib)).toBe(false);
   });
 });

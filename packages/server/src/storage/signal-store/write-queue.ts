@@ -11,6 +11,7 @@
  * transaction statements are prepared once, each table keeps one appender between commits, and
  * a small group for one table skips the statements altogether (AUTO_COMMIT_MAX_ROWS).
  */
+import { statSync } from 'node:fs';
 import type { DuckDBAppender, DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { appendColumnBatches } from './column-appender.js';
@@ -26,6 +27,27 @@ import { checkBatchShape, type ColumnBatch, type TableSchema } from './table-sch
  * by itself only far beyond this size (100 chunks), so such a group is always one transaction.
  */
 const AUTO_COMMIT_MAX_ROWS = 2048;
+
+/**
+ * Whether a small commit leaves the WAL below the checkpoint threshold. DuckDB checkpoints in the
+ * committing call once the WAL would pass it, which may take seconds; an auto-committed flush
+ * runs on the event loop, so near the threshold commits take the transaction path, whose COMMIT
+ * (and so the checkpoint) runs on a DuckDB thread. The margin is wider than a small group's WAL
+ * records except for rows of several kilobytes each.
+ */
+export function walFarFromCheckpoint(walBytes: number, thresholdBytes: number): boolean {
+  const margin = Math.min(16 * 1024 * 1024, thresholdBytes / 4);
+  return walBytes + margin < thresholdBytes;
+}
+
+/** The WAL file's size; 0 before DuckDB made one (and after a checkpoint removed it). */
+function walBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
 
 /** What one request writes: committed atomically, possibly together with other units. */
 export interface WriteUnit {
@@ -57,6 +79,8 @@ export interface WriteQueueOptions {
   readonly maxQueuedRows: number;
   /** Rows per transaction; a larger backlog is committed in several transactions. */
   readonly maxRowsPerCommit: number;
+  /** DuckDB's WAL file and the size at which a commit checkpoints it into the database. */
+  readonly wal: { readonly path: string; readonly checkpointThresholdBytes: number };
   /** Observes each commit (rows, seconds) for self metrics. */
   readonly onCommit?: (rows: number, seconds: number) => void;
 }
@@ -251,7 +275,7 @@ export class WriteQueue {
       }
     }
     const only = byTable.size === 1 ? byTable.entries().next().value : undefined;
-    if (only !== undefined && rows <= AUTO_COMMIT_MAX_ROWS) {
+    if (only !== undefined && rows <= AUTO_COMMIT_MAX_ROWS && walFarFromCheckpoint(walBytes(this.opts.wal.path), this.opts.wal.checkpointThresholdBytes)) {
       const [table, batches] = only;
       try {
         const appender = await this.appender(conn, table.name);
