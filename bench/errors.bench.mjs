@@ -6,6 +6,7 @@
 // chained causes, breadcrumbs, tags, users), a share of them gzip-compressed.
 // Options (env): BENCH_EVENTS (default 100,000), BENCH_ISSUES (default 300), BENCH_CONCURRENCY (default 32),
 // BENCH_PREPARE_THREADS (the routes' preparation threads; default theirs, 0 prepares on the event loop),
+// BENCH_COMMIT_DELAY_MS (the signal store writer's commit delay; default the store's),
 // BENCH_PROFILE (a directory: the server runs with --cpu-prof, one profile per thread).
 // Server CPU is split by thread from /proc: the event loop, the preparation threads (the threads
 // started while the routes were registered), and the rest (DuckDB, V8's GC and compiler helpers, libuv).
@@ -37,7 +38,8 @@ async function runServer(dir) {
   const { registerErrorsApi } = await import(dist('api/errors/issues-api.js'));
   const logger = pino({ level: 'warn' });
   const metrics = createSelfMetrics('bench');
-  const signals = await openSignalStore({ dir, logger, registry: metrics.registry, retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 } });
+  const commitDelay = process.env.BENCH_COMMIT_DELAY_MS === undefined ? {} : { commitDelayMs: Number(process.env.BENCH_COMMIT_DELAY_MS) };
+  const signals = await openSignalStore({ dir, logger, registry: metrics.registry, retention: { logsMs: 0, tracesMs: 0, errorsMs: 0 }, ...commitDelay });
   const store = await DuckDBErrorStore.open(signals, { retentionMs: 0 });
   const ingestor = new ErrorIngestor({ store, registry: metrics.registry, logger });
   const projects = new ProjectRegistry([{ id: 1, name: 'shop', keys: [KEY], rate_limit_per_minute: 0, scrub_fields: [], services: [] }]);

@@ -23,6 +23,7 @@ import type { TableSchema } from './table-schema.js';
 import { WriteQueue, type WriteUnit } from './write-queue.js';
 
 const DEFAULT_CHECKPOINT_THRESHOLD_BYTES = 128 * 1024 * 1024;
+const DEFAULT_COMMIT_DELAY_MS = 2;
 
 export interface SignalStoreOptions {
   /** Directory of the database file (created if missing), e.g. `<data_dir>/signals`. */
@@ -41,6 +42,8 @@ export interface SignalStoreOptions {
   readonly maxQueuedRows?: number;
   /** Rows per group commit. Default 200,000. */
   readonly maxRowsPerCommit?: number;
+  /** The writer's wait for more concurrent writes before a commit (write-queue.ts). Default 2 ms. */
+  readonly commitDelayMs?: number;
   /** DuckDB memory limit, e.g. "2GB". Default "2GB". */
   readonly memoryLimit?: string;
   /**
@@ -102,6 +105,7 @@ export class SignalStore {
       maxQueuedRows: opts.maxQueuedRows ?? 1_000_000,
       maxRowsPerCommit: opts.maxRowsPerCommit ?? 200_000,
       wal: { path: `${path}.wal`, checkpointThresholdBytes },
+      commitDelayMs: opts.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
       onCommit: (rows, seconds) => {
         metrics.commits.inc();
         metrics.rows.inc(rows);

@@ -113,6 +113,18 @@ describe('signal store write queue', () => {
     expect(await durableIds('notes')).toEqual([1, 3]);
   });
 
+  it('with a commit delay, waits for more writes after a commit of concurrent ones', async () => {
+    await queue.close();
+    const delayed = (queue = new WriteQueue({ ...options(conn), commitDelayMs: 200, onCommit: (rows) => commits.push(rows) }));
+    await Promise.all([1, 2, 3].map((id) => delayed.submit({ batches: [batch(ITEMS, [id])] })));
+    const later = [delayed.submit({ batches: [batch(ITEMS, [4])] })];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    later.push(delayed.submit({ batches: [batch(ITEMS, [5])] }), delayed.submit({ batches: [batch(ITEMS, [6])] }));
+    await Promise.all(later);
+    expect(commits).toEqual([3, 3]);
+    expect(await durableIds('items')).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('checkpoints as the WAL grows past the threshold under small commits, losing nothing', async () => {
     const name = 'x'.repeat(300);
     let maxWal = 0;
