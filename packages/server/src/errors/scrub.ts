@@ -135,11 +135,21 @@ export class Scrubber {
         return value;
       }
       const itemKey = key === 'headers' || key === 'query_string' ? '' : key;
-      for (let i = 0; i < value.length; i++) value[i] = this.scrubValue(itemKey, value[i], depth + 1);
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        const scrubbed = this.scrubValue(itemKey, item, depth + 1);
+        if (scrubbed !== item) value[i] = scrubbed;
+      }
       return value;
     }
+    // Written back only when changed: almost nothing is, and a store into an object of unknown
+    // shape is as costly as the walk itself.
     const obj = value as Record<string, unknown>;
-    for (const k of Object.keys(obj)) obj[k] = this.scrubValue(k, obj[k], depth + 1);
+    for (const k in obj) {
+      const field = obj[k];
+      const scrubbed = this.scrubValue(k, field, depth + 1);
+      if (scrubbed !== field) obj[k] = scrubbed;
+    }
     return obj;
   }
 
