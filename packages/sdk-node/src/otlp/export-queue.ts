@@ -2,8 +2,16 @@
  * A bounded queue of telemetry items (spans, log lines) exported in batches: when a batch is full or
  * `delayMs` after its first item. Items beyond the bound (queued plus in flight), and batches the
  * endpoint refused, are dropped and counted, never retried: the host's memory stays bounded.
+ * Exports run outside any request and with tracing suppressed, as the OpenTelemetry SDK's batch
+ * processor does: the push that fills a batch may come from inside a request, whose trace would
+ * otherwise gain a span for the export's HTTP call (and the exporter's sockets its context).
  */
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { contextManager } from '../request-context.js';
+import { LEAN_ROOT_CONTEXT } from '../tracing/lean-context.js';
+
+/** The context exports run in: no request, no span, tracing suppressed. */
+const EXPORT_CONTEXT = suppressTracing(LEAN_ROOT_CONTEXT);
 
 /** What the queue exports through (an OTLP exporter). */
 export interface BatchExporter<T> {
@@ -60,11 +68,13 @@ export class ExportQueue<T> {
     if (this.queue.length > 0) this.timer = setTimeout(() => this.exportBatch(), this.opts.delayMs).unref();
     if (batch.length === 0) return;
     const done = new Promise<void>((resolve) => {
-      this.opts.exporter.export(batch, (result) => {
-        this.pending -= batch.length;
-        if (result.code !== ExportResultCode.SUCCESS) this.opts.onDrop('export_failed', batch.length);
-        resolve();
-      });
+      contextManager.with(EXPORT_CONTEXT, () =>
+        this.opts.exporter.export(batch, (result) => {
+          this.pending -= batch.length;
+          if (result.code !== ExportResultCode.SUCCESS) this.opts.onDrop('export_failed', batch.length);
+          resolve();
+        }),
+      );
     });
     this.inFlight.add(done);
     void done.then(() => this.inFlight.delete(done));

@@ -1,8 +1,9 @@
 /**
  * Log lines as OTLP records (decoded with the official generated codec) and the bounded export
- * queue: batches, drops counted by reason, flush.
+ * queue: batches, drops counted by reason, flush, exports outside requests.
  */
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { trace } from '@opentelemetry/api';
+import { ExportResultCode, isTracingSuppressed, type ExportResult } from '@opentelemetry/core';
 import type { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { createRequire } from 'node:module';
@@ -11,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { ExportQueue } from './export-queue.js';
 import { encodeLogLines, type QueuedLine } from './log-shipper.js';
 import { ProtoWriter } from './proto-writer.js';
+import { contextManager, requestStore, withRequest } from '../request-context.js';
+import { LEAN_ROOT_CONTEXT } from '../tracing/lean-context.js';
 
 const require = createRequire(import.meta.url);
 interface Codec {
@@ -105,5 +108,21 @@ describe('ExportQueue', () => {
     answer(ExportResultCode.SUCCESS);
     await second;
     expect(batches.at(-1)!.map((q) => q.line)).toEqual(['{"message":"after"}']);
+  });
+
+  it('exports outside the request that filled the batch, with tracing suppressed', () => {
+    const seen: { span: unknown; request: unknown; suppressed: boolean }[] = [];
+    const exporter = {
+      export: (_lines: QueuedLine[], done: (r: { code: ExportResultCode }) => void) => {
+        seen.push({ span: trace.getSpan(contextManager.active()), request: requestStore.getStore(), suppressed: isTracingSuppressed(contextManager.active()) });
+        done({ code: ExportResultCode.SUCCESS });
+      },
+      shutdown: async () => {},
+    };
+    const shipper = new ExportQueue<QueuedLine>({ exporter, maxQueueSize: 5, maxBatchSize: 1, delayMs: 60_000, onDrop: () => {} });
+    const span = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 });
+    const request = { requestId: 'r1', method: 'GET', url: '/', headers: {}, route: null };
+    contextManager.with(withRequest(trace.setSpan(LEAN_ROOT_CONTEXT, span), request), () => shipper.push(queued('{"message":"in a request"}')));
+    expect(seen).toEqual([{ span: undefined, request: undefined, suppressed: true }]);
   });
 });
