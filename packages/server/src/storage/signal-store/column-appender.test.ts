@@ -117,6 +117,48 @@ describe('appendColumnBatches', () => {
     expect(Number(counted.getRows()[0]![0])).toBe(Array.from({ length: n }, (_, i) => text(i)).filter((t) => t === 'yyyyyyyyyyy3' || t?.startsWith('é✓')).length);
   });
 
+  it('shares data chunks between small batches of every column form, NULLs and chunk boundaries included', async () => {
+    // Batches of 1 to 37 rows alternate plain arrays (NULL every fourth row), typed arrays (never
+    // NULL) and packed texts, so chunks of 2,048 rows are filled from many batches and split them.
+    const isNull = (r: number, plain: boolean): boolean => plain && r % 4 === 1;
+    const expected = (r: number, plain: boolean): unknown[] => {
+      const text = r % 4 === 1 ? null : r % 2 === 0 ? `s${r}` : `a text longer than twelve bytes ${r}`;
+      if (isNull(r, plain)) return [null, null, null, null, null, text];
+      return [BigInt(r) * 3n, r, r % 256, r / 8, r % 3 === 0, text];
+    };
+    const plainRows = new Set<number>();
+    const batches: ColumnBatch[] = [];
+    for (let row = 0, b = 0; row < 5000; b++) {
+      const n = Math.min(1 + ((b * 7) % 37), 5000 - row);
+      const rows = Array.from({ length: n }, (_, i) => row + i);
+      if (b % 3 === 0) {
+        for (const r of rows) plainRows.add(r);
+        const values = rows.map((r) => expected(r, true));
+        batches.push({ table: TABLE, rowCount: n, columns: [0, 1, 2, 3, 4, 5].map((c) => values.map((v) => v[c])) });
+      } else {
+        const texts = new PackedTextsWriter(n, 8);
+        for (const r of rows) texts.push(expected(r, false)[5] as string | null);
+        batches.push({
+          table: TABLE,
+          rowCount: n,
+          columns: [
+            BigInt64Array.from(rows, (r) => BigInt(r) * 3n),
+            Int32Array.from(rows, (r) => r),
+            Uint8Array.from(rows, (r) => r % 256),
+            Float64Array.from(rows, (r) => r / 8),
+            Uint8Array.from(rows, (r) => (r % 3 === 0 ? 1 : 0)),
+            b % 3 === 1 ? texts.finish() : rows.map((r) => expected(r, false)[5]),
+          ],
+        });
+      }
+      row += n;
+    }
+    expect(batches.length).toBeGreaterThan(200);
+    const stored = await write(batches);
+    expect(stored).toHaveLength(5000);
+    stored.forEach((values, r) => expect(values, `row ${r}`).toEqual(expected(r, plainRows.has(r))));
+  });
+
   it('refuses a typed array of the wrong kind', () => {
     const bad: ColumnBatch = { table: TABLE, rowCount: 1, columns: [new Int32Array(1), [1], [1], [1], [true], ['x']] };
     expect(() => checkBatchShape(bad)).toThrow(/column b \(bigint\) cannot take a Int32Array/);

@@ -45,70 +45,115 @@ interface Scratch {
   readonly longRows: Int32Array;
 }
 
-/** Appends the batches (all of `table`) to `appender`; the caller flushes and closes it. */
+/** A table's reused data chunk and scratch space: making a chunk costs about as much as filling a small one. */
+interface ChunkWriter {
+  readonly kinds: readonly ColumnKind[];
+  readonly chunk: DuckDBDataChunk;
+  readonly scratch: Scratch;
+}
+
+const writers = new WeakMap<TableSchema, ChunkWriter>();
+
+function writerFor(table: TableSchema): ChunkWriter {
+  let writer = writers.get(table);
+  if (writer === undefined) {
+    const strings = new Uint8Array(CHUNK_ROWS * STRING_T_BYTES);
+    writer = {
+      kinds: table.columns.map((c) => c.kind),
+      chunk: DuckDBDataChunk.create(duckdbTypes(table)),
+      scratch: {
+        bigint: new BigInt64Array(CHUNK_ROWS),
+        integer: new Int32Array(CHUNK_ROWS),
+        utinyint: new Uint8Array(CHUNK_ROWS),
+        double: new Float64Array(CHUNK_ROWS),
+        validity: new Uint8Array(CHUNK_ROWS / 8),
+        strings,
+        stringWords: new Uint32Array(strings.buffer),
+        longRows: new Int32Array(CHUNK_ROWS),
+      },
+    };
+    writers.set(table, writer);
+  }
+  return writer;
+}
+
+/** Rows `start` to `start + count` of a batch, written at row `at` of the chunk. */
+interface Segment {
+  readonly batch: ColumnBatch;
+  readonly start: number;
+  readonly count: number;
+  readonly at: number;
+}
+
+/**
+ * Appends the batches (all of `table`) to `appender`; the caller flushes and closes it. Small
+ * batches share data chunks (a group commit of many one-row requests is one chunk, not one each):
+ * every chunk costs an append call and a fill call per column whatever its rows.
+ */
 export function appendColumnBatches(appender: DuckDBAppender, table: TableSchema, batches: readonly ColumnBatch[]): void {
-  const kinds = table.columns.map((c) => c.kind);
-  const chunk = DuckDBDataChunk.create(duckdbTypes(table));
-  const raw = chunk.chunk;
-  const strings = new Uint8Array(CHUNK_ROWS * STRING_T_BYTES);
-  const scratch: Scratch = {
-    bigint: new BigInt64Array(CHUNK_ROWS),
-    integer: new Int32Array(CHUNK_ROWS),
-    utinyint: new Uint8Array(CHUNK_ROWS),
-    double: new Float64Array(CHUNK_ROWS),
-    validity: new Uint8Array(CHUNK_ROWS / 8),
-    strings,
-    stringWords: new Uint32Array(strings.buffer),
-    longRows: new Int32Array(CHUNK_ROWS),
-  };
+  const writer = writerFor(table);
+  const segments: Segment[] = [];
+  let rows = 0;
   for (const batch of batches) {
-    for (let start = 0; start < batch.rowCount; start += CHUNK_ROWS) {
-      const count = Math.min(CHUNK_ROWS, batch.rowCount - start);
-      duckdb.data_chunk_reset(raw);
-      for (let col = 0; col < kinds.length; col++) {
-        const vector = duckdb.data_chunk_get_vector(raw, col);
-        fillVector(vector, kinds[col]!, batch.columns[col]!, start, count, scratch);
+    for (let start = 0; start < batch.rowCount; ) {
+      const count = Math.min(CHUNK_ROWS - rows, batch.rowCount - start);
+      segments.push({ batch, start, count, at: rows });
+      rows += count;
+      start += count;
+      if (rows === CHUNK_ROWS) {
+        appendChunk(appender, writer, segments, rows);
+        segments.length = 0;
+        rows = 0;
       }
-      duckdb.data_chunk_set_size(raw, count);
-      appender.appendDataChunk(chunk);
     }
   }
+  if (rows > 0) appendChunk(appender, writer, segments, rows);
 }
 
-function fillVector(
-  vector: DuckDBBindings.Vector,
-  kind: ColumnKind,
-  values: ColumnValues,
-  start: number,
-  count: number,
-  scratch: Scratch,
-): void {
-  if (isPackedTexts(values)) {
-    fillPackedTexts(vector, values, start, count, scratch);
-    return;
+function appendChunk(appender: DuckDBAppender, writer: ChunkWriter, segments: readonly Segment[], rows: number): void {
+  const raw = writer.chunk.chunk;
+  const { kinds, scratch } = writer;
+  duckdb.data_chunk_reset(raw);
+  for (let col = 0; col < kinds.length; col++) {
+    const vector = duckdb.data_chunk_get_vector(raw, col);
+    scratch.validity.fill(0xff, 0, Math.ceil(rows / 8));
+    let nulls = 0;
+    for (const seg of segments) nulls += fillVector(vector, kinds[col]!, seg.batch.columns[col]!, seg.start, seg.count, seg.at, scratch);
+    if (nulls > 0) writeValidity(vector, scratch.validity, rows);
   }
-  if (kind === 'varchar' || kind === 'blob') {
-    fillText(vector, values as readonly unknown[], start, count, scratch.validity);
-    return;
-  }
+  duckdb.data_chunk_set_size(raw, rows);
+  appender.appendDataChunk(writer.chunk);
+}
+
+/** Marks row `row` of the chunk NULL in the validity mask. */
+function markNull(validity: Uint8Array, row: number): void {
+  validity[row >>> 3]! &= ~(1 << (row & 7));
+}
+
+/**
+ * Writes `count` values of a column from `start` into the vector at row `at`; NULLs are marked in
+ * the scratch validity mask, which the caller writes once per column. Returns the NULLs written.
+ */
+function fillVector(vector: DuckDBBindings.Vector, kind: ColumnKind, values: ColumnValues, start: number, count: number, at: number, scratch: Scratch): number {
+  if (isPackedTexts(values)) return fillPackedTexts(vector, values, start, count, at, scratch);
+  if (kind === 'varchar' || kind === 'blob') return fillText(vector, values as readonly unknown[], start, count, at, scratch.validity);
   const width = BYTES_PER_VALUE[kind];
   if (ArrayBuffer.isView(values)) {
-    duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + start * width, count * width);
-    return;
+    duckdb.copy_data_to_vector(vector, at * width, values.buffer as ArrayBuffer, values.byteOffset + start * width, count * width);
+    return 0;
   }
-  const target = packValues(kind, values as readonly unknown[], start, count, scratch);
-  duckdb.copy_data_to_vector(vector, 0, target.buffer as ArrayBuffer, 0, count * width);
-  if (target.nulls > 0) writeValidity(vector, scratch.validity, count);
+  const { buffer, nulls } = packValues(kind, values as readonly unknown[], start, count, at, scratch);
+  duckdb.copy_data_to_vector(vector, at * width, buffer as ArrayBuffer, at * width, count * width);
+  return nulls;
 }
 
-/** Packs `count` values from `start` into the kind's scratch array, NULLs marked in the validity mask. */
-function packValues(kind: Exclude<ColumnKind, 'varchar' | 'blob'>, list: readonly unknown[], start: number, count: number, scratch: Scratch): { buffer: ArrayBufferLike; nulls: number } {
+/** Packs `count` values from `start` into the kind's scratch array at row `at`, NULLs marked in the validity mask. */
+function packValues(kind: Exclude<ColumnKind, 'varchar' | 'blob'>, list: readonly unknown[], start: number, count: number, at: number, scratch: Scratch): { buffer: ArrayBufferLike; nulls: number } {
   const validity = scratch.validity;
-  validity.fill(0xff);
   let nulls = 0;
-  const isNull = (i: number, v: unknown): boolean => {
+  const isNull = (row: number, v: unknown): boolean => {
     if (v !== null && v !== undefined) return false;
-    validity[i >>> 3]! &= ~(1 << (i & 7));
+    markNull(validity, row);
     nulls++;
     return true;
   };
@@ -116,7 +161,7 @@ function packValues(kind: Exclude<ColumnKind, 'varchar' | 'blob'>, list: readonl
     const out = scratch.bigint;
     for (let i = 0; i < count; i++) {
       const v = list[start + i];
-      out[i] = isNull(i, v) ? 0n : (v as bigint);
+      out[at + i] = isNull(at + i, v) ? 0n : (v as bigint);
     }
     return { buffer: out.buffer, nulls };
   }
@@ -124,51 +169,49 @@ function packValues(kind: Exclude<ColumnKind, 'varchar' | 'blob'>, list: readonl
     const out = scratch.double;
     for (let i = 0; i < count; i++) {
       const v = list[start + i];
-      out[i] = isNull(i, v) ? 0 : (v as number);
+      out[at + i] = isNull(at + i, v) ? 0 : (v as number);
     }
     return { buffer: out.buffer, nulls };
   }
   const out = kind === 'integer' ? scratch.integer : scratch.utinyint;
   for (let i = 0; i < count; i++) {
     const v = list[start + i];
-    out[i] = isNull(i, v) ? 0 : kind === 'boolean' ? (v ? 1 : 0) : (v as number);
+    out[at + i] = isNull(at + i, v) ? 0 : kind === 'boolean' ? (v ? 1 : 0) : (v as number);
   }
   return { buffer: out.buffer, nulls };
 }
 
 /** Texts (VARCHAR) or byte arrays (BLOB): one native call per value. */
-function fillText(vector: DuckDBBindings.Vector, list: readonly unknown[], start: number, count: number, validity: Uint8Array): void {
-  validity.fill(0xff);
+function fillText(vector: DuckDBBindings.Vector, list: readonly unknown[], start: number, count: number, at: number, validity: Uint8Array): number {
   let nulls = 0;
   for (let i = 0; i < count; i++) {
     const v = list[start + i];
     if (v === null || v === undefined) {
-      validity[i >>> 3]! &= ~(1 << (i & 7));
+      markNull(validity, at + i);
       nulls++;
     } else if (typeof v === 'string') {
-      duckdb.vector_assign_string_element(vector, i, v);
+      duckdb.vector_assign_string_element(vector, at + i, v);
     } else {
-      duckdb.vector_assign_string_element_len(vector, i, v as Uint8Array);
+      duckdb.vector_assign_string_element_len(vector, at + i, v as Uint8Array);
     }
   }
-  if (nulls > 0) writeValidity(vector, validity, count);
+  return nulls;
 }
 
 /**
  * Packed texts: entries of up to 12 bytes are laid out as DuckDB's inline string_t in scratch and
  * copied in bulk; each longer one is one native call with a view of its bytes.
  */
-function fillPackedTexts(vector: DuckDBBindings.Vector, p: PackedTexts, start: number, count: number, scratch: Scratch): void {
+function fillPackedTexts(vector: DuckDBBindings.Vector, p: PackedTexts, start: number, count: number, at: number, scratch: Scratch): number {
   const { strings, stringWords, validity, longRows } = scratch;
   const { bytes, ends, nulls } = p;
-  strings.fill(0, 0, count * STRING_T_BYTES);
-  validity.fill(0xff);
+  strings.fill(0, at * STRING_T_BYTES, (at + count) * STRING_T_BYTES);
   let nullCount = 0;
   let longCount = 0;
   for (let i = 0; i < count; i++) {
     const row = start + i;
     if (nulls[row] === 1) {
-      validity[i >>> 3]! &= ~(1 << (i & 7));
+      markNull(validity, at + i);
       nullCount++;
       continue;
     }
@@ -178,18 +221,18 @@ function fillPackedTexts(vector: DuckDBBindings.Vector, p: PackedTexts, start: n
       longRows[longCount++] = i;
       continue;
     }
-    stringWords[4 * i] = length;
-    const at = i * STRING_T_BYTES + 4;
-    for (let k = 0; k < length; k++) strings[at + k] = bytes[from + k]!;
+    stringWords[4 * (at + i)] = length;
+    const to = (at + i) * STRING_T_BYTES + 4;
+    for (let k = 0; k < length; k++) strings[to + k] = bytes[from + k]!;
   }
-  duckdb.copy_data_to_vector(vector, 0, strings.buffer as ArrayBuffer, 0, count * STRING_T_BYTES);
+  duckdb.copy_data_to_vector(vector, at * STRING_T_BYTES, strings.buffer as ArrayBuffer, at * STRING_T_BYTES, count * STRING_T_BYTES);
   for (let j = 0; j < longCount; j++) {
     const i = longRows[j]!;
     const row = start + i;
     const from = row === 0 ? 0 : ends[row - 1]!;
-    duckdb.vector_assign_string_element_len(vector, i, bytesOf(bytes, from, ends[row]!));
+    duckdb.vector_assign_string_element_len(vector, at + i, bytesOf(bytes, from, ends[row]!));
   }
-  if (nullCount > 0) writeValidity(vector, validity, count);
+  return nullCount;
 }
 
 /** One reused array per length up to this: a text is copied into it rather than given a view of its own. */
