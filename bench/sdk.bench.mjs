@@ -13,14 +13,16 @@
 // BENCH_CLOSED_LOOP=1 (CPU per request of the service and a raw client in one process, BENCH_REQUESTS
 // requests, default 20000: steadier than autocannon on a loaded machine; no requests/s or p99),
 // BENCH_PLAIN_ALS=1 (the plain variant also runs each request in an AsyncLocalStorage context: what
-// any async context propagation costs on this Node version, the floor under the SDK's overhead).
+// any async context propagation costs on this Node version, the floor under the SDK's overhead),
+// BENCH_SDK_DIST (another build's index.js to measure instead of packages/sdk-node/dist, e.g. a
+// previous commit's compiled with tsc into a scratch directory: before/after with the same method).
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { REPO, fmt, machineLine, median } from './lib.mjs';
 
-const SDK = join(REPO, 'packages/sdk-node/dist/index.js');
+const SDK = process.env.BENCH_SDK_DIST ?? join(REPO, 'packages/sdk-node/dist/index.js');
 
 if (process.argv[2] === '--service') await runService(process.argv[3], process.argv[4] === 'sdk', process.argv[5]);
 else if (process.argv[2] === '--closed-loop') await runClosedLoop(process.argv[3], process.argv[4] === 'sdk', process.argv[5]);
