@@ -116,6 +116,8 @@ export class WriteQueue {
   private statements: { begin: DuckDBPreparedStatement; commit: DuckDBPreparedStatement } | null = null;
   /** Units the last commit gathered. */
   private lastGroupUnits = 0;
+  /** The writer's wait for more writes (commitDelayMs): how many it waits for, and its end. */
+  private gathering: { readonly units: number; readonly wake: () => void } | null = null;
   /** One appender per table, reused by every commit; dropped after a failed commit and on exclusive tasks. */
   private readonly appenders = new Map<string, DuckDBAppender>();
 
@@ -146,6 +148,7 @@ export class WriteQueue {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ kind: 'write', unit, rows, resolve, reject });
       this.queuedRows += rows;
+      if (this.gathering !== null && this.queue.length >= this.gathering.units) this.gathering.wake();
       this.kick();
     });
   }
@@ -162,6 +165,7 @@ export class WriteQueue {
   /** Refuses new work and waits until everything queued is committed. */
   async close(): Promise<void> {
     this.closed = true;
+    this.gathering?.wake();
     while (this.draining) await this.draining;
     this.dropAppenders();
     if (this.statements) {
@@ -218,10 +222,19 @@ export class WriteQueue {
       // handled join this commit instead of paying for one of their own.
       await new Promise<void>((resolve) => setImmediate(resolve));
       // With concurrent writers (the last commit gathered several units), fewer waiting now than
-      // it gathered means more are on their way: wait for them a little (PostgreSQL's commit_delay).
+      // it gathered means more are on their way: wait for them (PostgreSQL's commit_delay), until
+      // as many as last time are waiting or the delay has passed.
       const delayMs = this.opts.commitDelayMs ?? 0;
       if (delayMs > 0 && this.lastGroupUnits > 1 && this.queue.length < this.lastGroupUnits) {
-        await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+        await new Promise<void>((resolve) => {
+          const wake = (): void => {
+            clearTimeout(timer);
+            this.gathering = null;
+            resolve();
+          };
+          const timer = setTimeout(wake, delayMs);
+          this.gathering = { units: this.lastGroupUnits, wake };
+        });
       }
       const group: PendingWrite[] = [];
       let rows = 0;
