@@ -125,15 +125,18 @@ describe('signal store write queue', () => {
     expect(await durableIds('items')).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it('ends the commit delay as soon as as many writes wait as the last commit gathered', async () => {
+  it('ends the commit delay as soon as more writes wait than the last commit gathered', async () => {
     await queue.close();
     // A delay longer than the test's timeout: only the early end lets the test finish.
     const delayed = (queue = new WriteQueue({ ...options(conn), commitDelayMs: 60_000, onCommit: (rows) => commits.push(rows) }));
     await Promise.all([1, 2].map((id) => delayed.submit({ batches: [batch(ITEMS, [id])] })));
-    const first = delayed.submit({ batches: [batch(ITEMS, [3])] });
+    const later = [delayed.submit({ batches: [batch(ITEMS, [3])] })];
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await Promise.all([first, delayed.submit({ batches: [batch(ITEMS, [4])] })]);
-    expect(commits).toEqual([2, 2]);
+    later.push(delayed.submit({ batches: [batch(ITEMS, [4])] }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    later.push(delayed.submit({ batches: [batch(ITEMS, [5])] }));
+    await Promise.all(later);
+    expect(commits).toEqual([2, 3]);
   });
 
   it('checkpoints as the WAL grows past the threshold under small commits, losing nothing', async () => {

@@ -221,11 +221,12 @@ export class WriteQueue {
       // One turn of the event loop first: writes whose requests are already decoded but not yet
       // handled join this commit instead of paying for one of their own.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      // With concurrent writers (the last commit gathered several units), fewer waiting now than
-      // it gathered means more are on their way: wait for them (PostgreSQL's commit_delay), until
-      // as many as last time are waiting or the delay has passed.
+      // With concurrent writers (the last commit gathered several units), more are on their way:
+      // wait for them (PostgreSQL's commit_delay), until more are waiting than the last commit
+      // gathered (so that groups can grow) or the delay has passed.
       const delayMs = this.opts.commitDelayMs ?? 0;
-      if (delayMs > 0 && this.lastGroupUnits > 1 && this.queue.length < this.lastGroupUnits) {
+      const enough = this.lastGroupUnits + 1;
+      if (delayMs > 0 && this.lastGroupUnits > 1 && this.queue.length < enough) {
         await new Promise<void>((resolve) => {
           const wake = (): void => {
             clearTimeout(timer);
@@ -233,7 +234,7 @@ export class WriteQueue {
             resolve();
           };
           const timer = setTimeout(wake, delayMs);
-          this.gathering = { units: this.lastGroupUnits, wake };
+          this.gathering = { units: enough, wake };
         });
       }
       const group: PendingWrite[] = [];
