@@ -23,7 +23,7 @@ import type { TableSchema } from './table-schema.js';
 import { WriteQueue, type WriteUnit } from './write-queue.js';
 
 const DEFAULT_CHECKPOINT_THRESHOLD_BYTES = 128 * 1024 * 1024;
-const DEFAULT_COMMIT_DELAY_MS = 2;
+const DEFAULT_COMMIT_DELAY_MS = 3;
 
 export interface SignalStoreOptions {
   /** Directory of the database file (created if missing), e.g. `<data_dir>/signals`. */
@@ -42,7 +42,7 @@ export interface SignalStoreOptions {
   readonly maxQueuedRows?: number;
   /** Rows per group commit. Default 200,000. */
   readonly maxRowsPerCommit?: number;
-  /** The writer's wait for more concurrent writes before a commit (write-queue.ts). Default 2 ms. */
+  /** The writer's wait for more concurrent writes before a commit (write-queue.ts). Default 3 ms. */
   readonly commitDelayMs?: number;
   /** DuckDB memory limit, e.g. "2GB". Default "2GB". */
   readonly memoryLimit?: string;
