@@ -292,7 +292,6 @@ export class WriteQueue {
 
   private async commit(units: readonly WriteUnit[], rows: number): Promise<void> {
     const started = performance.now();
-    const conn = this.opts.connection;
     const byTable = new Map<TableSchema, ColumnBatch[]>();
     for (const u of units) {
       for (const b of u.batches) {
@@ -302,35 +301,29 @@ export class WriteQueue {
         else byTable.set(b.table, [b]);
       }
     }
-    const only = byTable.size === 1 ? byTable.entries().next().value : undefined;
-    if (only !== undefined && rows <= AUTO_COMMIT_MAX_ROWS && walFarFromCheckpoint(walBytes(this.opts.wal.path), this.opts.wal.checkpointThresholdBytes)) {
-      const [table, batches] = only;
-      try {
+    if (byTable.size > 0) await this.writeTables(byTable, rows);
+    this.opts.onCommit?.(rows, (performance.now() - started) / 1000);
+  }
+
+  /** Appends each table's batches and makes them durable in one transaction. */
+  private async writeTables(byTable: ReadonlyMap<TableSchema, readonly ColumnBatch[]>, rows: number): Promise<void> {
+    const conn = this.opts.connection;
+    // A small group for one table is committed by its appender's flush alone: outside an explicit
+    // transaction the flush is one auto-committed transaction, WAL fsync included.
+    const autoCommit = byTable.size === 1 && rows <= AUTO_COMMIT_MAX_ROWS && walFarFromCheckpoint(walBytes(this.opts.wal.path), this.opts.wal.checkpointThresholdBytes);
+    const statements = autoCommit ? null : (this.statements ??= { begin: await conn.prepare('BEGIN TRANSACTION'), commit: await conn.prepare('COMMIT') });
+    await statements?.begin.run();
+    try {
+      for (const [table, batches] of byTable) {
         const appender = await this.appender(conn, table.name);
         appendColumnBatches(appender, table, batches);
-        // Outside an explicit transaction the flush is one auto-committed transaction, WAL
-        // fsync included.
         appender.flushSync();
-      } catch (err) {
-        this.dropAppenders();
-        throw err;
       }
-    } else if (byTable.size > 0) {
-      this.statements ??= { begin: await conn.prepare('BEGIN TRANSACTION'), commit: await conn.prepare('COMMIT') };
-      await this.statements.begin.run();
-      try {
-        for (const [table, batches] of byTable) {
-          const appender = await this.appender(conn, table.name);
-          appendColumnBatches(appender, table, batches);
-          appender.flushSync();
-        }
-        await this.statements.commit.run();
-      } catch (err) {
-        this.dropAppenders();
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      await statements?.commit.run();
+    } catch (err) {
+      this.dropAppenders();
+      if (statements) await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
     }
-    this.opts.onCommit?.(rows, (performance.now() - started) / 1000);
   }
 }
