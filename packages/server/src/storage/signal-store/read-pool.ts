@@ -10,10 +10,11 @@ export class ReadPool {
   private readonly waiters: ((conn: DuckDBConnection) => void)[] = [];
   private readonly all: DuckDBConnection[] = [];
 
-  private constructor() {}
+  private constructor(private readonly beforeRead: () => Promise<void>) {}
 
-  static async open(instance: DuckDBInstance, size: number): Promise<ReadPool> {
-    const pool = new ReadPool();
+  /** `beforeRead` runs before each use, e.g. to make acknowledged writes visible. */
+  static async open(instance: DuckDBInstance, size: number, beforeRead: () => Promise<void>): Promise<ReadPool> {
+    const pool = new ReadPool(beforeRead);
     for (let i = 0; i < size; i++) {
       const conn = await instance.connect();
       pool.all.push(conn);
@@ -24,6 +25,7 @@ export class ReadPool {
 
   /** Runs `fn` with a connection held exclusively for its duration. */
   async use<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    await this.beforeRead();
     const conn = this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiters.push(resolve)));
     try {
       return await fn(conn);

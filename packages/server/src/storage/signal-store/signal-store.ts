@@ -3,12 +3,14 @@
  * (`<dataDir>/signals/signals.duckdb`), shared by every signal so a trace's logs and errors can be
  * joined in one query.
  *
- * Durability: all writes go through one group-commit queue (write-queue.ts). DuckDB appends each
- * committed transaction to its WAL and fsyncs the WAL before COMMIT returns (verified with strace
- * on DuckDB 1.5: one write + fsync of `signals.duckdb.wal` per commit), and replays the WAL on
- * open. A write is acknowledged only after its COMMIT returned, so an acknowledged write survives
- * a process crash or power loss (given a disk that honours fsync). DuckDB checkpoints the WAL into
- * the database file once it exceeds `checkpoint_threshold` and on close.
+ * Durability: all writes go through one group-commit queue (write-queue.ts). Small writes are
+ * acknowledged once the store's journal (journal.ts, `<dir>/journal/`) has them fsynced, and reach
+ * DuckDB in larger transactions shortly after, before any read; large writes are acknowledged once
+ * their DuckDB COMMIT returned, which writes and fsyncs DuckDB's WAL (verified with strace on
+ * DuckDB 1.5). On open, DuckDB replays its WAL and the store then applies the journal records the
+ * database lacks, so an acknowledged write survives a process crash or power loss (given a disk
+ * that honours fsync). DuckDB checkpoints the WAL into the database file once it exceeds
+ * `checkpoint_threshold` and on close.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,10 +22,12 @@ import type { LogStore } from '../log-store.js';
 import { DuckDBLogStore } from './duckdb-log-store.js';
 import { ReadPool } from './read-pool.js';
 import type { TableSchema } from './table-schema.js';
-import { WriteQueue, type WriteUnit } from './write-queue.js';
+import { Journal } from './journal.js';
+import { JOURNAL_STATE_DDL, WriteQueue, type WriteUnit } from './write-queue.js';
 
 const DEFAULT_CHECKPOINT_THRESHOLD_BYTES = 128 * 1024 * 1024;
 const DEFAULT_COMMIT_DELAY_MS = 3;
+const DEFAULT_APPLY_DELAY_MS = 100;
 
 export interface SignalStoreOptions {
   /** Directory of the database file (created if missing), e.g. `<data_dir>/signals`. */
@@ -42,8 +46,13 @@ export interface SignalStoreOptions {
   readonly maxQueuedRows?: number;
   /** Rows per group commit. Default 200,000. */
   readonly maxRowsPerCommit?: number;
-  /** The writer's wait for more concurrent writes before a commit (write-queue.ts). Default 3 ms. */
+  /** The writer's wait for more concurrent writes before a journal append (write-queue.ts). Default 3 ms. */
   readonly commitDelayMs?: number;
+  /**
+   * How long acknowledged small writes may wait in the journal before their DuckDB transaction when
+   * nothing reads them (write-queue.ts). Default 100 ms.
+   */
+  readonly applyDelayMs?: number;
   /** DuckDB memory limit, e.g. "2GB". Default "2GB". */
   readonly memoryLimit?: string;
   /**
@@ -99,21 +108,28 @@ export class SignalStore {
     const writeConn = await instance.connect();
     const log = opts.logger.child({ component: 'signal-store' });
     const metrics = storeMetrics(opts.registry);
+    await writeConn.run('CREATE TABLE IF NOT EXISTS signal_schema (table_name VARCHAR PRIMARY KEY, version INTEGER NOT NULL)');
+    for (const ddl of JOURNAL_STATE_DDL) await writeConn.run(ddl);
+    const appliedSeq = Number((await writeConn.runAndReadAll('SELECT applied_seq FROM signal_journal')).getRows()[0]?.[0] ?? 0);
+    const { journal, unapplied } = await Journal.open({ dir: join(opts.dir, 'journal'), appliedSeq, logger: log });
     const writes = new WriteQueue({
       connection: writeConn,
       logger: log,
+      journal,
       maxQueuedRows: opts.maxQueuedRows ?? 1_000_000,
       maxRowsPerCommit: opts.maxRowsPerCommit ?? 200_000,
-      wal: { path: `${path}.wal`, checkpointThresholdBytes },
       commitDelayMs: opts.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
+      applyDelayMs: opts.applyDelayMs ?? DEFAULT_APPLY_DELAY_MS,
       onCommit: (rows, seconds) => {
         metrics.commits.inc();
         metrics.rows.inc(rows);
         metrics.commitSeconds.observe(seconds);
       },
+      onSetAside: () => metrics.setAside.inc(),
     });
-    const reads = await ReadPool.open(instance, opts.readConnections ?? 4);
-    await writeConn.run('CREATE TABLE IF NOT EXISTS signal_schema (table_name VARCHAR PRIMARY KEY, version INTEGER NOT NULL)');
+    // Before the signals load their caches (stream ids, issues) from the tables.
+    await writes.replay(unapplied);
+    const reads = await ReadPool.open(instance, opts.readConnections ?? 4, () => writes.visible());
     const logStore = await DuckDBLogStore.open({ writes, reads, writeConn, migrate: (t) => migrate(writeConn, t) });
     const store = new SignalStore(opts, instance, writeConn, writes, reads, logStore);
     metrics.backlogSource.rows = () => writes.backlogRows;
@@ -178,9 +194,14 @@ export class SignalStore {
 
   private healthReport(): { status: 'ok' | 'failing' | 'stopping'; details: Record<string, unknown> } {
     if (this.closed) return { status: 'stopping', details: {} };
+    const failing = this.lastRetentionError !== null || this.writes.applyFailing;
     return {
-      status: this.lastRetentionError === null ? 'ok' : 'failing',
-      details: { backlog_rows: this.writes.backlogRows, ...(this.lastRetentionError ? { retention_error: this.lastRetentionError } : {}) },
+      status: failing ? 'failing' : 'ok',
+      details: {
+        backlog_rows: this.writes.backlogRows,
+        ...(this.lastRetentionError ? { retention_error: this.lastRetentionError } : {}),
+        ...(this.writes.applyFailing ? { journal_apply_error: 'journaled writes cannot be moved into the database; see the log' } : {}),
+      },
     };
   }
 
@@ -237,6 +258,7 @@ interface StoreMetrics {
   readonly backlogSource: { rows: () => number };
   readonly backlog: Gauge;
   readonly retentionDeleted: Counter<'table'>;
+  readonly setAside: Counter;
 }
 
 const metricsByRegistry = new WeakMap<Registry, StoreMetrics>();
@@ -263,6 +285,11 @@ function storeMetrics(registry: Registry): StoreMetrics {
       collect() {
         this.set(backlogSource.rows());
       },
+    }),
+    setAside: new Counter({
+      name: 'watchkeeper_signal_store_set_aside_writes_total',
+      help: 'Acknowledged writes the database refused, kept in the journal directory rejected/ instead (see the log).',
+      registers,
     }),
     retentionDeleted: new Counter({
       name: 'watchkeeper_signal_store_retention_deleted_rows_total',

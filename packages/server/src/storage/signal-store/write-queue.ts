@@ -1,53 +1,43 @@
 /**
  * Group commit for the signal store. Requests submit write units (column batches for one or more
- * tables); one writer drains the queue, putting every unit waiting at that moment into a single
- * transaction (appended through DuckDB data chunks), commits it, and only then resolves the
- * units' promises. DuckDB writes and fsyncs its WAL before COMMIT returns, so a resolved unit is
+ * tables); one writer drains the queue in order and resolves a unit's promise only once it is
  * durable. The queue is bounded in rows: a unit that does not fit is refused at once with
  * StoreOverloadedError (HTTP 429) instead of growing memory.
  *
- * A commit's fixed cost is most of the cost of a small one (measured on DuckDB 1.5: ~0.3 ms of CPU
- * for each of BEGIN and COMMIT parsed and planned anew, ~1 ms to make an appender), so the
- * transaction statements are prepared once, each table keeps one appender between commits, and
- * a small group for one table skips the statements altogether (AUTO_COMMIT_MAX_ROWS).
+ * Small units (up to JOURNALED_MAX_ROWS rows: an error event, a batch of spans) are made durable
+ * by the store's own journal (journal.ts): every small unit waiting at that moment goes into one
+ * journal append and fdatasync, off the event loop, and is acknowledged then. Journaled units
+ * reach DuckDB later, many at a time (after `applyDelayMs`, at APPLY_AT_ROWS rows, before
+ * any read or exclusive task, and on close), in one transaction that also records the journal
+ * sequence DuckDB now holds. Larger units go to DuckDB directly in a transaction of their own
+ * (after the journaled units before them), since their commit's fixed cost is small beside their
+ * rows and journaling them would write their bytes twice.
+ *
+ * Reads call `visible()` first, which applies the journaled units, so an acknowledged write is
+ * seen by every later query.
+ *
+ * A DuckDB transaction's fixed cost is most of the cost of a small one (measured on DuckDB 1.5:
+ * ~0.3 ms of CPU for each of BEGIN and COMMIT parsed and planned anew, ~1 ms to make an
+ * appender), so the statements are prepared once and each table keeps one appender.
  */
-import { statSync } from 'node:fs';
 import type { DuckDBAppender, DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { appendColumnBatches } from './column-appender.js';
+import type { EncodedRecord, Journal, JournalRecord } from './journal.js';
 import { checkBatchShape, type ColumnBatch, type TableSchema } from './table-schema.js';
 
-/**
- * Largest group (rows) written to a single table without BEGIN and COMMIT statements: the
- * appender's flush commits it in DuckDB's auto-commit mode. On DuckDB 1.5 that costs ~1.5 ms of
- * CPU less than the same rows between prepared BEGIN and COMMIT (~2 ms against ~3.5 ms for ten
- * error events), because the two statements' asynchronous executions hop between threads and
- * run the executor. The price is that the flush waits for the WAL's fsync on the event loop, so
- * only small groups, whose cost is mostly this fixed part, take this path. The appender flushes
- * by itself only far beyond this size (100 chunks), so such a group is always one transaction.
- */
-const AUTO_COMMIT_MAX_ROWS = 2048;
+/** Largest unit (rows) made durable by the journal; larger ones are committed to DuckDB directly. */
+export const JOURNALED_MAX_ROWS = 2048;
+/** Journaled rows at which they are applied to DuckDB without waiting for applyDelayMs (bounds their memory). */
+const APPLY_AT_ROWS = 8192;
+/** The first wait before applying journaled units again after DuckDB refused them; doubles to 30 s. */
+const APPLY_RETRY_MS = 1000;
 
-/**
- * Whether a small commit leaves the WAL below the checkpoint threshold. DuckDB checkpoints in the
- * committing call once the WAL would pass it, which may take seconds; an auto-committed flush
- * runs on the event loop, so near the threshold commits take the transaction path, whose COMMIT
- * (and so the checkpoint) runs on a DuckDB thread. The margin is wider than a small group's WAL
- * records except for rows of several kilobytes each.
- */
-export function walFarFromCheckpoint(walBytes: number, thresholdBytes: number): boolean {
-  const margin = Math.min(16 * 1024 * 1024, thresholdBytes / 4);
-  return walBytes + margin < thresholdBytes;
-}
-
-/** The WAL file's size; 0 before DuckDB made one (and after a checkpoint removed it). */
-function walBytes(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
+/** The DuckDB table holding the highest journal sequence applied to the database. */
+export const JOURNAL_STATE_DDL = [
+  'CREATE TABLE IF NOT EXISTS signal_journal (applied_seq BIGINT NOT NULL)',
+  'INSERT INTO signal_journal SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM signal_journal)',
+];
 
 /** What one request writes: committed atomically, possibly together with other units. */
 export interface WriteUnit {
@@ -75,19 +65,26 @@ export class StoreClosedError extends Error {
 export interface WriteQueueOptions {
   readonly connection: DuckDBConnection;
   readonly logger: Logger;
-  /** Rows that may wait for the writer at once; beyond it units are refused. */
+  /** The journal that makes small units durable; its unapplied records are passed to replay(). */
+  readonly journal: Journal;
+  /**
+   * Rows that may wait to be made durable at once; beyond it units are refused. Journaled rows
+   * waiting for DuckDB are bounded by APPLY_AT_ROWS, and by this too if DuckDB keeps refusing them.
+   */
   readonly maxQueuedRows: number;
-  /** Rows per transaction; a larger backlog is committed in several transactions. */
+  /** Rows per DuckDB transaction; a larger backlog is committed in several transactions. */
   readonly maxRowsPerCommit: number;
   /**
-   * How long the writer waits before gathering a commit while writers are concurrent, so that
-   * fewer, larger commits pay DuckDB's fixed cost per commit; 0 (the default) never waits.
+   * How long the writer waits before gathering a journal append while writers are concurrent,
+   * so that fewer, larger appends share an fsync; 0 (the default) never waits.
    */
   readonly commitDelayMs?: number;
-  /** DuckDB's WAL file and the size at which a commit checkpoints it into the database. */
-  readonly wal: { readonly path: string; readonly checkpointThresholdBytes: number };
-  /** Observes each commit (rows, seconds) for self metrics. */
+  /** How long journaled units may wait for their DuckDB transaction when nothing reads them. */
+  readonly applyDelayMs: number;
+  /** Observes each DuckDB transaction (rows, seconds) for self metrics. */
   readonly onCommit?: (rows: number, seconds: number) => void;
+  /** Observes a journaled unit DuckDB refused, which was set aside (journal.ts). */
+  readonly onSetAside?: () => void;
 }
 
 interface PendingWrite {
@@ -105,34 +102,66 @@ interface PendingTask {
   readonly reject: (err: Error) => void;
 }
 
-type Pending = PendingWrite | PendingTask;
+/** A request to bring DuckDB up to date with the journal (a read's barrier, or the apply timer). */
+interface PendingApply {
+  readonly kind: 'apply';
+  readonly resolve: () => void;
+}
+
+type Pending = PendingWrite | PendingTask | PendingApply;
+
+/** An acknowledged unit in the journal, waiting for its DuckDB transaction. */
+interface JournaledUnit {
+  readonly seq: number;
+  readonly batches: readonly ColumnBatch[];
+  readonly rows: number;
+}
+
+const isJournaled = (p: PendingWrite): boolean => p.rows <= JOURNALED_MAX_ROWS;
 
 export class WriteQueue {
   private readonly queue: Pending[] = [];
+  /** Rows submitted and not yet durable. */
   private queuedRows = 0;
   private draining: Promise<void> | null = null;
   private closed = false;
   private readonly log: Logger;
-  private statements: { begin: DuckDBPreparedStatement; commit: DuckDBPreparedStatement } | null = null;
-  /** Units the last commit gathered. */
+  private statements: { begin: DuckDBPreparedStatement; commit: DuckDBPreparedStatement; applied: DuckDBPreparedStatement } | null = null;
+  /** Units the last journal append gathered. */
   private lastGroupUnits = 0;
   /** The writer's wait for more writes (commitDelayMs): how many it waits for, and its end. */
   private gathering: { readonly units: number; readonly wake: () => void } | null = null;
   /** One appender per table, reused by every commit; dropped after a failed commit and on exclusive tasks. */
   private readonly appenders = new Map<string, DuckDBAppender>();
+  /** Journaled units in sequence order; a unit leaves only once its DuckDB transaction committed. */
+  private readonly journaled: JournaledUnit[] = [];
+  private journaledRows = 0;
+  /** The queued apply request that later barriers share, if any. */
+  private applyRequest: Promise<void> | null = null;
+  private applyTimer: NodeJS.Timeout | null = null;
+  private applyRetryMs = APPLY_RETRY_MS;
+  /** Whether the last apply stopped on an error (journaled rows then bound the queue too). */
+  private applyStopped = false;
+  /** The sequence of the last journaled unit DuckDB holds (or set aside). */
+  private appliedSeq = 0;
 
   constructor(private readonly opts: WriteQueueOptions) {
     this.log = opts.logger;
   }
 
-  /** Rows waiting for the writer (for health and metrics). */
+  /** Rows not yet durable, and durable rows not yet in DuckDB (for health and metrics). */
   get backlogRows(): number {
-    return this.queuedRows;
+    return this.queuedRows + this.journaledRows;
+  }
+
+  /** Whether moving journaled writes into DuckDB stopped on an error (it is retried). */
+  get applyFailing(): boolean {
+    return this.applyStopped;
   }
 
   /**
-   * Queues a unit; resolves once it is committed and durable. Rejects at once with
-   * StoreOverloadedError when the queue has no room, and with StoreClosedError after close().
+   * Queues a unit; resolves once it is durable. Rejects at once with StoreOverloadedError when
+   * the queue has no room, and with StoreClosedError after close().
    */
   submit(unit: WriteUnit): Promise<void> {
     if (this.closed) return Promise.reject(new StoreClosedError('the signal store is closed'));
@@ -145,12 +174,38 @@ export class WriteQueue {
     if (this.queuedRows > 0 && this.queuedRows + rows > this.opts.maxQueuedRows) {
       return Promise.reject(new StoreOverloadedError(`the signal store write queue is full (${this.queuedRows} rows waiting); retry later`, 1));
     }
+    if (this.applyStopped && this.journaledRows >= this.opts.maxQueuedRows) {
+      return Promise.reject(new StoreOverloadedError(`the signal store cannot move ${this.journaledRows} journaled rows into the database (see the log); retry later`, 5));
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ kind: 'write', unit, rows, resolve, reject });
       this.queuedRows += rows;
       if (this.gathering !== null && this.queue.length >= this.gathering.units) this.gathering.wake();
       this.kick();
     });
+  }
+
+  /**
+   * Applies journal records a previous process acknowledged but DuckDB lacks (Journal.open's
+   * `unapplied`). Call once, before the store is used.
+   */
+  async replay(records: readonly JournalRecord[]): Promise<void> {
+    for (const r of records) {
+      const rows = r.batches.reduce((n, b) => n + b.rowCount, 0);
+      this.journaled.push({ seq: r.seq, batches: r.batches, rows });
+      this.journaledRows += rows;
+    }
+    if (records.length > 0) this.log.info({ records: records.length, rows: this.journaledRows }, 'replaying the signal journal');
+    await this.applyJournaled();
+  }
+
+  /**
+   * Resolves once every acknowledged write is in DuckDB, so that a read sees it. Concurrent
+   * callers share one DuckDB transaction.
+   */
+  visible(): Promise<void> {
+    if (this.journaled.length === 0 || this.closed) return Promise.resolve();
+    return this.requestApply();
   }
 
   /** Runs `fn` on the write connection between commits (retention deletes, checkpoints). */
@@ -162,17 +217,41 @@ export class WriteQueue {
     });
   }
 
-  /** Refuses new work and waits until everything queued is committed. */
+  /** Refuses new work, waits until everything queued is durable and applies the journal to DuckDB. */
   async close(): Promise<void> {
     this.closed = true;
     this.gathering?.wake();
+    if (this.applyTimer) clearTimeout(this.applyTimer);
+    this.applyTimer = null;
     while (this.draining) await this.draining;
+    await this.applyJournaled().catch((err: Error) => this.log.warn({ err }, 'signal journal not applied at close; it is replayed on next open'));
     this.dropAppenders();
     if (this.statements) {
-      this.statements.begin.destroySync();
-      this.statements.commit.destroySync();
+      for (const statement of Object.values(this.statements)) statement.destroySync();
       this.statements = null;
     }
+    await this.opts.journal.close();
+  }
+
+  private requestApply(): Promise<void> {
+    if (this.applyRequest !== null) return this.applyRequest;
+    let resolve!: () => void;
+    const request = new Promise<void>((r) => (resolve = r));
+    this.applyRequest = request;
+    // Queued only now: kick() may start the writer at once, which clears applyRequest when it takes the request.
+    this.queue.push({ kind: 'apply', resolve });
+    this.kick();
+    return request;
+  }
+
+  private scheduleApply(delayMs: number): void {
+    if (this.applyTimer !== null || this.closed) return;
+    this.applyTimer = setTimeout(() => {
+      this.applyTimer = null;
+      void this.requestApply();
+    }, delayMs);
+    // The journal holds the units durably; a pending apply must not keep the process alive.
+    this.applyTimer.unref();
   }
 
   private dropAppenders(): void {
@@ -206,11 +285,20 @@ export class WriteQueue {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const head = this.queue[0]!;
+      if (head.kind === 'apply') {
+        this.queue.shift();
+        this.applyRequest = null;
+        await this.applyJournaled().catch((err: Error) => this.log.error({ err }, 'applying the signal journal to the database failed'));
+        head.resolve();
+        continue;
+      }
       if (head.kind === 'task') {
         this.queue.shift();
-        // Tasks may change tables (migrations) or need no other user of the connection (checkpoints).
-        this.dropAppenders();
         try {
+          // Tasks see every acknowledged write, may change tables (migrations) and may need no
+          // other user of the connection (checkpoints).
+          await this.applyJournaled();
+          this.dropAppenders();
           await head.run(this.opts.connection);
           head.resolve();
         } catch (err) {
@@ -219,14 +307,15 @@ export class WriteQueue {
         continue;
       }
       // One turn of the event loop first: writes whose requests are already decoded but not yet
-      // handled join this commit instead of paying for one of their own.
+      // handled join this group instead of paying for one of their own.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      // With concurrent writers (the last commit gathered several units), more are on their way:
-      // wait for them (PostgreSQL's commit_delay), until more are waiting than the last commit
+      const journaled = this.queue[0]?.kind === 'write' && isJournaled(this.queue[0]);
+      // With concurrent writers (the last append gathered several units), more are on their way:
+      // wait for them (PostgreSQL's commit_delay), until more are waiting than the last append
       // gathered (so that groups can grow) or the delay has passed.
       const delayMs = this.opts.commitDelayMs ?? 0;
       const enough = this.lastGroupUnits + 1;
-      if (delayMs > 0 && this.lastGroupUnits > 1 && this.queue.length < enough) {
+      if (journaled && delayMs > 0 && this.lastGroupUnits > 1 && this.queue.length < enough) {
         await new Promise<void>((resolve) => {
           const wake = (): void => {
             clearTimeout(timer);
@@ -241,46 +330,172 @@ export class WriteQueue {
       let rows = 0;
       while (this.queue.length > 0) {
         const next = this.queue[0]!;
-        if (next.kind !== 'write') break;
+        if (next.kind !== 'write' || isJournaled(next) !== journaled) break;
         if (group.length > 0 && rows + next.rows > this.opts.maxRowsPerCommit) break;
         this.queue.shift();
         group.push(next);
         rows += next.rows;
       }
-      this.lastGroupUnits = group.length;
-      await this.commitGroup(group, rows);
+      if (group.length === 0) continue;
+      if (journaled) {
+        this.lastGroupUnits = group.length;
+        await this.appendToJournal(group);
+      } else {
+        // Units acknowledged before this one reach DuckDB first, so the database's order is the queue's.
+        await this.applyJournaled().catch((err: Error) => this.log.error({ err }, 'applying the signal journal to the database failed'));
+        await this.commitGroup(group);
+      }
     }
   }
 
-  private async commitGroup(group: readonly PendingWrite[], rows: number): Promise<void> {
+  /** Makes a group of small units durable in the journal and acknowledges them. */
+  private async appendToJournal(group: readonly PendingWrite[]): Promise<void> {
+    const journal = this.opts.journal;
+    const records: EncodedRecord[] = [];
+    const appended: { p: PendingWrite; seq: number }[] = [];
+    for (const p of group) {
+      try {
+        const record = journal.encode(p.unit.batches);
+        records.push(record);
+        appended.push({ p, seq: record.seq });
+      } catch (err) {
+        this.refuse([p], err as Error);
+      }
+    }
+    if (records.length === 0) return;
     try {
-      await this.commit(group.map((p) => p.unit), rows);
-      this.settle(group, null);
+      await journal.append(records);
     } catch (err) {
-      if (group.length === 1) {
-        this.settle(group, err as Error);
+      this.refuse(
+        appended.map((a) => a.p),
+        err as Error,
+      );
+      return;
+    }
+    for (const { p, seq } of appended) {
+      this.journaled.push({ seq, batches: p.unit.batches, rows: p.rows });
+      this.journaledRows += p.rows;
+      this.queuedRows -= p.rows;
+    }
+    this.acknowledge(appended.map((a) => a.p));
+    if (this.journaledRows < APPLY_AT_ROWS) this.scheduleApply(this.opts.applyDelayMs);
+    else await this.applyJournaled().catch((err: Error) => this.log.error({ err }, 'applying the signal journal to the database failed'));
+  }
+
+  /**
+   * Commits the journaled units to DuckDB, oldest first, in transactions of up to
+   * maxRowsPerCommit rows. A transaction DuckDB refuses is retried unit by unit; a unit refused
+   * alone is set aside in the journal's `rejected/` directory and logged, so that it cannot stop
+   * every later write. If setting it aside fails too, applying stops and is retried later.
+   */
+  private async applyJournaled(): Promise<void> {
+    while (this.journaled.length > 0) {
+      let rows = 0;
+      let count = 0;
+      while (count < this.journaled.length && (count === 0 || rows + this.journaled[count]!.rows <= this.opts.maxRowsPerCommit)) {
+        rows += this.journaled[count]!.rows;
+        count++;
+      }
+      const units = this.journaled.slice(0, count);
+      try {
+        await this.commit(units, units.at(-1)!.seq);
+        this.applied(count);
+      } catch (err) {
+        this.log.warn({ err, units: count }, 'applying journaled writes failed; retrying them one by one');
+        try {
+          for (const u of units) await this.applyAlone(u);
+        } catch (setAsideErr) {
+          this.applyStopped = true;
+          this.scheduleApply(this.applyRetryMs);
+          this.applyRetryMs = Math.min(30_000, this.applyRetryMs * 2);
+          throw setAsideErr;
+        }
+      }
+      this.applyRetryMs = APPLY_RETRY_MS;
+      this.applyStopped = false;
+    }
+    if (this.applyTimer) clearTimeout(this.applyTimer);
+    this.applyTimer = null;
+    this.opts.journal.prune(this.appliedSeq);
+  }
+
+  /** Commits the oldest journaled unit alone, or sets it aside if DuckDB refuses it. */
+  private async applyAlone(unit: JournaledUnit): Promise<void> {
+    try {
+      await this.commit([unit], unit.seq);
+    } catch (err) {
+      const path = this.opts.journal.setAside({ seq: unit.seq, batches: unit.batches });
+      this.log.error({ err, seq: unit.seq, rows: unit.rows, path }, 'the database refused an acknowledged write; it was set aside in the journal');
+      this.opts.onSetAside?.();
+      await this.recordApplied(unit.seq);
+    }
+    this.applied(1);
+  }
+
+  /** Takes the oldest `count` journaled units off the list once DuckDB holds them. */
+  private applied(count: number): void {
+    const units = this.journaled.splice(0, count);
+    for (const u of units) {
+      this.journaledRows -= u.rows;
+      this.appliedSeq = u.seq;
+    }
+  }
+
+  /** Records `seq` as applied without rows (after a unit was set aside). */
+  private async recordApplied(seq: number): Promise<void> {
+    const statements = await this.prepared();
+    await statements.begin.run();
+    try {
+      statements.applied.bindBigInt(1, BigInt(seq));
+      await statements.applied.run();
+      await statements.commit.run();
+    } catch (err) {
+      await this.opts.connection.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Commits a group of large units to DuckDB; if that fails, each unit alone, so that only a culprit fails. */
+  private async commitGroup(group: readonly PendingWrite[]): Promise<void> {
+    const done = (units: readonly PendingWrite[], err: Error | null): void => {
+      if (err) {
+        this.refuse(units, err);
         return;
       }
-      // One bad unit must not fail its neighbours: retry each alone so only the culprit fails.
+      for (const p of units) this.queuedRows -= p.rows;
+      this.acknowledge(units);
+    };
+    try {
+      await this.commit(group.map((p) => ({ batches: p.unit.batches, rows: p.rows })), null);
+      done(group, null);
+    } catch (err) {
+      if (group.length === 1) {
+        done(group, err as Error);
+        return;
+      }
       this.log.warn({ err, units: group.length }, 'group commit failed; retrying its units one by one');
       for (const p of group) {
         try {
-          await this.commit([p.unit], p.rows);
-          this.settle([p], null);
+          await this.commit([{ batches: p.unit.batches, rows: p.rows }], null);
+          done([p], null);
         } catch (unitErr) {
-          this.settle([p], unitErr as Error);
+          done([p], unitErr as Error);
         }
       }
     }
   }
 
-  private settle(group: readonly PendingWrite[], err: Error | null): void {
-    for (const p of group) {
+  /** Rejects units that were not made durable; their rows leave the queue's count. */
+  private refuse(units: readonly PendingWrite[], err: Error): void {
+    for (const p of units) {
       this.queuedRows -= p.rows;
-      if (err) {
-        p.reject(err);
-        continue;
-      }
+      p.reject(err);
+    }
+  }
+
+  /** Resolves durable units after running their after-commit hooks. */
+  private acknowledge(units: readonly PendingWrite[]): void {
+    for (const p of units) {
       try {
         p.unit.afterCommit?.();
       } catch (hookErr) {
@@ -290,10 +505,26 @@ export class WriteQueue {
     }
   }
 
-  private async commit(units: readonly WriteUnit[], rows: number): Promise<void> {
+  private async prepared(): Promise<{ begin: DuckDBPreparedStatement; commit: DuckDBPreparedStatement; applied: DuckDBPreparedStatement }> {
+    const conn = this.opts.connection;
+    this.statements ??= {
+      begin: await conn.prepare('BEGIN TRANSACTION'),
+      commit: await conn.prepare('COMMIT'),
+      applied: await conn.prepare('UPDATE signal_journal SET applied_seq = $1'),
+    };
+    return this.statements;
+  }
+
+  /**
+   * Appends the units' batches, table by table, in one DuckDB transaction, recording `appliedSeq`
+   * (for journaled units) in the same transaction.
+   */
+  private async commit(units: readonly { readonly batches: readonly ColumnBatch[]; readonly rows: number }[], appliedSeq: number | null): Promise<void> {
     const started = performance.now();
     const byTable = new Map<TableSchema, ColumnBatch[]>();
+    let rows = 0;
     for (const u of units) {
+      rows += u.rows;
       for (const b of u.batches) {
         if (b.rowCount === 0) continue;
         const list = byTable.get(b.table);
@@ -301,29 +532,25 @@ export class WriteQueue {
         else byTable.set(b.table, [b]);
       }
     }
-    if (byTable.size > 0) await this.writeTables(byTable, rows);
-    this.opts.onCommit?.(rows, (performance.now() - started) / 1000);
-  }
-
-  /** Appends each table's batches and makes them durable in one transaction. */
-  private async writeTables(byTable: ReadonlyMap<TableSchema, readonly ColumnBatch[]>, rows: number): Promise<void> {
     const conn = this.opts.connection;
-    // A small group for one table is committed by its appender's flush alone: outside an explicit
-    // transaction the flush is one auto-committed transaction, WAL fsync included.
-    const autoCommit = byTable.size === 1 && rows <= AUTO_COMMIT_MAX_ROWS && walFarFromCheckpoint(walBytes(this.opts.wal.path), this.opts.wal.checkpointThresholdBytes);
-    const statements = autoCommit ? null : (this.statements ??= { begin: await conn.prepare('BEGIN TRANSACTION'), commit: await conn.prepare('COMMIT') });
-    await statements?.begin.run();
+    const statements = await this.prepared();
+    await statements.begin.run();
     try {
       for (const [table, batches] of byTable) {
         const appender = await this.appender(conn, table.name);
         appendColumnBatches(appender, table, batches);
         appender.flushSync();
       }
-      await statements?.commit.run();
+      if (appliedSeq !== null) {
+        statements.applied.bindBigInt(1, BigInt(appliedSeq));
+        await statements.applied.run();
+      }
+      await statements.commit.run();
     } catch (err) {
       this.dropAppenders();
-      if (statements) await conn.run('ROLLBACK').catch(() => undefined);
+      await conn.run('ROLLBACK').catch(() => undefined);
       throw err;
     }
+    this.opts.onCommit?.(rows, (performance.now() - started) / 1000);
   }
 }
