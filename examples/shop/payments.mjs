@@ -1,7 +1,8 @@
 /**
  * The example payment provider the shop charges: a plain node:http service instrumented with
  * @watchkeeper/node. `POST /charges` answers 200 (charged) or 402 (declined: the test card
- * 4000000000000002, and about 2 % of the others) after 20-120 ms.
+ * 4000000000000002, and about 2 % of the others, but never the test card 4000000000000077) after
+ * 20-120 ms.
  *
  * Faults for the demo, switched by `POST /admin/fault {"mode": ..., "durationMs": ...}`:
  * `timeout` (charges hang for 5 s, longer than the shop waits), `errors` (charges answer 503) and
@@ -18,6 +19,7 @@ const HOST = process.env.HOST ?? '127.0.0.1';
 const FAULT_MODES = ['none', 'timeout', 'errors'];
 const HANG_MS = 5000;
 const DECLINED_CARD = '4000000000000002';
+const APPROVED_CARD = '4000000000000077';
 
 const wk = init({ service: 'payments', version: '2.0.3', environment: process.env.DEPLOY_ENV ?? 'demo', http: { excludePaths: ['/admin/fault'] } });
 const log = wk.logger;
@@ -47,7 +49,7 @@ async function charge(body, res) {
     return send(res, 503, { error: 'acquirer unavailable' });
   }
   await sleep(20 + Math.random() * 100);
-  if (body.card === DECLINED_CARD || Math.random() < 0.02) {
+  if (body.card === DECLINED_CARD || (body.card !== APPROVED_CARD && Math.random() < 0.02)) {
     charges.inc({ result: 'declined' });
     log.info({ order_id: body.orderId, amount: body.amount }, 'charge declined');
     return send(res, 402, { status: 'declined', reason: 'insufficient funds' });

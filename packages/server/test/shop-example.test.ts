@@ -109,7 +109,8 @@ describe('the example shop in every pillar of a real Watchkeeper', () => {
     for (const url of [`${shopUrl}/healthz/ready`, `${paymentsUrl}/healthz/ready`]) await waitFor(`${url} to answer 200`, async () => ((await fetch(url)).ok ? true : undefined), 20_000);
 
     // Before the traffic's outage: the payment service answers, so the trace reaches it.
-    checkout.status = await checkoutOnce(checkout, {});
+    // The card the payment service never declines at random.
+    checkout.status = await checkoutOnce(checkout, { card: '4000000000000077' });
     bug.status = await checkoutOnce(bug, { coupon: 'SUMMER23' });
     services.push(startService('traffic', ['traffic.mjs', '--shop', shopUrl, '--payments', paymentsUrl, '--rate', '6', '--first-normal', '3s', '--outage', '10s', '--recovery', '60s', '--cycles', '1'], {}));
     alertsPoller = setInterval(() => {
