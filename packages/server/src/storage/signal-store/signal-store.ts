@@ -46,7 +46,7 @@ export interface SignalStoreOptions {
   readonly maxQueuedRows?: number;
   /** Rows per group commit. Default 200,000. */
   readonly maxRowsPerCommit?: number;
-  /** The writer's wait for more concurrent writes before a journal append (write-queue.ts). Default 3 ms. */
+  /** The writer's wait for more concurrent writes before gathering a group (write-queue.ts). Default 3 ms. */
   readonly commitDelayMs?: number;
   /**
    * How long acknowledged small writes may wait in the journal before their DuckDB transaction when

@@ -75,8 +75,9 @@ export interface WriteQueueOptions {
   /** Rows per DuckDB transaction; a larger backlog is committed in several transactions. */
   readonly maxRowsPerCommit: number;
   /**
-   * How long the writer waits before gathering a journal append while writers are concurrent,
-   * so that fewer, larger appends share an fsync; 0 (the default) never waits.
+   * How long the writer waits before gathering a group (a journal append, or a DuckDB transaction
+   * of large units) while writers are concurrent, so that fewer, larger groups share an fsync; 0
+   * (the default) never waits.
    */
   readonly commitDelayMs?: number;
   /** How long journaled units may wait for their DuckDB transaction when nothing reads them. */
@@ -127,7 +128,7 @@ export class WriteQueue {
   private closed = false;
   private readonly log: Logger;
   private statements: { begin: DuckDBPreparedStatement; commit: DuckDBPreparedStatement; applied: DuckDBPreparedStatement } | null = null;
-  /** Units the last journal append gathered. */
+  /** Units the last group gathered. */
   private lastGroupUnits = 0;
   /** The writer's wait for more writes (commitDelayMs): how many it waits for, and its end. */
   private gathering: { readonly units: number; readonly wake: () => void } | null = null;
@@ -310,12 +311,12 @@ export class WriteQueue {
       // handled join this group instead of paying for one of their own.
       await new Promise<void>((resolve) => setImmediate(resolve));
       const journaled = this.queue[0]?.kind === 'write' && isJournaled(this.queue[0]);
-      // With concurrent writers (the last append gathered several units), more are on their way:
-      // wait for them (PostgreSQL's commit_delay), until more are waiting than the last append
+      // With concurrent writers (the last group gathered several units), more are on their way:
+      // wait for them (PostgreSQL's commit_delay), until more are waiting than the last group
       // gathered (so that groups can grow) or the delay has passed.
       const delayMs = this.opts.commitDelayMs ?? 0;
       const enough = this.lastGroupUnits + 1;
-      if (journaled && delayMs > 0 && this.lastGroupUnits > 1 && this.queue.length < enough) {
+      if (delayMs > 0 && this.lastGroupUnits > 1 && this.queue.length < enough) {
         await new Promise<void>((resolve) => {
           const wake = (): void => {
             clearTimeout(timer);
@@ -337,8 +338,8 @@ export class WriteQueue {
         rows += next.rows;
       }
       if (group.length === 0) continue;
+      this.lastGroupUnits = group.length;
       if (journaled) {
-        this.lastGroupUnits = group.length;
         await this.appendToJournal(group);
       } else {
         // Units acknowledged before this one reach DuckDB first, so the database's order is the queue's.
