@@ -128,6 +128,12 @@ describe('signal store write queue', () => {
     expect(commits).toEqual([1, 1, 1]);
   });
 
+  it('makes writes still on their way to the journal visible to a read that starts after them', async () => {
+    const written = [queue.submit({ batches: [batch(ITEMS, [1])] }), queue.submit({ batches: [batch(ITEMS, range(100, JOURNALED_MAX_ROWS + 1))] })];
+    expect(await visibleIds('items')).toEqual([1, ...range(100, JOURNALED_MAX_ROWS + 1)]);
+    await Promise.all(written);
+  });
+
   it('applies the journal after applyDelayMs when nothing reads', async () => {
     await close();
     await open({ applyDelayMs: 20 });

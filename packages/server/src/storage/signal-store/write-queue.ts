@@ -13,8 +13,8 @@
  * (after the journaled units before them), since their commit's fixed cost is small beside their
  * rows and journaling them would write their bytes twice.
  *
- * Reads call `visible()` first, which applies the journaled units, so an acknowledged write is
- * seen by every later query.
+ * Reads call `visible()` first, which waits for the writes submitted before it and applies the
+ * journaled units, so a write is seen by every query that starts after it was submitted.
  *
  * A DuckDB transaction's fixed cost is most of the cost of a small one (measured on DuckDB 1.5:
  * ~0.3 ms of CPU for each of BEGIN and COMMIT parsed and planned anew, ~1 ms to make an
@@ -201,11 +201,13 @@ export class WriteQueue {
   }
 
   /**
-   * Resolves once every acknowledged write is in DuckDB, so that a read sees it. Concurrent
-   * callers share one DuckDB transaction.
+   * Resolves once every write submitted before the call is in DuckDB (or failed), so that a read
+   * sees it: those acknowledged, and those still on their way, whose effects callers may already
+   * show from memory (a new issue in the issue cache). Concurrent callers share one DuckDB
+   * transaction.
    */
   visible(): Promise<void> {
-    if (this.journaled.length === 0 || this.closed) return Promise.resolve();
+    if ((this.journaled.length === 0 && this.queuedRows === 0) || this.closed) return Promise.resolve();
     return this.requestApply();
   }
 
