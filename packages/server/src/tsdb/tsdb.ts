@@ -20,6 +20,7 @@ import { Head } from './head.js';
 import { createQuerier } from './querier.js';
 import { TsdbMetrics } from './tsdb-metrics.js';
 import { Wal, listWal, replayWal } from './wal.js';
+import { isRecordType } from './wal-records.js';
 
 /** Options of openTsdb; durations in ms, sizes in bytes (config: storage.tsdb.*, storage.retention.*). */
 export interface TsdbOptions extends AppendLimits {
@@ -107,7 +108,7 @@ export class Tsdb implements MetricsStorage {
     if (this.blocks.length > 0) this.head.minValidTime = this.blocks[this.blocks.length - 1]!.maxT;
     const replayer = new HeadReplayer(this.head);
     this.head.replaying = true;
-    const result = await replayWal(this.walDir, this.logger, this.metrics, (type, payload) => replayer.apply(type, payload));
+    const result = await replayWal(this.walDir, this.logger, this.metrics, isRecordType, (type, payload) => replayer.apply(type, payload));
     this.head.replaying = false;
     if (replayer.unknownRefs > 0) this.logger.warn({ samples: replayer.unknownRefs }, 'WAL samples referenced unknown series and were skipped');
     this.checkpointBytes = await checkpointSize(this.walDir, (await listWal(this.walDir)).checkpoint);

@@ -1,14 +1,22 @@
 /**
  * The write-ahead log: numbered segment files of framed, CRC32-checked records, written with
  * group commit (every commit waiting at the same time shares one fdatasync), and replayed on
- * open after the newest checkpoint. A torn or corrupt tail is cut off with a warning.
+ * open after the newest checkpoint. A torn or corrupt tail is cut off with a warning. The TSDB
+ * logs its series and samples here; the signal store's journal its small writes (each owner
+ * names its record types).
  */
 import { open, readdir, readFile, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../selfobs/logger.js';
-import { isRecordType, type RecordType } from './wal-records.js';
-import type { TsdbMetrics } from './tsdb-metrics.js';
+
+/** What a WAL reports about itself (the TSDB's metrics have these). */
+export interface WalMetrics {
+  readonly walFsyncDuration: Histogram;
+  readonly walCorruptions: Counter;
+  readonly walWriteFailures: Counter;
+}
 
 /** Record frame: type (1 byte), payload length (4 bytes BE), CRC32 of type+length+payload (4 bytes BE). */
 const RECORD_HEADER_BYTES = 9;
@@ -27,7 +35,7 @@ export function checkpointName(index: number): string {
 }
 
 /** Frames a record: returns the header for `payload`. */
-export function recordHeader(type: RecordType, payload: Uint8Array): Buffer {
+export function recordHeader(type: number, payload: Uint8Array): Buffer {
   const h = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
   h[0] = type;
   h.writeUInt32BE(payload.length, 1);
@@ -36,16 +44,17 @@ export function recordHeader(type: RecordType, payload: Uint8Array): Buffer {
 }
 
 /**
- * Visits the valid records of a file's bytes in order. Returns where valid data ends and, when
- * the data after that point is not a whole valid record, why.
+ * Visits the valid records of a file's bytes in order (`isType` tells the owner's record types).
+ * Returns where valid data ends and, when the data after that point is not a whole valid record,
+ * why.
  */
-function scanRecords(buf: Buffer, visit: (type: RecordType, payload: Buffer) => void): { validEnd: number; error: string | null } {
+export function scanRecords<T extends number>(buf: Buffer, isType: (t: number) => t is T, visit: (type: T, payload: Buffer) => void): { validEnd: number; error: string | null } {
   let pos = 0;
   while (pos < buf.length) {
     if (buf.length - pos < RECORD_HEADER_BYTES) return { validEnd: pos, error: `torn record header at byte ${pos}` };
     const type = buf[pos]!;
     const len = buf.readUInt32BE(pos + 1);
-    if (!isRecordType(type)) return { validEnd: pos, error: `unknown record type ${type} at byte ${pos}` };
+    if (!isType(type)) return { validEnd: pos, error: `unknown record type ${type} at byte ${pos}` };
     if (len > buf.length - pos - RECORD_HEADER_BYTES) return { validEnd: pos, error: `torn record at byte ${pos}` };
     const payload = buf.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + len);
     const want = buf.readUInt32BE(pos + 5);
@@ -90,15 +99,16 @@ export interface ReplayResult {
  * segment is truncated there and later segments are deleted, with a warning. Records whose
  * payload fails to decode are skipped with a warning.
  */
-export async function replayWal(
+export async function replayWal<T extends number>(
   dir: string,
   logger: Logger,
-  metrics: TsdbMetrics,
-  visit: (type: RecordType, payload: Buffer) => void,
+  metrics: WalMetrics,
+  isType: (t: number) => t is T,
+  visit: (type: T, payload: Buffer) => void,
 ): Promise<ReplayResult> {
   const { segments, checkpoint } = await listWal(dir);
   let records = 0;
-  const safeVisit = (type: RecordType, payload: Buffer): void => {
+  const safeVisit = (type: T, payload: Buffer): void => {
     records++;
     try {
       visit(type, payload);
@@ -110,7 +120,7 @@ export async function replayWal(
   let last = -1;
   if (checkpoint !== null) {
     const file = join(dir, checkpointName(checkpoint), segmentName(0));
-    const { error } = scanRecords(await readFile(file), safeVisit);
+    const { error } = scanRecords(await readFile(file), isType, safeVisit);
     if (error !== null) {
       metrics.walCorruptions.inc();
       logger.error({ file, error }, 'WAL checkpoint is corrupt; data after the damage is lost');
@@ -122,7 +132,7 @@ export async function replayWal(
     const index = live[i]!;
     const file = join(dir, segmentName(index));
     const buf = await readFile(file);
-    const { validEnd, error } = scanRecords(buf, safeVisit);
+    const { validEnd, error } = scanRecords(buf, isType, safeVisit);
     last = index;
     if (error === null) continue;
     metrics.walCorruptions.inc();
@@ -143,7 +153,7 @@ export interface WalWriterOptions {
   readonly dir: string;
   readonly segmentBytes: number;
   readonly logger: Logger;
-  readonly metrics: TsdbMetrics;
+  readonly metrics: WalMetrics;
 }
 
 interface Waiter {
@@ -187,7 +197,7 @@ export class Wal {
   }
 
   /** Queues a record (the payload is owned by the WAL from now on). */
-  log(type: RecordType, payload: Uint8Array): void {
+  log(type: number, payload: Uint8Array): void {
     this.pending.push(recordHeader(type, payload), Buffer.from(payload.buffer, payload.byteOffset, payload.length));
   }
 

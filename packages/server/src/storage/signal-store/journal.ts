@@ -6,32 +6,29 @@
  * to DuckDB cost the event loop more CPU and waiting than the rest of ingesting an error event;
  * the journal's append is one write and an fdatasync on libuv's thread pool.
  *
- * Records carry a sequence number. The database stores the highest sequence it holds
+ * The files are the TSDB's write-ahead log (tsdb/wal.ts: numbered segments of CRC-checked
+ * records, group fsync, a torn tail cut off on replay), with one record type of our own. Records
+ * carry a sequence number. The database stores the highest sequence it holds
  * (`signal_journal.applied_seq`, updated in the same transaction as the rows), so replaying the
- * journal after a crash applies exactly the records DuckDB lacks. The journal is a directory of
- * segment files named by the sequence of their first record; a segment whose records are all
- * applied is deleted once a newer segment exists.
+ * journal after a crash applies exactly the records DuckDB lacks. Once every record written is in
+ * DuckDB and the segments hold more than a segment's worth, they are deleted.
  *
- * Record layout: u32 payload length, u32 CRC-32 of the payload (little-endian), then the payload:
- * the sequence and the batches, each with its table's name and column definitions (so replay needs
- * no schema registry and happens before migrations), row count and columns (see Form and Tag). A record cut
- * short by a crash fails its length or checksum and ends the replay of that segment; it was never
- * acknowledged, since acknowledgement follows the fsync.
+ * A record's payload: the sequence and the batches, each with its table's name and column
+ * definitions (so replay needs no schema registry and happens before migrations), row count and
+ * columns (see Form and Tag).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
+import { recordHeader, replayWal, scanRecords, syncDir, Wal, type WalMetrics } from '../../tsdb/wal.js';
 import type { PackedTexts } from './packed-texts.js';
 import type { ColumnBatch, ColumnKind, ColumnValues, TableSchema } from './table-schema.js';
 
-const HEADER_BYTES = 8;
-const SEGMENT_SUFFIX = '.wkj';
+/** The journal's one record type: a write unit's batches. */
+const SIGNAL_WRITE = 1;
+const isSignalWrite = (t: number): t is typeof SIGNAL_WRITE => t === SIGNAL_WRITE;
 /** Segment size after which appends go to a new segment, so applied records can be deleted. */
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-/** Largest payload a header may claim; anything larger is a torn or corrupt header. */
-const MAX_PAYLOAD_BYTES = 1024 * 1024 * 1024;
 
 /** One journaled write: its sequence number and its batches. */
 export interface JournalRecord {
@@ -39,171 +36,105 @@ export interface JournalRecord {
   readonly batches: readonly ColumnBatch[];
 }
 
-/** A record as appended: its sequence number and bytes (header and payload). */
+/** A record as appended: its sequence number and payload. */
 export interface EncodedRecord {
   readonly seq: number;
-  readonly bytes: Buffer;
+  readonly payload: Buffer;
 }
 
-interface Segment {
-  readonly firstSeq: number;
-  readonly path: string;
+/** A record as it is stored: frame header and payload. */
+export function frameRecord(record: EncodedRecord): Buffer {
+  return Buffer.concat([recordHeader(SIGNAL_WRITE, record.payload), record.payload]);
 }
-
-const segmentName = (firstSeq: number): string => `${String(firstSeq).padStart(16, '0')}${SEGMENT_SUFFIX}`;
 
 export class Journal {
-  private handle: FileHandle;
-  private size: number;
   private nextSeq: number;
-  /** Set when a failed append could not be undone: the journal's tail is unknown, so it refuses appends. */
-  private broken: Error | null = null;
 
   private constructor(
     private readonly dir: string,
-    private readonly log: Logger,
+    private readonly wal: Wal,
     private readonly segmentBytes: number,
-    private readonly segments: Segment[],
-    handle: FileHandle,
-    size: number,
     nextSeq: number,
   ) {
-    this.handle = handle;
-    this.size = size;
     this.nextSeq = nextSeq;
   }
 
   /**
    * Opens the journal in `dir` (created if missing) and reads the records newer than
-   * `appliedSeq`, which the caller must apply before anything else is written. A torn record at
-   * the end of the newest segment is cut off.
+   * `appliedSeq`, which the caller must apply before anything else is written.
    */
   static async open(opts: {
     readonly dir: string;
     readonly appliedSeq: number;
     readonly logger: Logger;
+    readonly metrics: WalMetrics;
     readonly segmentBytes?: number;
   }): Promise<{ journal: Journal; unapplied: JournalRecord[] }> {
-    const { dir, appliedSeq, logger } = opts;
+    const { dir, appliedSeq, logger, metrics } = opts;
+    const segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     mkdirSync(dir, { recursive: true });
-    const segments = readdirSync(dir)
-      .filter((name) => name.endsWith(SEGMENT_SUFFIX))
-      .sort()
-      .map((name) => ({ firstSeq: Number(name.slice(0, -SEGMENT_SUFFIX.length)), path: join(dir, name) }))
-      .filter((s) => Number.isSafeInteger(s.firstSeq));
     const unapplied: JournalRecord[] = [];
-    const schemas = new Map<string, TableSchema>();
+    const layouts = new Map<string, TableSchema>();
     let lastSeq = appliedSeq;
-    for (let i = 0; i < segments.length; i++) {
-      const segment = segments[i]!;
-      const bytes = readFileSync(segment.path);
-      const { records, validBytes } = readRecords(bytes, schemas);
-      for (const r of records) {
-        lastSeq = Math.max(lastSeq, r.seq);
-        if (r.seq > appliedSeq) unapplied.push(r);
-      }
-      if (validBytes === bytes.length) continue;
-      if (i === segments.length - 1) {
-        logger.warn({ segment: segment.path, bytes: bytes.length - validBytes }, 'signal journal: cutting off a record torn by a crash (never acknowledged)');
-        truncateSync(segment.path, validBytes);
-      } else {
-        logger.error({ segment: segment.path, offset: validBytes }, 'signal journal: a segment is corrupt after this offset; its later records are skipped');
-      }
-    }
-    const nextSeq = lastSeq + 1;
-    if (segments.length === 0) segments.push({ firstSeq: nextSeq, path: join(dir, segmentName(nextSeq)) });
-    const tail = segments.at(-1)!;
-    const handle = await open(tail.path, 'a');
-    const size = (await handle.stat()).size;
-    syncDirectory(dir);
-    const journal = new Journal(dir, logger, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, segments, handle, size, nextSeq);
-    return { journal, unapplied };
+    const { lastSegment } = await replayWal(dir, logger, metrics, isSignalWrite, (_type, payload) => {
+      const record = decodePayload(payload, layouts);
+      lastSeq = Math.max(lastSeq, record.seq);
+      if (record.seq > appliedSeq) unapplied.push(record);
+    });
+    const wal = await Wal.create({ dir, segmentBytes, logger, metrics }, lastSegment);
+    return { journal: new Journal(dir, wal, segmentBytes, lastSeq + 1), unapplied };
   }
 
-  /** Encodes a write as the next record. Throws for values V8 cannot serialize. */
+  /** Encodes a write as the next record. Throws for column values of unsupported types. */
   encode(batches: readonly ColumnBatch[]): EncodedRecord {
-    const seq = this.nextSeq;
-    const bytes = frame(seq, batches);
+    const record = { seq: this.nextSeq, payload: encodePayload(this.nextSeq, batches) };
     this.nextSeq++;
-    return { seq, bytes };
+    return record;
+  }
+
+  /** Appends records and fsyncs them (one fsync for all); resolves once they are durable. */
+  async append(records: readonly EncodedRecord[]): Promise<void> {
+    for (const r of records) this.wal.log(SIGNAL_WRITE, r.payload);
+    await this.wal.sync();
   }
 
   /**
-   * Appends records and fsyncs them; resolves once they are durable. On failure the segment is
-   * cut back to its previous length, so no record of a failed (and so unacknowledged) append
-   * survives to be replayed.
+   * Deletes the segments, once they hold more than a segment's worth; call only when every record
+   * appended so far is in DuckDB.
    */
-  async append(records: readonly EncodedRecord[]): Promise<void> {
-    if (this.broken) throw this.broken;
-    const bytes = records.length === 1 ? records[0]!.bytes : Buffer.concat(records.map((r) => r.bytes));
-    const before = this.size;
-    try {
-      const { bytesWritten } = await this.handle.write(bytes, 0, bytes.length);
-      if (bytesWritten !== bytes.length) throw new Error(`short write to the signal journal (${bytesWritten} of ${bytes.length} bytes)`);
-      await this.handle.datasync();
-      this.size += bytes.length;
-    } catch (err) {
-      await this.handle.truncate(before).catch((truncateErr: Error) => {
-        this.broken = new Error(`the signal journal could not be repaired after a failed write: ${truncateErr.message}`);
-      });
-      throw err;
-    }
-    if (this.size >= this.segmentBytes) await this.rotate();
-  }
-
-  /** Starts a new segment for the records from the next sequence on. */
-  private async rotate(): Promise<void> {
-    const segment = { firstSeq: this.nextSeq, path: join(this.dir, segmentName(this.nextSeq)) };
-    const handle = await open(segment.path, 'a');
-    syncDirectory(this.dir);
-    const old = this.handle;
-    this.handle = handle;
-    this.size = 0;
-    this.segments.push(segment);
-    await old.close();
-  }
-
-  /** Deletes segments whose records are all at or below `appliedSeq` (never the one appended to). */
-  prune(appliedSeq: number): void {
-    while (this.segments.length > 1 && this.segments[1]!.firstSeq - 1 <= appliedSeq) {
-      const segment = this.segments.shift()!;
-      try {
-        unlinkSync(segment.path);
-      } catch (err) {
-        this.log.warn({ err, segment: segment.path }, 'signal journal: could not delete an applied segment');
-      }
-    }
+  async dropApplied(): Promise<void> {
+    if (this.wal.sizeBytes < this.segmentBytes) return;
+    await this.wal.deleteSegmentsUpTo(await this.wal.rotate());
   }
 
   /**
    * Keeps a record DuckDB refused in `rejected/` (fsynced), so that dropping it from the store
    * loses nothing acknowledged without a trace.
    */
-  setAside(record: JournalRecord): string {
+  async setAside(record: JournalRecord): Promise<string> {
     const rejected = join(this.dir, 'rejected');
     mkdirSync(rejected, { recursive: true });
-    const path = join(rejected, segmentName(record.seq));
-    writeFileSync(path, frame(record.seq, record.batches));
+    const path = join(rejected, String(record.seq).padStart(16, '0'));
+    writeFileSync(path, frameRecord({ seq: record.seq, payload: encodePayload(record.seq, record.batches) }));
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    syncDirectory(rejected);
+    await syncDir(rejected);
     return path;
   }
 
-  async close(): Promise<void> {
-    await this.handle.close();
+  close(): Promise<void> {
+    return this.wal.close();
   }
 }
 
-/** A record's bytes: header and payload. */
-function frame(seq: number, batches: readonly ColumnBatch[]): Buffer {
+/** A record's payload. */
+function encodePayload(seq: number, batches: readonly ColumnBatch[]): Buffer {
   const w = RecordWriter.shared;
   w.reset();
-  w.skip(HEADER_BYTES);
   w.f64(seq);
   const written = batches.filter((b) => b.rowCount > 0);
   w.u32(written.length);
@@ -212,11 +143,7 @@ function frame(seq: number, batches: readonly ColumnBatch[]): Buffer {
     w.u32(b.rowCount);
     for (const values of b.columns) writeColumn(w, values);
   }
-  const bytes = w.finish();
-  const payload = bytes.subarray(HEADER_BYTES);
-  bytes.writeUInt32LE(payload.length, 0);
-  bytes.writeUInt32LE(crc32(payload), 4);
-  return bytes;
+  return w.finish();
 }
 
 /**
@@ -331,11 +258,6 @@ class RecordWriter {
     const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
     this.buf.copy(grown, 0, 0, this.at);
     this.buf = grown;
-  }
-
-  skip(n: number): void {
-    this.room(n);
-    this.at += n;
   }
 
   u8(v: number): void {
@@ -492,41 +414,28 @@ function readValue(r: RecordReader): unknown {
   }
 }
 
-/** The whole records at the start of `bytes`, and how many bytes they take. */
-export function readRecords(bytes: Buffer, layouts = new Map<string, TableSchema>()): { records: JournalRecord[]; validBytes: number } {
+/** The whole records at the start of a journal file's bytes, and how many bytes they take. */
+export function readRecords(bytes: Buffer): { records: JournalRecord[]; validBytes: number } {
   const records: JournalRecord[] = [];
-  let at = 0;
-  while (at + HEADER_BYTES <= bytes.length) {
-    const length = bytes.readUInt32LE(at);
-    const end = at + HEADER_BYTES + length;
-    if (length > MAX_PAYLOAD_BYTES || end > bytes.length) break;
-    const payload = bytes.subarray(at + HEADER_BYTES, end);
-    if (crc32(payload) !== bytes.readUInt32LE(at + 4)) break;
-    const record = decodePayload(payload, layouts);
-    if (record === null) break;
-    records.push(record);
-    at = end;
-  }
-  return { records, validBytes: at };
+  const layouts = new Map<string, TableSchema>();
+  const { validEnd } = scanRecords(bytes, isSignalWrite, (_type, payload) => records.push(decodePayload(payload, layouts)));
+  return { records, validBytes: validEnd };
 }
 
-function decodePayload(payload: Buffer, layouts: Map<string, TableSchema>): JournalRecord | null {
-  try {
-    const r = new RecordReader(payload);
-    const seq = r.f64();
-    const count = r.u32();
-    const batches: ColumnBatch[] = [];
-    for (let i = 0; i < count; i++) {
-      const table = layoutOf(r.text(), layouts);
-      const rowCount = r.u32();
-      const columns = table.columns.map(() => readColumn(r, rowCount));
-      batches.push({ table, rowCount, columns });
-    }
-    if (!Number.isSafeInteger(seq) || !r.done) return null;
-    return { seq, batches };
-  } catch {
-    return null;
+/** Decodes a payload; throws on any inconsistency (the checksum makes that a bug or a bad disk). */
+function decodePayload(payload: Buffer, layouts: Map<string, TableSchema>): JournalRecord {
+  const r = new RecordReader(payload);
+  const seq = r.f64();
+  const count = r.u32();
+  const batches: ColumnBatch[] = [];
+  for (let i = 0; i < count; i++) {
+    const table = layoutOf(r.text(), layouts);
+    const rowCount = r.u32();
+    const columns = table.columns.map(() => readColumn(r, rowCount));
+    batches.push({ table, rowCount, columns });
   }
+  if (!Number.isSafeInteger(seq) || !r.done) throw new Error('a signal journal record has bytes after its columns');
+  return { seq, batches };
 }
 
 /** One TableSchema object per table layout, so the column appender's per-table caches apply. */
@@ -538,14 +447,4 @@ function layoutOf(key: string, layouts: Map<string, TableSchema>): TableSchema {
     layouts.set(key, schema);
   }
   return schema;
-}
-
-/** Makes a new or deleted file name in `dir` durable. */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -22,6 +22,7 @@ import type { LogStore } from '../log-store.js';
 import { DuckDBLogStore } from './duckdb-log-store.js';
 import { ReadPool } from './read-pool.js';
 import type { TableSchema } from './table-schema.js';
+import type { WalMetrics } from '../../tsdb/wal.js';
 import { Journal } from './journal.js';
 import { JOURNAL_STATE_DDL, WriteQueue, type WriteUnit } from './write-queue.js';
 
@@ -111,7 +112,7 @@ export class SignalStore {
     await writeConn.run('CREATE TABLE IF NOT EXISTS signal_schema (table_name VARCHAR PRIMARY KEY, version INTEGER NOT NULL)');
     for (const ddl of JOURNAL_STATE_DDL) await writeConn.run(ddl);
     const appliedSeq = Number((await writeConn.runAndReadAll('SELECT applied_seq FROM signal_journal')).getRows()[0]?.[0] ?? 0);
-    const { journal, unapplied } = await Journal.open({ dir: join(opts.dir, 'journal'), appliedSeq, logger: log });
+    const { journal, unapplied } = await Journal.open({ dir: join(opts.dir, 'journal'), appliedSeq, logger: log, metrics: metrics.journal });
     const writes = new WriteQueue({
       connection: writeConn,
       logger: log,
@@ -259,6 +260,7 @@ interface StoreMetrics {
   readonly backlog: Gauge;
   readonly retentionDeleted: Counter<'table'>;
   readonly setAside: Counter;
+  readonly journal: WalMetrics;
 }
 
 const metricsByRegistry = new WeakMap<Registry, StoreMetrics>();
@@ -286,6 +288,24 @@ function storeMetrics(registry: Registry): StoreMetrics {
         this.set(backlogSource.rows());
       },
     }),
+    journal: {
+      walFsyncDuration: new Histogram({
+        name: 'watchkeeper_signal_store_journal_fsync_duration_seconds',
+        help: "Duration of the signal store journal's fdatasyncs (one per group of small writes).",
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+        registers,
+      }),
+      walCorruptions: new Counter({
+        name: 'watchkeeper_signal_store_journal_corruptions_total',
+        help: 'Torn or corrupt signal store journal records found on replay.',
+        registers,
+      }),
+      walWriteFailures: new Counter({
+        name: 'watchkeeper_signal_store_journal_write_failures_total',
+        help: 'Failed signal store journal writes (the affected writes are refused).',
+        registers,
+      }),
+    },
     setAside: new Counter({
       name: 'watchkeeper_signal_store_set_aside_writes_total',
       help: 'Acknowledged writes the database refused, kept in the journal directory rejected/ instead (see the log).',

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal, readRecords, type EncodedRecord } from './journal.js';
+import { Counter, Histogram } from 'prom-client';
+import { frameRecord, Journal, readRecords, type EncodedRecord } from './journal.js';
 import type { ColumnBatch, TableSchema } from './table-schema.js';
 import { JOURNAL_STATE_DDL, JOURNALED_MAX_ROWS, WriteQueue, type WriteQueueOptions } from './write-queue.js';
 
@@ -19,6 +20,13 @@ const ITEMS: TableSchema = {
 };
 const NOTES: TableSchema = { ...ITEMS, name: 'notes' };
 const silent = pino({ level: 'silent' });
+/** The journal's metrics, on no registry. */
+const metrics = () => ({
+  walFsyncDuration: new Histogram({ name: 'fsync_seconds', help: 'h', registers: [] }),
+  walCorruptions: new Counter({ name: 'corruptions_total', help: 'h', registers: [] }),
+  walWriteFailures: new Counter({ name: 'write_failures_total', help: 'h', registers: [] }),
+});
+const isSegment = (name: string): boolean => /^\d{8}$/.test(name);
 
 /** A batch of `ids`; a null name violates the tables' NOT NULL constraint, failing its commit. */
 function batch(table: TableSchema, ids: readonly number[], name: string | null = 'ok'): ColumnBatch {
@@ -49,7 +57,7 @@ describe('signal store write queue', () => {
     for (const t of [ITEMS, NOTES]) await conn.run(`CREATE TABLE IF NOT EXISTS ${t.name} (id BIGINT NOT NULL, name VARCHAR NOT NULL)`);
     for (const ddl of JOURNAL_STATE_DDL) await conn.run(ddl);
     const appliedSeq = Number((await conn.runAndReadAll('SELECT applied_seq FROM signal_journal')).getRows()[0]![0]);
-    const opened = await Journal.open({ dir: journalDir, appliedSeq, logger: silent, ...(segmentBytes ? { segmentBytes } : {}) });
+    const opened = await Journal.open({ dir: journalDir, appliedSeq, logger: silent, metrics: metrics(), ...(segmentBytes ? { segmentBytes } : {}) });
     journal = opened.journal;
     const append = journal.append.bind(journal);
     journal.append = (records: readonly EncodedRecord[]) => {
@@ -163,7 +171,7 @@ describe('signal store write queue', () => {
     await queue.submit({ batches: [batch(ITEMS, [1])] });
     await queue.submit({ batches: [batch(ITEMS, [2])] });
     await crash();
-    const [segment] = readdirSync(journalDir).filter((f) => f.endsWith('.wkj'));
+    const [segment] = readdirSync(journalDir).filter(isSegment);
     const whole = statSync(join(journalDir, segment!)).size;
     appendFileSync(join(journalDir, segment!), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 5, 6]));
     await open();
@@ -220,9 +228,9 @@ describe('signal store write queue', () => {
     await open({}, 4096);
     const name = 'x'.repeat(500);
     for (let i = 0; i < 40; i++) await queue.submit({ batches: [batch(ITEMS, [i], name)] });
-    expect(readdirSync(journalDir).filter((f) => f.endsWith('.wkj')).length).toBeGreaterThan(3);
+    expect(readdirSync(journalDir).filter(isSegment).length).toBeGreaterThan(3);
     expect(await visibleIds('items')).toEqual(range(0, 40));
-    expect(readdirSync(journalDir).filter((f) => f.endsWith('.wkj'))).toHaveLength(1);
+    expect(readdirSync(journalDir).filter(isSegment)).toHaveLength(1);
     await queue.submit({ batches: [batch(ITEMS, [40], name)] });
     await crash();
     await open({}, 4096);
@@ -271,7 +279,7 @@ describe('signal journal records', () => {
   it('round-trips typed arrays, packed texts, NULLs and blobs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wk-journal-'));
     try {
-      const { journal } = await Journal.open({ dir, appliedSeq: 0, logger: silent });
+      const { journal } = await Journal.open({ dir, appliedSeq: 0, logger: silent, metrics: metrics() });
       const packed = { length: 2, bytes: new Uint8Array([104, 105]), ends: new Int32Array([2, 2]), nulls: new Uint8Array([0, 1]) };
       const rec = journal.encode([
         { table, rowCount: 2, columns: [new BigInt64Array([1n, -2n]), packed, new Float64Array([0.5, Number.NaN])] },
@@ -279,14 +287,15 @@ describe('signal journal records', () => {
       ]);
       await journal.append([rec]);
       await journal.close();
-      const { records, validBytes } = readRecords(rec.bytes);
-      expect(validBytes).toBe(rec.bytes.length);
+      const bytes = frameRecord(rec);
+      const { records, validBytes } = readRecords(bytes);
+      expect(validBytes).toBe(bytes.length);
       const [first, second] = records[0]!.batches;
       expect(first!.table.columns.map((c) => c.kind)).toEqual(['bigint', 'varchar', 'double']);
       expect(first!.columns[0]).toEqual(new BigInt64Array([1n, -2n]));
       expect(first!.columns[1]).toEqual(packed);
       expect(second!.columns[0]).toEqual([new Uint8Array([1, 2]), null]);
-      const reopened = await Journal.open({ dir, appliedSeq: 0, logger: silent });
+      const reopened = await Journal.open({ dir, appliedSeq: 0, logger: silent, metrics: metrics() });
       expect(reopened.unapplied.map((r) => r.seq)).toEqual([rec.seq]);
       await reopened.journal.close();
     } finally {
@@ -297,8 +306,8 @@ describe('signal journal records', () => {
   it('stops at the first damaged record of random, cut or corrupted bytes without throwing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wk-journal-'));
     try {
-      const { journal } = await Journal.open({ dir, appliedSeq: 0, logger: silent });
-      const recs = [1, 2, 3].map((id) => journal.encode([batch(ITEMS, [id])]));
+      const { journal } = await Journal.open({ dir, appliedSeq: 0, logger: silent, metrics: metrics() });
+      const recs = [1, 2, 3].map((id) => journal.encode([batch(ITEMS, [id])])).map((r) => ({ seq: r.seq, bytes: frameRecord(r) }));
       await journal.close();
       const all = Buffer.concat(recs.map((r) => r.bytes));
       for (let cut = 0; cut < all.length; cut += 7) {

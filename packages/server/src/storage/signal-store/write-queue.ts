@@ -143,8 +143,6 @@ export class WriteQueue {
   private applyRetryMs = APPLY_RETRY_MS;
   /** Whether the last apply stopped on an error (journaled rows then bound the queue too). */
   private applyStopped = false;
-  /** The sequence of the last journaled unit DuckDB holds (or set aside). */
-  private appliedSeq = 0;
 
   constructor(private readonly opts: WriteQueueOptions) {
     this.log = opts.logger;
@@ -419,7 +417,7 @@ export class WriteQueue {
     }
     if (this.applyTimer) clearTimeout(this.applyTimer);
     this.applyTimer = null;
-    this.opts.journal.prune(this.appliedSeq);
+    await this.opts.journal.dropApplied();
   }
 
   /** Commits the oldest journaled unit alone, or sets it aside if DuckDB refuses it. */
@@ -427,7 +425,7 @@ export class WriteQueue {
     try {
       await this.commit([unit], unit.seq);
     } catch (err) {
-      const path = this.opts.journal.setAside({ seq: unit.seq, batches: unit.batches });
+      const path = await this.opts.journal.setAside({ seq: unit.seq, batches: unit.batches });
       this.log.error({ err, seq: unit.seq, rows: unit.rows, path }, 'the database refused an acknowledged write; it was set aside in the journal');
       this.opts.onSetAside?.();
       await this.recordApplied(unit.seq);
@@ -438,10 +436,7 @@ export class WriteQueue {
   /** Takes the oldest `count` journaled units off the list once DuckDB holds them. */
   private applied(count: number): void {
     const units = this.journaled.splice(0, count);
-    for (const u of units) {
-      this.journaledRows -= u.rows;
-      this.appliedSeq = u.seq;
-    }
+    for (const u of units) this.journaledRows -= u.rows;
   }
 
   /** Records `seq` as applied without rows (after a unit was set aside). */
