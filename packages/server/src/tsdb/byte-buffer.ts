@@ -1,7 +1,11 @@
 /**
- * Growable byte writer and bounds-checked reader for the WAL and block index formats: varints,
- * fixed-width integers, raw float64 bit patterns and length-prefixed UTF-8 strings.
+ * Growable byte writer and bounds-checked reader for the WAL and block index formats (and the
+ * signal store's journal records): varints, fixed-width integers, float64s and their raw bit
+ * patterns, and length-prefixed UTF-8 strings.
  */
+
+/** Strings up to this length are tried as ASCII first (their length then fits the 1-byte form). */
+const SHORT_STRING = 32;
 
 /** Appends encoded fields to a growable Buffer; `view()` returns the bytes written so far. */
 export class ByteWriter {
@@ -61,9 +65,28 @@ export class ByteWriter {
     this.len += 8;
   }
 
+  /** A float64, little-endian. */
+  f64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.len);
+    this.len += 8;
+  }
+
+  /** A signed 64-bit integer, little-endian. */
+  i64(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigInt64LE(v, this.len);
+    this.len += 8;
+  }
+
   string(s: string): void {
     this.ensure(5 + s.length * 3);
     const lenPos = this.len;
+    if (s.length <= SHORT_STRING && this.asciiAt(s, lenPos + 1)) {
+      this.buf[lenPos] = s.length;
+      this.len = lenPos + 1 + s.length;
+      return;
+    }
     // Reserve a 1-byte length for short strings, the common case; move the text when it is longer.
     const written = this.buf.write(s, lenPos + 1, 'utf8');
     if (written < 0x80) {
@@ -74,6 +97,17 @@ export class ByteWriter {
     const text = Buffer.from(this.buf.subarray(lenPos + 1, lenPos + 1 + written));
     this.uvarint(written);
     this.bytes(text);
+  }
+
+  /** Copies `s` to `at` if it is ASCII (a loop is cheaper than a native call for short strings). */
+  private asciiAt(s: string, at: number): boolean {
+    const buf = this.buf;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    return true;
   }
 
   bytes(b: Uint8Array): void {
@@ -147,6 +181,20 @@ export class ByteReader {
     this.lo = this.buf.readUInt32LE(this.pos);
     this.hi = this.buf.readUInt32LE(this.pos + 4);
     this.pos += 8;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  i64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64LE(this.pos);
+    this.pos += 8;
+    return v;
   }
 
   string(): string {

@@ -20,6 +20,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ByteReader, ByteWriter } from '../../tsdb/byte-buffer.js';
 import { recordHeader, replayWal, scanRecords, syncDir, Wal, type WalMetrics } from '../../tsdb/wal.js';
 import type { PackedTexts } from './packed-texts.js';
 import type { ColumnBatch, ColumnKind, ColumnValues, TableSchema } from './table-schema.js';
@@ -131,19 +132,23 @@ export class Journal {
   }
 }
 
+/** One writer for every record (encoding is synchronous), so its buffer is reused. */
+const writer = new ByteWriter(64 * 1024);
+
 /** A record's payload. */
 function encodePayload(seq: number, batches: readonly ColumnBatch[]): Buffer {
-  const w = RecordWriter.shared;
-  w.reset();
-  w.f64(seq);
+  // A rare huge record must not keep its buffer for good.
+  if (writer.buf.length > 1024 * 1024) writer.buf = Buffer.allocUnsafe(64 * 1024);
+  writer.reset();
+  writer.uvarint(seq);
   const written = batches.filter((b) => b.rowCount > 0);
-  w.u32(written.length);
+  writer.uvarint(written.length);
   for (const b of written) {
-    w.bytes(layoutKey(b.table));
-    w.u32(b.rowCount);
-    for (const values of b.columns) writeColumn(w, values);
+    writer.string(layoutKey(b.table));
+    writer.uvarint(b.rowCount);
+    for (const values of b.columns) writeColumn(writer, values);
   }
-  return w.finish();
+  return Buffer.from(writer.view());
 }
 
 /**
@@ -170,49 +175,63 @@ const enum Tag {
   Bytes = 6,
 }
 
-const layoutKeys = new WeakMap<TableSchema, Buffer>();
+const layoutKeys = new WeakMap<TableSchema, string>();
 
-/** The table's name and column definitions as UTF-8 JSON, made once per schema object. */
-function layoutKey(table: TableSchema): Buffer {
+/** The table's name and column definitions as JSON, made once per schema object. */
+function layoutKey(table: TableSchema): string {
   let key = layoutKeys.get(table);
   if (key === undefined) {
-    key = Buffer.from(JSON.stringify([table.name, table.columns.map((c) => [c.name, c.kind])]));
+    key = JSON.stringify([table.name, table.columns.map((c) => [c.name, c.kind])]);
     layoutKeys.set(table, key);
   }
   return key;
 }
 
-function writeColumn(w: RecordWriter, values: ColumnValues): void {
+/** A typed array's bytes, length first. */
+function writeView(w: ByteWriter, view: ArrayBufferView): void {
+  w.uvarint(view.byteLength);
+  w.bytes(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+}
+
+/** A copy of length-prefixed bytes in a fresh, aligned buffer (for a typed array over it). */
+function readView(r: ByteReader): ArrayBuffer {
+  const bytes = r.bytes(r.uvarint());
+  const out = new ArrayBuffer(bytes.length);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
+function writeColumn(w: ByteWriter, values: ColumnValues): void {
   if (Array.isArray(values)) {
     w.u8(Form.Values);
     for (const v of values as readonly unknown[]) writeValue(w, v);
   } else if (values instanceof BigInt64Array) {
     w.u8(Form.BigInt64);
-    w.bytes(values);
+    writeView(w, values);
   } else if (values instanceof Int32Array) {
     w.u8(Form.Int32);
-    w.bytes(values);
+    writeView(w, values);
   } else if (values instanceof Float64Array) {
     w.u8(Form.Float64);
-    w.bytes(values);
+    writeView(w, values);
   } else if (values instanceof Uint8Array) {
     w.u8(Form.Uint8);
-    w.bytes(values);
+    writeView(w, values);
   } else {
     const packed = values as PackedTexts;
     w.u8(Form.Packed);
-    w.u32(packed.length);
-    w.bytes(packed.bytes.subarray(0, packed.length === 0 ? 0 : packed.ends[packed.length - 1]!));
-    w.bytes(packed.ends.subarray(0, packed.length));
-    w.bytes(packed.nulls.subarray(0, packed.length));
+    w.uvarint(packed.length);
+    writeView(w, packed.bytes.subarray(0, packed.length === 0 ? 0 : packed.ends[packed.length - 1]!));
+    writeView(w, packed.ends.subarray(0, packed.length));
+    writeView(w, packed.nulls.subarray(0, packed.length));
   }
 }
 
-function writeValue(w: RecordWriter, v: unknown): void {
+function writeValue(w: ByteWriter, v: unknown): void {
   switch (typeof v) {
     case 'string':
       w.u8(Tag.Text);
-      w.text(v);
+      w.string(v);
       return;
     case 'number':
       w.u8(Tag.Number);
@@ -229,145 +248,12 @@ function writeValue(w: RecordWriter, v: unknown): void {
       if (v === null || v === undefined) w.u8(Tag.Null);
       else if (v instanceof Uint8Array) {
         w.u8(Tag.Bytes);
-        w.bytes(v);
+        writeView(w, v);
       } else throw new Error(`a signal store column holds a value of an unsupported type (${Object.prototype.toString.call(v)})`);
   }
 }
 
-/** Texts up to this length are copied by a JavaScript loop when ASCII, cheaper than a native call. */
-const SHORT_TEXT = 32;
-
-/** Appends to a growing buffer; one shared writer (encoding is synchronous) whose buffer is reused. */
-class RecordWriter {
-  static readonly shared = new RecordWriter(64 * 1024);
-  private buf: Buffer;
-  private at = 0;
-
-  private constructor(initial: number) {
-    this.buf = Buffer.allocUnsafe(initial);
-  }
-
-  reset(): void {
-    this.at = 0;
-    // A rare huge record must not keep its buffer for good.
-    if (this.buf.length > 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024);
-  }
-
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
-    this.buf.copy(grown, 0, 0, this.at);
-    this.buf = grown;
-  }
-
-  u8(v: number): void {
-    this.room(1);
-    this.buf[this.at++] = v;
-  }
-
-  u32(v: number): void {
-    this.room(4);
-    this.buf.writeUInt32LE(v, this.at);
-    this.at += 4;
-  }
-
-  f64(v: number): void {
-    this.room(8);
-    this.buf.writeDoubleLE(v, this.at);
-    this.at += 8;
-  }
-
-  i64(v: bigint): void {
-    this.room(8);
-    this.buf.writeBigInt64LE(v, this.at);
-    this.at += 8;
-  }
-
-  /** A length (u32) and the raw bytes of a typed array. */
-  bytes(view: ArrayBufferView): void {
-    this.u32(view.byteLength);
-    this.room(view.byteLength);
-    this.buf.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), this.at);
-    this.at += view.byteLength;
-  }
-
-  /** A length (u32) and UTF-8 bytes. */
-  text(v: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    this.room(4 + 3 * v.length);
-    const start = this.at + 4;
-    let n = -1;
-    if (v.length <= SHORT_TEXT) {
-      const buf = this.buf;
-      let i = 0;
-      for (; i < v.length; i++) {
-        const c = v.charCodeAt(i);
-        if (c >= 0x80) break;
-        buf[start + i] = c;
-      }
-      if (i === v.length) n = i;
-    }
-    if (n < 0) n = this.buf.write(v, start);
-    this.buf.writeUInt32LE(n, this.at);
-    this.at = start + n;
-  }
-
-  /** A copy of what was written (the buffer is reused by the next record). */
-  finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.at));
-  }
-}
-
-/** Reads a payload; throws on any inconsistency (the checksum makes that a bug or a bad disk). */
-class RecordReader {
-  private at = 0;
-
-  constructor(private readonly buf: Buffer) {}
-
-  private take(n: number): number {
-    if (n < 0 || this.at + n > this.buf.length) throw new Error('signal journal record ends early');
-    const at = this.at;
-    this.at += n;
-    return at;
-  }
-
-  get done(): boolean {
-    return this.at === this.buf.length;
-  }
-
-  u8(): number {
-    return this.buf[this.take(1)]!;
-  }
-
-  u32(): number {
-    return this.buf.readUInt32LE(this.take(4));
-  }
-
-  f64(): number {
-    return this.buf.readDoubleLE(this.take(8));
-  }
-
-  i64(): bigint {
-    return this.buf.readBigInt64LE(this.take(8));
-  }
-
-  /** A copy of the next length-prefixed bytes in a fresh, aligned buffer. */
-  bytes(): ArrayBuffer {
-    const n = this.u32();
-    const at = this.take(n);
-    const out = new ArrayBuffer(n);
-    new Uint8Array(out).set(this.buf.subarray(at, at + n));
-    return out;
-  }
-
-  text(): string {
-    const n = this.u32();
-    const at = this.take(n);
-    return this.buf.toString('utf8', at, at + n);
-  }
-}
-
-function readColumn(r: RecordReader, rows: number): ColumnValues {
+function readColumn(r: ByteReader, rows: number): ColumnValues {
   const form = r.u8();
   switch (form) {
     case Form.Values: {
@@ -376,29 +262,29 @@ function readColumn(r: RecordReader, rows: number): ColumnValues {
       return values;
     }
     case Form.BigInt64:
-      return new BigInt64Array(r.bytes());
+      return new BigInt64Array(readView(r));
     case Form.Int32:
-      return new Int32Array(r.bytes());
+      return new Int32Array(readView(r));
     case Form.Uint8:
-      return new Uint8Array(r.bytes());
+      return new Uint8Array(readView(r));
     case Form.Float64:
-      return new Float64Array(r.bytes());
+      return new Float64Array(readView(r));
     case Form.Packed: {
-      const length = r.u32();
-      return { length, bytes: new Uint8Array(r.bytes()), ends: new Int32Array(r.bytes()), nulls: new Uint8Array(r.bytes()) };
+      const length = r.uvarint();
+      return { length, bytes: new Uint8Array(readView(r)), ends: new Int32Array(readView(r)), nulls: new Uint8Array(readView(r)) };
     }
     default:
       throw new Error(`unknown column form ${form} in a signal journal record`);
   }
 }
 
-function readValue(r: RecordReader): unknown {
+function readValue(r: ByteReader): unknown {
   const tag = r.u8();
   switch (tag) {
     case Tag.Null:
       return null;
     case Tag.Text:
-      return r.text();
+      return r.string();
     case Tag.Number:
       return r.f64();
     case Tag.BigInt:
@@ -408,7 +294,7 @@ function readValue(r: RecordReader): unknown {
     case Tag.False:
       return false;
     case Tag.Bytes:
-      return new Uint8Array(r.bytes());
+      return new Uint8Array(readView(r));
     default:
       throw new Error(`unknown value tag ${tag} in a signal journal record`);
   }
@@ -424,17 +310,17 @@ export function readRecords(bytes: Buffer): { records: JournalRecord[]; validByt
 
 /** Decodes a payload; throws on any inconsistency (the checksum makes that a bug or a bad disk). */
 function decodePayload(payload: Buffer, layouts: Map<string, TableSchema>): JournalRecord {
-  const r = new RecordReader(payload);
-  const seq = r.f64();
-  const count = r.u32();
+  const r = new ByteReader(payload);
+  const seq = r.uvarint();
+  const count = r.uvarint();
   const batches: ColumnBatch[] = [];
   for (let i = 0; i < count; i++) {
-    const table = layoutOf(r.text(), layouts);
-    const rowCount = r.u32();
+    const table = layoutOf(r.string(), layouts);
+    const rowCount = r.uvarint();
     const columns = table.columns.map(() => readColumn(r, rowCount));
     batches.push({ table, rowCount, columns });
   }
-  if (!Number.isSafeInteger(seq) || !r.done) throw new Error('a signal journal record has bytes after its columns');
+  if (r.remaining !== 0) throw new Error('a signal journal record has bytes after its columns');
   return { seq, batches };
 }
 
