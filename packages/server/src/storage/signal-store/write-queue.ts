@@ -289,7 +289,7 @@ export class WriteQueue {
       if (head.kind === 'apply') {
         this.queue.shift();
         this.applyRequest = null;
-        await this.applyJournaled().catch((err: Error) => this.log.error({ err }, 'applying the signal journal to the database failed'));
+        await this.applyJournaledOrLog();
         head.resolve();
         continue;
       }
@@ -310,7 +310,7 @@ export class WriteQueue {
       // One turn of the event loop first: writes whose requests are already decoded but not yet
       // handled join this group instead of paying for one of their own.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const journaled = this.queue[0]?.kind === 'write' && isJournaled(this.queue[0]);
+      const small = this.queue[0]?.kind === 'write' && isJournaled(this.queue[0]);
       // With concurrent writers (the last group gathered several units), more are on their way:
       // wait for them (PostgreSQL's commit_delay), until more are waiting than the last group
       // gathered (so that groups can grow) or the delay has passed.
@@ -331,7 +331,7 @@ export class WriteQueue {
       let rows = 0;
       while (this.queue.length > 0) {
         const next = this.queue[0]!;
-        if (next.kind !== 'write' || isJournaled(next) !== journaled) break;
+        if (next.kind !== 'write' || isJournaled(next) !== small) break;
         if (group.length > 0 && rows + next.rows > this.opts.maxRowsPerCommit) break;
         this.queue.shift();
         group.push(next);
@@ -339,11 +339,11 @@ export class WriteQueue {
       }
       if (group.length === 0) continue;
       this.lastGroupUnits = group.length;
-      if (journaled) {
+      if (small) {
         await this.appendToJournal(group);
       } else {
         // Units acknowledged before this one reach DuckDB first, so the database's order is the queue's.
-        await this.applyJournaled().catch((err: Error) => this.log.error({ err }, 'applying the signal journal to the database failed'));
+        await this.applyJournaledOrLog();
         await this.commitGroup(group);
       }
     }
@@ -380,7 +380,12 @@ export class WriteQueue {
     }
     this.acknowledge(appended.map((a) => a.p));
     if (this.journaledRows < APPLY_AT_ROWS) this.scheduleApply(this.opts.applyDelayMs);
-    else await this.applyJournaled().catch((err: Error) => this.log.error({ err }, 'applying the signal journal to the database failed'));
+    else await this.applyJournaledOrLog();
+  }
+
+  /** applyJournaled where a failure must not stop the writer: it is logged, and retried by the timer. */
+  private applyJournaledOrLog(): Promise<void> {
+    return this.applyJournaled().catch((err: Error) => this.log.error({ err }, 'applying the signal journal to the database failed'));
   }
 
   /**
