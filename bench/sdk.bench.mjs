@@ -15,7 +15,11 @@
 // BENCH_PLAIN_ALS=1 (the plain variant also runs each request in an AsyncLocalStorage context: what
 // any async context propagation costs on this Node version, the floor under the SDK's overhead),
 // BENCH_SDK_DIST (another build's index.js to measure instead of packages/sdk-node/dist, e.g. a
-// previous commit's compiled with tsc into a scratch directory: before/after with the same method).
+// previous commit's compiled with tsc into a scratch directory: before/after with the same method),
+// BENCH_FLOOR=1 (a third variant, "floor": the plain service plus less per-request work than any
+// SDK must do to give every request an id, a context and a traced span and to ship its line,
+// written inline: a lower bound of any implementation's overhead; see floorInstrumentation),
+// BENCH_NODE_ARGS (flags for the service's node, space-separated, e.g. '--cpu-prof --cpu-prof-dir=/tmp/p').
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
@@ -23,13 +27,14 @@ import { join } from 'node:path';
 import { REPO, fmt, machineLine, median } from './lib.mjs';
 
 const SDK = process.env.BENCH_SDK_DIST ?? join(REPO, 'packages/sdk-node/dist/index.js');
+const serviceNodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 
-if (process.argv[2] === '--service') await runService(process.argv[3], process.argv[4] === 'sdk', process.argv[5]);
-else if (process.argv[2] === '--closed-loop') await runClosedLoop(process.argv[3], process.argv[4] === 'sdk', process.argv[5]);
+if (process.argv[2] === '--service') await runService(process.argv[3], process.argv[4], process.argv[5]);
+else if (process.argv[2] === '--closed-loop') await runClosedLoop(process.argv[3], process.argv[4], process.argv[5]);
 else await runBench();
 
-async function runService(framework, withSdk, sinkUrl) {
-  const { port, wk } = await startService(framework, withSdk, sinkUrl);
+async function runService(framework, mode, sinkUrl) {
+  const { port, wk } = await startService(framework, mode, sinkUrl);
   process.send({ port });
   process.on('message', async (m) => {
     if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
@@ -44,9 +49,9 @@ async function runService(framework, withSdk, sinkUrl) {
 // one process: CPU per request includes the client's share, which is the same with and without
 // the SDK, and no scheduling between processes gets in the way. The client is a plain socket so
 // that the SDK does not trace or breadcrumb it.
-async function runClosedLoop(framework, withSdk, sinkUrl) {
+async function runClosedLoop(framework, mode, sinkUrl) {
   const { default: net } = await import('node:net');
-  const { port, wk } = await startService(framework, withSdk, sinkUrl);
+  const { port, wk } = await startService(framework, mode, sinkUrl);
   const request = Buffer.from('GET /users/42 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
   const drive = async (total) => {
     let sent = 0;
@@ -81,11 +86,11 @@ async function runClosedLoop(framework, withSdk, sinkUrl) {
   process.exit(0);
 }
 
-async function startService(framework, withSdk, sinkUrl) {
+async function startService(framework, mode, sinkUrl) {
   const { default: pino } = await import('pino');
   let wk = null;
   let logger;
-  if (withSdk) {
+  if (mode === 'sdk') {
     const { init } = await import(SDK);
     wk = init({
       service: `bench-${framework}`,
@@ -96,13 +101,15 @@ async function startService(framework, withSdk, sinkUrl) {
       ...JSON.parse(process.env.BENCH_SDK_OPTIONS ?? '{}'),
     });
     logger = wk.logger;
+  } else if (mode === 'floor') {
+    logger = await floorInstrumentation(pino);
   } else {
     // What a well-tuned service without the SDK would have: pino to stdout through sonic-boom, synchronous, in 4 KiB chunks.
     logger = pino(pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 }));
   }
   const user = (id) => ({ id, name: `user ${id}`, roles: ['reader'] });
   let requestContext = null;
-  if (!withSdk && process.env.BENCH_PLAIN_ALS === '1') {
+  if (mode === 'plain' && process.env.BENCH_PLAIN_ALS === '1') {
     const { AsyncLocalStorage } = await import('node:async_hooks');
     const storage = new AsyncLocalStorage();
     requestContext = (next) => storage.run({ started: Date.now() }, next);
@@ -136,6 +143,52 @@ async function startService(framework, withSdk, sinkUrl) {
   return { port, wk };
 }
 
+/**
+ * Less per-request work than any SDK can do that gives every request an id and a context, traces
+ * it and ships its log line, written inline with the cheapest means known here: where Node emits
+ * the request (no framework hooks), an AsyncLocalStorage context with the request id and random
+ * trace and span ids, the ids appended to the line, and the line and a span record kept in batches
+ * of 512 that are then discarded. Left out: encoding, export, metrics, access lines, and echoing
+ * X-Request-ID (a header set before the framework's own sends Node's writeHead down its slow path).
+ * BENCH_FLOOR_NO_SPAN=1 also leaves out the trace: what an untraced (unsampled) request still costs.
+ */
+async function floorInstrumentation(pino) {
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  const { randomFillSync, randomUUID } = await import('node:crypto');
+  const traced = process.env.BENCH_FLOOR_NO_SPAN !== '1';
+  const storage = new AsyncLocalStorage();
+  const random = Buffer.alloc(24 * 1024);
+  let at = random.length;
+  const batch = (queue, item) => {
+    queue.push(item);
+    if (queue.length === 512) queue.length = 0;
+  };
+  const spans = [];
+  const lines = [];
+  const stdout = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 });
+  const write = (line) => {
+    const c = storage.getStore();
+    const withIds = c === undefined ? line : `${line.slice(0, -2)},"request_id":"${c.requestId}"${traced ? `,"trace_id":"${c.traceId}","span_id":"${c.spanId}"` : ''}}\n`;
+    stdout.write(withIds);
+    batch(lines, withIds);
+  };
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (event, req, res) {
+    if (event !== 'request') return emit.apply(this, arguments);
+    const given = req.headers['x-request-id'];
+    const ctx = { requestId: typeof given === 'string' ? given : randomUUID(), traceId: '', spanId: '', startMs: performance.now() };
+    if (traced) {
+      if (at === random.length) (randomFillSync(random), (at = 0));
+      ctx.traceId = random.toString('hex', at, at + 16);
+      ctx.spanId = random.toString('hex', at + 16, at + 24);
+      at += 24;
+      res.on('finish', () => batch(spans, { traceId: ctx.traceId, spanId: ctx.spanId, status: res.statusCode, startMs: ctx.startMs, endMs: performance.now() }));
+    }
+    return storage.run(ctx, () => emit.call(this, event, req, res));
+  };
+  return pino({}, { write });
+}
+
 /** CPU sets for the service and for this process, when taskset can pin them (null otherwise). */
 function pinning() {
   const cpus = availableParallelism();
@@ -164,17 +217,17 @@ async function runBench() {
   await new Promise((r) => sink.listen(0, '127.0.0.1', r));
   const sinkUrl = `http://127.0.0.1:${sink.address().port}`;
 
-  const closedLoop = async (framework, withSdk) => {
-    const args = [new URL(import.meta.url).pathname, '--closed-loop', framework, withSdk ? 'sdk' : 'plain', sinkUrl];
-    const child = spawn(...(pins ? ['taskset', ['-c', pins.service, process.execPath, ...args]] : [process.execPath, args]), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const closedLoop = async (framework, mode) => {
+    const args = [new URL(import.meta.url).pathname, '--closed-loop', framework, mode, sinkUrl];
+    const child = spawn(...(pins ? ['taskset', ['-c', pins.service, process.execPath, ...serviceNodeArgs, ...args]] : [process.execPath, [...serviceNodeArgs, ...args]]), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const result = await new Promise((ok, fail) => (child.once('message', ok), child.once('exit', (code) => fail(new Error(`closed loop exited with ${code}`)))));
     return { rps: NaN, p99: NaN, cpuUs: result.cpuUs };
   };
 
-  const measure = async (framework, withSdk) => {
-    if (process.env.BENCH_CLOSED_LOOP === '1') return closedLoop(framework, withSdk);
-    const args = [new URL(import.meta.url).pathname, '--service', framework, withSdk ? 'sdk' : 'plain', sinkUrl];
-    const [cmd, cmdArgs] = pins ? ['taskset', ['-c', pins.service, process.execPath, ...args]] : [process.execPath, args];
+  const measure = async (framework, mode) => {
+    if (process.env.BENCH_CLOSED_LOOP === '1') return closedLoop(framework, mode);
+    const args = [new URL(import.meta.url).pathname, '--service', framework, mode, sinkUrl];
+    const [cmd, cmdArgs] = pins ? ['taskset', ['-c', pins.service, process.execPath, ...serviceNodeArgs, ...args]] : [process.execPath, [...serviceNodeArgs, ...args]];
     const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const { port } = await new Promise((r) => child.once('message', r));
     const url = `http://127.0.0.1:${port}/users/42`;
@@ -199,18 +252,22 @@ async function runBench() {
   for (const framework of frameworks) {
     const plain = [];
     const sdk = [];
-    // Alternate the two modes so drifting background load hits both alike.
+    const floor = [];
+    // Alternate the modes so drifting background load hits them alike.
     for (let i = 0; i < rounds; i++) {
-      plain.push(await measure(framework, false));
-      sdk.push(await measure(framework, true));
+      plain.push(await measure(framework, 'plain'));
+      sdk.push(await measure(framework, 'sdk'));
+      if (process.env.BENCH_FLOOR === '1') floor.push(await measure(framework, 'floor'));
     }
     const summary = (runs) => ({ rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), cpuUs: median(runs.map((r) => r.cpuUs)), bestCpuUs: Math.min(...runs.map((r) => r.cpuUs)) });
     const base = summary(plain);
     const withSdk = summary(sdk);
     const num = (v, digits) => (Number.isFinite(v) ? fmt(v, digits) : '-');
     const row = (mode, r) => `${framework.padEnd(10)} ${mode.padEnd(6)} ${num(r.rps, 0).padStart(9)}  ${num(r.p99).padStart(8)}  ${`${fmt(r.cpuUs, 1)} / ${fmt(r.bestCpuUs, 1)}`.padStart(26)}`;
+    const overheads = (r) => `${`${num((1 - r.rps / base.rps) * 100, 1)} %`.padStart(19)}  ${`${fmt((r.cpuUs / base.cpuUs - 1) * 100, 1)} %`.padStart(22)}`;
     console.log(row('plain', base));
-    console.log(`${row('sdk', withSdk)}  ${`${num((1 - withSdk.rps / base.rps) * 100, 1)} %`.padStart(19)}  ${`${fmt((withSdk.cpuUs / base.cpuUs - 1) * 100, 1)} %`.padStart(22)}`);
+    console.log(`${row('sdk', withSdk)}  ${overheads(withSdk)}`);
+    if (floor.length > 0) console.log(`${row('floor', summary(floor))}  ${overheads(summary(floor))}`);
   }
   console.log(`load average at end: ${load()}; sink received ${sinkRequests} OTLP/envelope requests`);
   sink.close();
