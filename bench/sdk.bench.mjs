@@ -104,8 +104,7 @@ async function startService(framework, mode, sinkUrl) {
   } else if (mode === 'floor') {
     logger = await floorInstrumentation(pino);
   } else {
-    // What a well-tuned service without the SDK would have: pino to stdout through sonic-boom, synchronous, in 4 KiB chunks.
-    logger = pino(pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 }));
+    logger = pino(tunedStdout(pino));
   }
   const user = (id) => ({ id, name: `user ${id}`, roles: ['reader'] });
   let requestContext = null;
@@ -143,6 +142,11 @@ async function startService(framework, mode, sinkUrl) {
   return { port, wk };
 }
 
+/** What a well-tuned service without the SDK writes its lines to: stdout through sonic-boom, synchronous, in 4 KiB chunks. */
+function tunedStdout(pino) {
+  return pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 });
+}
+
 /**
  * Less per-request work than any SDK can do that gives every request an id and a context, traces
  * it and ships its log line, written inline with the cheapest means known here: where Node emits
@@ -165,7 +169,7 @@ async function floorInstrumentation(pino) {
   };
   const spans = [];
   const lines = [];
-  const stdout = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 });
+  const stdout = tunedStdout(pino);
   const write = (line) => {
     const c = storage.getStore();
     const withIds = c === undefined ? line : `${line.slice(0, -2)},"request_id":"${c.requestId}"${traced ? `,"trace_id":"${c.traceId}","span_id":"${c.spanId}"` : ''}}\n`;
@@ -217,18 +221,22 @@ async function runBench() {
   await new Promise((r) => sink.listen(0, '127.0.0.1', r));
   const sinkUrl = `http://127.0.0.1:${sink.address().port}`;
 
+  /** Starts this script as the service process (`role` is --service or --closed-loop), pinned when it can be. */
+  const spawnService = (role, framework, mode) => {
+    const args = [...serviceNodeArgs, new URL(import.meta.url).pathname, role, framework, mode, sinkUrl];
+    const [cmd, cmdArgs] = pins ? ['taskset', ['-c', pins.service, process.execPath, ...args]] : [process.execPath, args];
+    return spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  };
+
   const closedLoop = async (framework, mode) => {
-    const args = [new URL(import.meta.url).pathname, '--closed-loop', framework, mode, sinkUrl];
-    const child = spawn(...(pins ? ['taskset', ['-c', pins.service, process.execPath, ...serviceNodeArgs, ...args]] : [process.execPath, [...serviceNodeArgs, ...args]]), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = spawnService('--closed-loop', framework, mode);
     const result = await new Promise((ok, fail) => (child.once('message', ok), child.once('exit', (code) => fail(new Error(`closed loop exited with ${code}`)))));
     return { rps: NaN, p99: NaN, cpuUs: result.cpuUs };
   };
 
   const measure = async (framework, mode) => {
     if (process.env.BENCH_CLOSED_LOOP === '1') return closedLoop(framework, mode);
-    const args = [new URL(import.meta.url).pathname, '--service', framework, mode, sinkUrl];
-    const [cmd, cmdArgs] = pins ? ['taskset', ['-c', pins.service, process.execPath, ...serviceNodeArgs, ...args]] : [process.execPath, [...serviceNodeArgs, ...args]];
-    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = spawnService('--service', framework, mode);
     const { port } = await new Promise((r) => child.once('message', r));
     const url = `http://127.0.0.1:${port}/users/42`;
     await autocannon({ url, connections, duration: 2 }); // warm-up: JIT, pools
