@@ -11,7 +11,8 @@
 // BENCH_ROUNDS (default 3, alternating plain and SDK), BENCH_FRAMEWORKS (default express,fastify),
 // BENCH_SDK_OPTIONS (JSON merged into init() options, e.g. '{"tracing":false}' to see what each part costs),
 // BENCH_CLOSED_LOOP=1 (CPU per request of the service and a raw client in one process, BENCH_REQUESTS
-// requests, default 20000: steadier than autocannon on a loaded machine; no requests/s or p99),
+// requests, default 20000: steadier than autocannon on a loaded machine; no requests/s or p99; also
+// the bytes allocated and surviving scavenges and the GC time per request, which hardly move with load),
 // BENCH_PLAIN_ALS=1 (the plain variant also runs each request in an AsyncLocalStorage context: what
 // any async context propagation costs on this Node version, the floor under the SDK's overhead),
 // BENCH_SDK_DIST (another build's index.js to measure instead of packages/sdk-node/dist, e.g. a
@@ -78,12 +79,40 @@ async function runClosedLoop(framework, mode, sinkUrl) {
   };
   const total = Number(process.env.BENCH_REQUESTS ?? 20_000);
   await drive(Math.min(5000, total)); // warm-up: JIT, pools
+  const { GCProfiler, getHeapStatistics } = await import('node:v8');
+  const profiler = new GCProfiler();
+  const usedBefore = getHeapStatistics().used_heap_size;
+  profiler.start();
   const before = process.cpuUsage();
   await drive(total);
   const cpu = process.cpuUsage(before);
+  const gc = gcPerRequest(profiler.stop(), usedBefore, getHeapStatistics().used_heap_size, total);
   await wk?.shutdown();
-  process.send({ cpuUs: (cpu.user + cpu.system) / total });
+  process.send({ cpuUs: (cpu.user + cpu.system) / total, gc });
   process.exit(0);
+}
+
+/**
+ * What the garbage collector saw per request, from V8's heap statistics around each collection:
+ * bytes allocated, bytes that survived a scavenge (copied or promoted: what makes scavenges and
+ * later mark-sweeps cost), and collection time. Unlike CPU time these hardly move with the load
+ * of other processes, so they show an allocation change on a noisy machine.
+ */
+function gcPerRequest(profile, usedBefore, usedAfter, requests) {
+  const used = (s) => s.heapStatistics.usedHeapSize;
+  const young = (s) => s.heapSpaceStatistics.filter((x) => x.spaceName === 'new_space' || x.spaceName === 'new_large_object_space').reduce((n, x) => n + x.spaceUsedSize, 0);
+  let allocated = 0;
+  let survived = 0;
+  let costUs = 0;
+  let last = usedBefore;
+  for (const e of profile.statistics) {
+    allocated += Math.max(0, used(e.beforeGC) - last);
+    if (e.gcType === 'Scavenge') survived += used(e.afterGC) - (used(e.beforeGC) - young(e.beforeGC));
+    costUs += e.cost;
+    last = used(e.afterGC);
+  }
+  allocated += Math.max(0, usedAfter - last);
+  return { allocatedKb: allocated / requests / 1024, survivedKb: survived / requests / 1024, gcUs: costUs / requests };
 }
 
 async function startService(framework, mode, sinkUrl) {
@@ -231,7 +260,7 @@ async function runBench() {
   const closedLoop = async (framework, mode) => {
     const child = spawnService('--closed-loop', framework, mode);
     const result = await new Promise((ok, fail) => (child.once('message', ok), child.once('exit', (code) => fail(new Error(`closed loop exited with ${code}`)))));
-    return { rps: NaN, p99: NaN, cpuUs: result.cpuUs };
+    return { rps: NaN, p99: NaN, cpuUs: result.cpuUs, gc: result.gc };
   };
 
   const measure = async (framework, mode) => {
@@ -257,6 +286,7 @@ async function runBench() {
   console.log(pins ? `service pinned to CPU ${pins.service}, autocannon and the sink to CPU ${pins.client}` : 'not pinned (taskset missing or one CPU): autocannon competes with the service');
   console.log(`load average at start: ${load()}`);
   console.log('framework  mode       req/s    p99 ms  CPU µs/req (median / best)  throughput overhead  CPU overhead (medians)');
+  const gcRows = [];
   for (const framework of frameworks) {
     const plain = [];
     const sdk = [];
@@ -276,6 +306,17 @@ async function runBench() {
     console.log(row('plain', base));
     console.log(`${row('sdk', withSdk)}  ${overheads(withSdk)}`);
     if (floor.length > 0) console.log(`${row('floor', summary(floor))}  ${overheads(summary(floor))}`);
+    if (process.env.BENCH_CLOSED_LOOP === '1') gcRows.push([framework, { plain, sdk, floor }]);
+  }
+  if (gcRows.length > 0) {
+    console.log('garbage collection per request (medians): framework  mode   allocated KB  survived scavenges KB  GC µs');
+    for (const [framework, modes] of gcRows) {
+      for (const [mode, runs] of Object.entries(modes)) {
+        if (runs.length === 0) continue;
+        const m = (key) => fmt(median(runs.map((r) => r.gc[key])), 2);
+        console.log(`${' '.repeat(42)}${framework.padEnd(10)} ${mode.padEnd(6)} ${m('allocatedKb').padStart(12)}  ${m('survivedKb').padStart(21)}  ${m('gcUs').padStart(5)}`);
+      }
+    }
   }
   console.log(`load average at end: ${load()}; sink received ${sinkRequests} OTLP/envelope requests`);
   sink.close();

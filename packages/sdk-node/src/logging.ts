@@ -11,8 +11,8 @@ import { redactSecrets } from './log-redaction.js';
 import { requestStore, type RequestContext } from './request-context.js';
 import { ChunkedStdout } from './stdout-lines.js';
 import { ExportQueue } from './otlp/export-queue.js';
-import type { QueuedLine } from './otlp/log-shipper.js';
-import { otlpLogLineExporter } from './otlp/otlp-http-exporters.js';
+import { LogBatch } from './otlp/log-shipper.js';
+import { otlpLogExporter } from './otlp/otlp-http-exporters.js';
 import type { ResolvedOptions } from './options.js';
 
 type LoggingConfig = NonNullable<ResolvedOptions['logging']>;
@@ -99,7 +99,7 @@ export function createLogging(cfg: LoggingConfig, deps: LoggingDeps): ServiceLog
   const outputs: DestinationStream[] = file ? [stdout, file as DestinationStream] : [stdout];
   const shipper =
     cfg.ship && deps.logsUrl !== null
-      ? new ExportQueue<QueuedLine>({ exporter: otlpLogLineExporter(deps.logsUrl, 5000, deps.resource), maxQueueSize: cfg.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop })
+      ? new ExportQueue({ batch: new LogBatch(deps.resource), exporter: otlpLogExporter(deps.logsUrl, 5000), maxQueueSize: cfg.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop })
       : null;
 
   /** Writes a line to every output, and queues it for shipping when `ship`; `span` is the caller's. */

@@ -3,7 +3,7 @@
  * own @opentelemetry/api usage lands in it) with the W3C propagators and the SDK's one context
  * manager, a SERVER span per incoming request (incoming-http-spans.ts), auto-instrumentation of
  * outgoing http, undici/fetch, Express, Fastify (opt-in), pg, mysql2, redis and ioredis, and a
- * bounded batch export over OTLP (HTTP protobuf by default, gRPC optional; encoded by the SDK).
+ * bounded batch export over OTLP (HTTP protobuf by default, encoded by the SDK as spans end; gRPC optional).
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -20,7 +20,8 @@ import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { Resource } from '@opentelemetry/resources';
 import { createRequire } from 'node:module';
 import { traceIncomingHttp } from './incoming-http-spans.js';
-import { ExportQueue, type BatchExporter } from './otlp/export-queue.js';
+import { ExportQueue, ItemBatch } from './otlp/export-queue.js';
+import { SpanBatch } from './otlp/otlp-encoding.js';
 import { otlpTraceExporter } from './otlp/otlp-http-exporters.js';
 import { contextManager } from './request-context.js';
 import type { LeanSpan } from './tracing/lean-span.js';
@@ -36,7 +37,7 @@ export interface TracingDeps {
   fastifyHookSpans: boolean;
   /** Paths whose incoming requests get no span (health, metrics). */
   ignoreIncoming: (path: string) => boolean;
-  onDrop: (reason: 'queue_full' | 'export_failed', count: number) => void;
+  onDrop: (reason: 'queue_full' | 'export_failed' | 'unencodable', count: number) => void;
 }
 
 export interface ServiceTracing {
@@ -46,12 +47,13 @@ export interface ServiceTracing {
 
 /** Starts the tracer provider and the instrumentations. */
 export function startTracing(deps: TracingDeps): ServiceTracing {
-  let queue: ExportQueue<LeanSpan> | null = null;
-  if (deps.url !== null) {
-    const exporter: BatchExporter<LeanSpan> = deps.protocol === 'grpc' ? new OtlpGrpcTraceExporter({ url: deps.url, timeoutMillis: 5000 }) : otlpTraceExporter(deps.url, 5000);
-    queue = new ExportQueue({ exporter, maxQueueSize: deps.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop });
-  }
-  const spans = queue;
+  const batching = { maxQueueSize: deps.maxQueueSize, maxBatchSize: 512, delayMs: 1000, onDrop: deps.onDrop };
+  const spans =
+    deps.url === null
+      ? null
+      : deps.protocol === 'grpc'
+        ? new ExportQueue({ batch: new ItemBatch<LeanSpan>(), exporter: new OtlpGrpcTraceExporter({ url: deps.url, timeoutMillis: 5000 }), ...batching })
+        : new ExportQueue({ batch: new SpanBatch(), exporter: otlpTraceExporter(deps.url, 5000), ...batching });
   const provider = new LeanTracerProvider({ resource: deps.resource, sampleRate: deps.sampleRate, onEnd: spans ? (span) => spans.push(span) : () => {} });
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));

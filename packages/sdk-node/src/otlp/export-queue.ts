@@ -2,6 +2,8 @@
  * A bounded queue of telemetry items (spans, log lines) exported in batches: when a batch is full or
  * `delayMs` after its first item. Items beyond the bound (queued plus in flight), and batches the
  * endpoint refused, are dropped and counted, never retried: the host's memory stays bounded.
+ * Items go into the open batch as they come (the OTLP/HTTP batches encode them there, so a queued
+ * item is bytes, not objects the garbage collector keeps copying until the export).
  * Exports run outside any request and with tracing suppressed, as the OpenTelemetry SDK's batch
  * processor does: the push that fills a batch may come from inside a request, whose trace would
  * otherwise gain a span for the export's HTTP call (and the exporter's sockets its context).
@@ -14,42 +16,68 @@ import { LEAN_ROOT_CONTEXT } from '../tracing/lean-context.js';
 const EXPORT_CONTEXT = suppressTracing(LEAN_ROOT_CONTEXT);
 
 /** What the queue exports through (an OTLP exporter). */
-export interface BatchExporter<T> {
-  export(items: T[], done: (result: ExportResult) => void): void;
+export interface BatchExporter<B> {
+  export(batch: B, done: (result: ExportResult) => void): void;
   shutdown(): Promise<void>;
 }
 
-export interface ExportQueueOptions<T> {
-  exporter: BatchExporter<T>;
+/** The open batch: items are added to it until `take()` closes it and starts the next one. */
+export interface BatchBuilder<T, B> {
+  /** Adds an item; false when the item could not be added (it is then dropped and counted). */
+  add(item: T): boolean;
+  /** Closes the open batch and returns it. */
+  take(): B;
+}
+
+/** A batch kept as the items themselves (for exporters that encode on their own, such as gRPC). */
+export class ItemBatch<T> implements BatchBuilder<T, T[]> {
+  private items: T[] = [];
+
+  add(item: T): boolean {
+    this.items.push(item);
+    return true;
+  }
+
+  take(): T[] {
+    const items = this.items;
+    this.items = [];
+    return items;
+  }
+}
+
+export interface ExportQueueOptions<T, B> {
+  batch: BatchBuilder<T, B>;
+  exporter: BatchExporter<B>;
   maxQueueSize: number;
   maxBatchSize: number;
   /** Longest wait of a queued item before its batch is exported. */
   delayMs: number;
-  onDrop: (reason: 'queue_full' | 'export_failed', count: number) => void;
+  onDrop: (reason: 'queue_full' | 'export_failed' | 'unencodable', count: number) => void;
 }
 
 /** The bounded queue and the batches in flight. */
-export class ExportQueue<T> {
-  private queue: T[] = [];
-  /** Items queued or in flight: what the bound applies to. */
+export class ExportQueue<T, B> {
+  /** Items in the open batch. */
+  private open = 0;
+  /** Items in the open batch or in flight: what the bound applies to. */
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly opts: ExportQueueOptions<T>) {}
+  constructor(private readonly opts: ExportQueueOptions<T, B>) {}
 
   /** Queues an item; counts it as dropped when the queue is full. */
   push(item: T): void {
     if (this.pending >= this.opts.maxQueueSize) return this.opts.onDrop('queue_full', 1);
+    if (!this.opts.batch.add(item)) return this.opts.onDrop('unencodable', 1);
     this.pending++;
-    this.queue.push(item);
-    if (this.queue.length >= this.opts.maxBatchSize) this.exportBatch();
+    if (++this.open >= this.opts.maxBatchSize) this.exportBatch();
     else this.timer ??= setTimeout(() => this.exportBatch(), this.opts.delayMs).unref();
   }
 
   /** Exports everything queued and waits for every batch in flight. */
   async flush(): Promise<void> {
-    while (this.queue.length > 0) this.exportBatch();
+    this.exportBatch();
     await Promise.all(this.inFlight);
   }
 
@@ -63,15 +91,15 @@ export class ExportQueue<T> {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const batch = this.queue.length <= this.opts.maxBatchSize ? this.queue : this.queue.slice(0, this.opts.maxBatchSize);
-    this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
-    if (this.queue.length > 0) this.timer = setTimeout(() => this.exportBatch(), this.opts.delayMs).unref();
-    if (batch.length === 0) return;
+    const count = this.open;
+    if (count === 0) return;
+    this.open = 0;
+    const batch = this.opts.batch.take();
     const done = new Promise<void>((resolve) => {
       contextManager.with(EXPORT_CONTEXT, () =>
         this.opts.exporter.export(batch, (result) => {
-          this.pending -= batch.length;
-          if (result.code !== ExportResultCode.SUCCESS) this.opts.onDrop('export_failed', batch.length);
+          this.pending -= count;
+          if (result.code !== ExportResultCode.SUCCESS) this.opts.onDrop('export_failed', count);
           resolve();
         }),
       );

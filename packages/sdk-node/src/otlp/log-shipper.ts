@@ -1,9 +1,10 @@
 /**
- * The service's JSON log lines as OTLP log records. A line is queued as written (its text, level,
- * time and span context: no parsing, no record object on the logging path) and turned into a record
- * when its batch is exported: the message becomes the body, the other fields attributes.
+ * The service's JSON log lines as OTLP log records, written into the open batch as they are
+ * queued: the message becomes the body, the other fields attributes. What stays queued is bytes,
+ * not the line and its fields, which the garbage collector would copy until the export.
  */
 import type { Resource } from '@opentelemetry/resources';
+import type { BatchBuilder } from './export-queue.js';
 import { ProtoWriter, type AnyValueInput } from './proto-writer.js';
 
 /** A log line waiting to be shipped. */
@@ -30,22 +31,55 @@ const SEVERITY = new Map<number, [number, string]>([
 ]);
 const SCOPE_NAME = '@watchkeeper/node';
 
-/** Writes an ExportLogsServiceRequest for `lines` (one resource, one scope). */
-export function encodeLogLines(resource: Resource, lines: readonly QueuedLine[], w: ProtoWriter): Uint8Array {
-  w.reset();
-  w.begin(1); // ResourceLogs
-  w.begin(1);
-  w.attributes(1, resource.attributes as Record<string, AnyValueInput>);
-  w.end();
-  w.begin(2); // ScopeLogs
-  w.begin(1);
-  w.string(1, SCOPE_NAME);
-  w.end();
-  for (const q of lines) writeLine(w, q);
-  w.end();
-  w.string(3, resource.schemaUrl);
-  w.end();
-  return w.finish();
+/** ResourceLogs and ScopeLogs: the messages open while records are written. */
+const OPEN_DEPTH = 2;
+
+/**
+ * The open batch of log lines as an ExportLogsServiceRequest: the resource and scope are written
+ * when a batch starts, each line's record when the line is queued, and `take()` closes the
+ * messages and returns a copy of the bytes (the writer is reused by the next batch).
+ */
+export class LogBatch implements BatchBuilder<QueuedLine, Uint8Array> {
+  private readonly w = new ProtoWriter();
+  private started = false;
+
+  constructor(private readonly resource: Resource) {}
+
+  add(q: QueuedLine): boolean {
+    if (!this.started) this.start();
+    const at = this.w.checkpoint();
+    try {
+      writeLine(this.w, q);
+      return true;
+    } catch {
+      this.w.rollback(at, OPEN_DEPTH);
+      return false;
+    }
+  }
+
+  take(): Uint8Array {
+    if (!this.started) this.start();
+    const w = this.w;
+    w.end(); // ScopeLogs
+    w.string(3, this.resource.schemaUrl);
+    w.end(); // ResourceLogs
+    this.started = false;
+    return w.finish();
+  }
+
+  private start(): void {
+    const w = this.w;
+    w.reset();
+    w.begin(1); // ResourceLogs
+    w.begin(1);
+    w.attributes(1, this.resource.attributes as Record<string, AnyValueInput>);
+    w.end();
+    w.begin(2); // ScopeLogs
+    w.begin(1);
+    w.string(1, SCOPE_NAME);
+    w.end();
+    this.started = true;
+  }
 }
 
 function writeLine(w: ProtoWriter, q: QueuedLine): void {

@@ -3,7 +3,7 @@
  * as ReadableSpans and written by the direct encoder, decoded with the official generated codec,
  * must be the same messages, for spans with every kind of field.
  */
-import { SpanKind, SpanStatusCode, TraceFlags, type Context } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type Context } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -13,8 +13,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LeanSpan } from '../tracing/lean-span.js';
 import { LeanTracerProvider } from '../tracing/lean-tracer.js';
-import { encodeSpans } from './otlp-encoding.js';
-import { ProtoWriter } from './proto-writer.js';
+import { SpanBatch } from './otlp-encoding.js';
 
 const require = createRequire(import.meta.url);
 interface Codec {
@@ -69,9 +68,29 @@ describe('OTLP span encoding', () => {
     for (let i = 0; i < 200; i++) tracer.startSpan(`span ${i}`, { attributes: { i, text: LONG_TEXT } }).end();
 
     const expected = decoded(TRACES, ProtobufTraceSerializer.serializeRequest(spans));
-    // The writer grows past its first buffer here, and is reused for a second export.
-    const writer = new ProtoWriter();
-    expect(decoded(TRACES, encodeSpans(spans, writer))).toEqual(expected);
-    expect(decoded(TRACES, encodeSpans(spans.slice(0, 3), writer))).toEqual(decoded(TRACES, ProtobufTraceSerializer.serializeRequest(spans.slice(0, 3))));
+    // The writers grow past their first buffers here, and are reused for a second batch.
+    const batch = new SpanBatch();
+    for (const span of spans) expect(batch.add(span)).toBe(true);
+    expect(decoded(TRACES, batch.take())).toEqual(expected);
+    for (const span of spans.slice(0, 3)) batch.add(span);
+    expect(decoded(TRACES, batch.take())).toEqual(decoded(TRACES, ProtobufTraceSerializer.serializeRequest(spans.slice(0, 3))));
+  });
+
+  it('drops a span it cannot encode and keeps the rest of the batch intact', () => {
+    const spans: LeanSpan[] = [];
+    const provider = new LeanTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'shop' }), sampleRate: 1, onEnd: (span) => spans.push(span) });
+    const tracer = provider.getTracer('@watchkeeper/test');
+    tracer.startSpan('before', { attributes: { n: 1 } }).end();
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    const broken = tracer.startSpan('broken');
+    broken.addEvent('cycle', { payload: cyclic } as unknown as Attributes);
+    broken.end();
+    tracer.startSpan('after').end();
+
+    const batch = new SpanBatch();
+    expect(spans.map((span) => batch.add(span))).toEqual([true, false, true]);
+    expect(decoded(TRACES, batch.take())).toEqual(decoded(TRACES, ProtobufTraceSerializer.serializeRequest([spans[0]!, spans[2]!])));
+    expect(decoded(TRACES, batch.take())).toEqual(decoded(TRACES, new Uint8Array()));
   });
 });

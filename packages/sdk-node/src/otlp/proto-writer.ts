@@ -35,6 +35,22 @@ export class ProtoWriter {
     return new Uint8Array(this.buf.subarray(0, this.pos));
   }
 
+  /** The bytes written so far, without a copy: valid until the next write or reset. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Where the next write goes: `rollback()` to it undoes a message left half written by an error. */
+  checkpoint(): number {
+    return this.pos;
+  }
+
+  /** Returns to a checkpoint taken with `depth` messages open. */
+  rollback(checkpoint: number, depth: number): void {
+    this.pos = checkpoint;
+    this.starts.length = depth;
+  }
+
   private ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -198,6 +214,13 @@ export class ProtoWriter {
     const buf = this.buf;
     for (let i = 0; i < n; i++) buf[this.pos + i] = (HEX[hex.charCodeAt(2 * i)]! << 4) | HEX[hex.charCodeAt(2 * i + 1)]!;
     this.pos += n;
+  }
+
+  /** Bytes that are already encoded fields (messages written by another writer). */
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   bytes(field: number, b: Uint8Array): void {
