@@ -60,7 +60,8 @@ function runBodyEventsInRequestContext(proto: ContextCarrier): () => void {
   const emit = proto.emit;
   proto.emit = function (this: ContextCarrier, ...a: Parameters<IncomingMessage['emit']>) {
     const ctx = this[REQUEST_CONTEXT];
-    return ctx === undefined ? emit.apply(this, a) : context.with(ctx, emit, this, ...a);
+    // Most of a request's events ('resume', 'end', 'close') have no listener: entering the context costs more than the emit.
+    return ctx === undefined || this.listenerCount(a[0]) === 0 ? emit.apply(this, a) : context.with(ctx, emit, this, ...a);
   } as IncomingMessage['emit'];
   return () => {
     if (own) Object.defineProperty(proto, 'emit', own);
