@@ -16,7 +16,7 @@ import { LEAN_ROOT_CONTEXT } from './tracing/lean-context.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 
-type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
+type Emit<T> = (this: T, event: string | symbol, ...args: unknown[]) => boolean;
 
 /** The context of a traced incoming request, kept on the request for its body events. */
 const REQUEST_CONTEXT = Symbol('@watchkeeper/node request context');
@@ -56,17 +56,13 @@ export function traceIncomingHttp(tracer: Tracer, ignore: (path: string) => bool
  * past scavenges (5 KB a request more copied and promoted, the young generation growing to 100 MB).
  */
 function runBodyEventsInRequestContext(proto: ContextCarrier): () => void {
-  const own = Object.getOwnPropertyDescriptor(proto, 'emit');
-  const emit = proto.emit;
-  proto.emit = function (this: ContextCarrier, ...a: Parameters<IncomingMessage['emit']>) {
-    const ctx = this[REQUEST_CONTEXT];
-    // Most of a request's events ('resume', 'end', 'close') have no listener: entering the context costs more than the emit.
-    return ctx === undefined || this.listenerCount(a[0]) === 0 ? emit.apply(this, a) : context.with(ctx, emit, this, ...a);
-  } as IncomingMessage['emit'];
-  return () => {
-    if (own) Object.defineProperty(proto, 'emit', own);
-    else delete (proto as { emit?: unknown }).emit;
-  };
+  return patchEmit(proto, (emit) =>
+    function (this: ContextCarrier, event: string | symbol, ...args: unknown[]) {
+      const ctx = this[REQUEST_CONTEXT];
+      // Most of a request's events ('resume', 'end', 'close') have no listener: entering the context costs more than the emit.
+      return ctx === undefined || this.listenerCount(event) === 0 ? emit.call(this, event, ...args) : context.with(ctx, emit, this, event, ...args);
+    },
+  );
 }
 
 function startServerSpan(tracer: Tracer, req: IncomingMessage, res: ServerResponse, path: string) {
@@ -109,10 +105,10 @@ function startServerSpan(tracer: Tracer, req: IncomingMessage, res: ServerRespon
 }
 
 /** Replaces `proto.emit` with `wrap(previous)`; returns the function restoring the previous state. */
-function patchEmit(proto: Server, wrap: (original: Emit) => Emit): () => void {
+function patchEmit<T extends { emit: unknown }>(proto: T, wrap: (original: Emit<T>) => Emit<T>): () => void {
   const own = Object.getOwnPropertyDescriptor(proto, 'emit');
-  const original = proto.emit as Emit;
-  proto.emit = wrap(original) as Server['emit'];
+  const original = proto.emit as Emit<T>;
+  proto.emit = wrap(original) as T['emit'];
   return () => {
     if (own) Object.defineProperty(proto, 'emit', own);
     else delete (proto as { emit?: unknown }).emit;

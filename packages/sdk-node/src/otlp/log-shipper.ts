@@ -5,6 +5,7 @@
  */
 import type { Resource } from '@opentelemetry/resources';
 import type { BatchBuilder } from './export-queue.js';
+import { writeResource, writeScope } from './otlp-encoding.js';
 import { ProtoWriter, type AnyValueInput } from './proto-writer.js';
 
 /** A log line waiting to be shipped. */
@@ -29,7 +30,7 @@ const SEVERITY = new Map<number, [number, string]>([
   [50, [17, 'ERROR']],
   [60, [21, 'FATAL']],
 ]);
-const SCOPE_NAME = '@watchkeeper/node';
+const SCOPE = { name: '@watchkeeper/node' };
 
 /** ResourceLogs and ScopeLogs: the messages open while records are written. */
 const OPEN_DEPTH = 2;
@@ -71,13 +72,9 @@ export class LogBatch implements BatchBuilder<QueuedLine, Uint8Array> {
     const w = this.w;
     w.reset();
     w.begin(1); // ResourceLogs
-    w.begin(1);
-    w.attributes(1, this.resource.attributes as Record<string, AnyValueInput>);
-    w.end();
+    writeResource(w, 1, this.resource);
     w.begin(2); // ScopeLogs
-    w.begin(1);
-    w.string(1, SCOPE_NAME);
-    w.end();
+    writeScope(w, 1, SCOPE);
     this.started = true;
   }
 }

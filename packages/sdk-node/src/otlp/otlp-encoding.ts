@@ -26,13 +26,15 @@ function sameScope(a: InstrumentationScope, b: InstrumentationScope): boolean {
   return a === b || (a.name === b.name && (a.version ?? '') === (b.version ?? '') && (a.schemaUrl ?? '') === (b.schemaUrl ?? ''));
 }
 
-function writeResource(w: ProtoWriter, field: number, resource: Resource): void {
+/** A Resource message as `field` (spans and log records alike). */
+export function writeResource(w: ProtoWriter, field: number, resource: Resource): void {
   w.begin(field);
   w.attributes(1, resource.attributes as Record<string, AnyValueInput>);
   w.end();
 }
 
-function writeScope(w: ProtoWriter, field: number, scope: InstrumentationScope): void {
+/** An InstrumentationScope message as `field`. */
+export function writeScope(w: ProtoWriter, field: number, scope: InstrumentationScope): void {
   w.begin(field);
   w.string(1, scope.name);
   w.string(2, scope.version);
@@ -72,14 +74,13 @@ export class SpanBatch implements BatchBuilder<LeanSpan, Uint8Array> {
   take(): Uint8Array {
     const w = this.request;
     w.reset();
-    const done = new Set<ScopeGroup>();
+    // A written group's count goes back to 0, so each resource is written once, at its first group with spans.
     for (const first of this.groups) {
-      if (first.count === 0 || done.has(first)) continue;
+      if (first.count === 0) continue;
       w.begin(1); // ResourceSpans
       writeResource(w, 1, first.resource);
       for (const g of this.groups) {
         if (g.count === 0 || g.resource !== first.resource) continue;
-        done.add(g);
         w.begin(2); // ScopeSpans
         writeScope(w, 1, g.scope);
         w.raw(g.spans.view());
